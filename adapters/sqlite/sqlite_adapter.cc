@@ -1,0 +1,257 @@
+#include "adapters/sqlite/sqlite_adapter.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+namespace cfgit {
+namespace {
+
+struct DbClose {
+  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+};
+struct StmtFinalize {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Db = std::unique_ptr<sqlite3, DbClose>;
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
+
+// The one place SQLite result codes become a Status.
+Status SqliteError(sqlite3* db, const std::string& what) {
+  return Status::Database(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory") +
+                          " (SQLite error " + std::to_string(db ? sqlite3_extended_errcode(db) : 0) +
+                          ")");
+}
+
+std::string QuoteIdent(const std::string& name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+std::string ColumnText(sqlite3_stmt* s, int i) {
+  const unsigned char* t = sqlite3_column_text(s, i);
+  return t ? std::string(reinterpret_cast<const char*>(t),
+                         static_cast<size_t>(sqlite3_column_bytes(s, i)))
+           : std::string();
+}
+
+Value ReadValue(sqlite3_stmt* s, int i) {
+  switch (sqlite3_column_type(s, i)) {
+    case SQLITE_INTEGER: return Value::Integer(sqlite3_column_int64(s, i));
+    case SQLITE_FLOAT: return Value::Real(sqlite3_column_double(s, i));
+    case SQLITE_TEXT: return Value::Text(ColumnText(s, i));
+    case SQLITE_BLOB: {
+      const void* p = sqlite3_column_blob(s, i);
+      int n = sqlite3_column_bytes(s, i);
+      return Value::Blob(p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n))
+                           : std::string());
+    }
+    default: return Value::Null();
+  }
+}
+
+class SqliteReader final : public RowReader {
+ public:
+  SqliteReader(sqlite3* db, Stmt stmt, std::string table)
+      : db_(db), stmt_(std::move(stmt)), table_(std::move(table)) {}
+
+  Result<bool> Next(Row* row) override {
+    int rc = sqlite3_step(stmt_.get());
+    if (rc == SQLITE_DONE) return false;
+    if (rc != SQLITE_ROW) return SqliteError(db_, "reading table '" + table_ + "'");
+    int n = sqlite3_column_count(stmt_.get());
+    row->resize(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) (*row)[static_cast<size_t>(i)] = ReadValue(stmt_.get(), i);
+    return true;
+  }
+
+ private:
+  sqlite3* db_;
+  Stmt stmt_;
+  std::string table_;
+};
+
+class SqliteAdapter final : public Adapter {
+ public:
+  SqliteAdapter(Db db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
+  ~SqliteAdapter() override {
+    if (in_read_) sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr);
+  }
+
+  std::string dialect() const override { return "sqlite"; }
+
+  Status BeginConsistentRead() override {
+    CFGIT_RETURN_IF_ERROR(Exec("BEGIN"));
+    in_read_ = true;
+    // A deferred transaction takes its snapshot at the first read.
+    return Exec("SELECT count(*) FROM sqlite_schema");
+  }
+
+  Result<std::vector<std::string>> ListTables() override {
+    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT name FROM sqlite_schema WHERE type = 'table' "
+                                           "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
+                                           "ORDER BY name"));
+    std::vector<std::string> out;
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ColumnText(s.get(), 0));
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "listing tables of " + path_);
+    return out;
+  }
+
+  Result<TableSchema> ReadSchema(const std::string& table) override {
+    TableSchema schema;
+    schema.name = table;
+    std::string q = QuoteIdent(table);
+    {
+      CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' "
+                                             "AND name = ?1"));
+      sqlite3_bind_text(s.get(), 1, table.c_str(), -1, SQLITE_TRANSIENT);
+      if (sqlite3_step(s.get()) != SQLITE_ROW) {
+        return Status::Database("table '" + table + "' does not exist in " + path_);
+      }
+      schema.sql = ColumnText(s.get(), 0);
+    }
+    std::map<int, std::string> pk;
+    {
+      CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("PRAGMA table_info(" + q + ")"));
+      int rc;
+      while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+        Column c;
+        c.name = ColumnText(s.get(), 1);
+        c.type = ColumnText(s.get(), 2);
+        c.not_null = sqlite3_column_int(s.get(), 3) != 0;
+        if (sqlite3_column_type(s.get(), 4) != SQLITE_NULL) c.default_sql = ColumnText(s.get(), 4);
+        if (int p = sqlite3_column_int(s.get(), 5); p > 0) pk[p] = c.name;
+        schema.columns.push_back(std::move(c));
+      }
+      if (rc != SQLITE_DONE) return SqliteError(db_.get(), "reading the columns of '" + table + "'");
+    }
+    for (const auto& [pos, name] : pk) schema.primary_key.push_back(name);
+    CFGIT_RETURN_IF_ERROR(ReadIndexes(q, &schema));
+    CFGIT_RETURN_IF_ERROR(ReadForeignKeys(q, &schema));
+    return schema;
+  }
+
+  Result<std::unique_ptr<RowReader>> Scan(const TableSchema& schema) override {
+    std::vector<std::string> cols = schema.VersionedColumns();
+    std::string sql = "SELECT ";
+    for (size_t i = 0; i < cols.size(); ++i) sql += (i ? ", " : "") + QuoteIdent(cols[i]);
+    if (cols.empty()) sql += "NULL";
+    sql += " FROM " + QuoteIdent(schema.name);
+    const std::vector<std::string>& order = schema.key.empty() ? cols : schema.key;
+    for (size_t i = 0; i < order.size(); ++i) sql += (i ? ", " : " ORDER BY ") + QuoteIdent(order[i]);
+    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+    return std::unique_ptr<RowReader>(std::make_unique<SqliteReader>(db_.get(), std::move(s), schema.name));
+  }
+
+ private:
+  Status Exec(const std::string& sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+      sqlite3_free(err);
+      return SqliteError(db_.get(), "running '" + sql + "' on " + path_);
+    }
+    return Status::Ok();
+  }
+
+  Result<Stmt> Prepare(const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_.get(), sql.c_str(), -1, &s, nullptr) != SQLITE_OK) {
+      return SqliteError(db_.get(), "reading " + path_);
+    }
+    return Stmt(s);
+  }
+
+  Status ReadIndexes(const std::string& q, TableSchema* schema) {
+    CFGIT_ASSIGN_OR_RETURN(Stmt list, Prepare("PRAGMA index_list(" + q + ")"));
+    while (sqlite3_step(list.get()) == SQLITE_ROW) {
+      if (ColumnText(list.get(), 3) == "pk") continue;  // the primary key is recorded as such
+      Index index{.name = ColumnText(list.get(), 1), .unique = sqlite3_column_int(list.get(), 2) != 0};
+      CFGIT_ASSIGN_OR_RETURN(Stmt info, Prepare("PRAGMA index_info(" + QuoteIdent(index.name) + ")"));
+      while (sqlite3_step(info.get()) == SQLITE_ROW) {
+        index.columns.push_back(sqlite3_column_type(info.get(), 2) == SQLITE_NULL
+                                    ? "<expression>"
+                                    : ColumnText(info.get(), 2));
+      }
+      schema->indexes.push_back(std::move(index));
+    }
+    std::sort(schema->indexes.begin(), schema->indexes.end(),
+              [](const Index& a, const Index& b) { return a.name < b.name; });
+    return Status::Ok();
+  }
+
+  Status ReadForeignKeys(const std::string& q, TableSchema* schema) {
+    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("PRAGMA foreign_key_list(" + q + ")"));
+    std::map<int, ForeignKey> by_id;
+    std::map<int, bool> to_null;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      int id = sqlite3_column_int(s.get(), 0);
+      ForeignKey& fk = by_id[id];
+      fk.ref_table = ColumnText(s.get(), 2);
+      fk.columns.push_back(ColumnText(s.get(), 3));
+      if (sqlite3_column_type(s.get(), 4) == SQLITE_NULL) {
+        to_null[id] = true;
+      } else {
+        fk.ref_columns.push_back(ColumnText(s.get(), 4));
+      }
+      fk.on_update = ColumnText(s.get(), 5);
+      fk.on_delete = ColumnText(s.get(), 6);
+    }
+    for (auto& [id, fk] : by_id) {
+      if (to_null[id]) {  // REFERENCES parent without columns: the parent's primary key
+        Result<TableSchema> parent = ReadSchemaColumnsOnly(fk.ref_table);
+        if (parent.ok()) fk.ref_columns = parent->primary_key;
+      }
+      // SQLite lists constraints last-declared first; keep declaration order.
+      schema->foreign_keys.insert(schema->foreign_keys.begin(), std::move(fk));
+    }
+    return Status::Ok();
+  }
+
+  Result<TableSchema> ReadSchemaColumnsOnly(const std::string& table) {
+    TableSchema t;
+    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("PRAGMA table_info(" + QuoteIdent(table) + ")"));
+    std::map<int, std::string> pk;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+      if (int p = sqlite3_column_int(s.get(), 5); p > 0) pk[p] = ColumnText(s.get(), 1);
+    }
+    for (const auto& [pos, name] : pk) t.primary_key.push_back(name);
+    return t;
+  }
+
+  Db db_;
+  std::string path_;
+  bool in_read_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Adapter>> OpenSqlite(const std::string& path, const OpenOptions& options) {
+  namespace fs = std::filesystem;
+  fs::path p(path);
+  if (p.is_relative()) p = fs::path(options.base_dir) / p;
+  std::error_code ec;
+  if (!fs::exists(p, ec)) {
+    return Status::Database("environment '" + options.environment + "': database file " +
+                            p.string() + " does not exist; check its url in cfgit.yaml "
+                            "(cfgit env list)");
+  }
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(p.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  Db db(raw);
+  if (rc != SQLITE_OK) return SqliteError(raw, "environment '" + options.environment + "': opening " + p.string());
+  sqlite3_busy_timeout(raw, 5000);
+  // Fails early, and clearly, on a file that is not a database.
+  if (sqlite3_exec(raw, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return SqliteError(raw, "environment '" + options.environment + "': reading " + p.string());
+  }
+  return std::unique_ptr<Adapter>(std::make_unique<SqliteAdapter>(std::move(db), p.string()));
+}
+
+}  // namespace cfgit

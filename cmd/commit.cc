@@ -1,0 +1,141 @@
+// cfgit commit ENV -m MSG: snapshot the live database of ENV onto branch ENV.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "adapters/adapter.h"
+#include "cmd/command.h"
+
+namespace cfgit::cmd {
+namespace {
+
+struct CommitOptions {
+  std::string env, message, format = "text";
+};
+
+// Reads every versioned table of the environment into a snapshot tree.
+Result<Oid> Snapshot(const Session& s, const EnvironmentConfig& env, SnapshotWriter* writer,
+                     std::vector<TableWriteStats>* stats) {
+  CFGIT_ASSIGN_OR_RETURN(std::string url, ExpandVariables(env.url));
+  CFGIT_ASSIGN_OR_RETURN(auto db, Adapter::Open(url, {.base_dir = s.workspace.root,
+                                                      .environment = env.name}));
+  CFGIT_RETURN_IF_ERROR(db->BeginConsistentRead());
+  CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
+  bool progress = ::isatty(STDERR_FILENO) == 1;
+  for (const std::string& table : tables) {
+    ResolvedTable settings = s.config.ForTable(table);
+    if (settings.rule == Rule::kSkip) continue;  // never read
+    CFGIT_ASSIGN_OR_RETURN(TableSchema schema, db->ReadSchema(table));
+    CFGIT_RETURN_IF_ERROR(ApplyTableSettings(settings, &schema));
+    CFGIT_RETURN_IF_ERROR(writer->BeginTable(schema));
+    if (schema.rows_versioned) {
+      CFGIT_ASSIGN_OR_RETURN(auto reader, db->Scan(schema));
+      Row row;
+      size_t n = 0;
+      while (true) {
+        CFGIT_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
+        if (!more) break;
+        CFGIT_RETURN_IF_ERROR(writer->AddRow(row));
+        if (progress && ++n % 100000 == 0) {
+          std::cerr << "\r" << env.name << ": reading " << table << ": " << n << " rows" << std::flush;
+        }
+      }
+      if (progress && n >= 100000) std::cerr << "\r" << std::string(60, ' ') << "\r";
+    }
+    CFGIT_ASSIGN_OR_RETURN(TableWriteStats t, writer->EndTable());
+    stats->push_back(std::move(t));
+  }
+  return writer->FinishTree(db->dialect());
+}
+
+Status RunCommit(const Globals& globals, const CommitOptions& o) {
+  CFGIT_ASSIGN_OR_RETURN(Session s, OpenSession(globals));
+  CFGIT_ASSIGN_OR_RETURN(const EnvironmentConfig* env, FindEnvironment(s.config, o.env));
+  if (env->is_protected) {
+    return Status::NeedsAttention(
+        "environment '" + env->name + "' is protected: its configuration changes only by apply, "
+        "promote or rollback, never by commit; commit a development environment instead");
+  }
+  CFGIT_ASSIGN_OR_RETURN(auto lock, s.store->LockForWriting(std::chrono::seconds(10)));
+  const std::string branch = "refs/heads/" + env->name;
+  const std::string deployed = "refs/cfgit/deployed/" + env->name;
+  CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> head, s.store->ReadRef(branch));
+  CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> was_deployed, s.store->ReadRef(deployed));
+
+  CFGIT_ASSIGN_OR_RETURN(auto writer, s.store->NewSnapshot());
+  std::vector<TableWriteStats> tables;
+  Result<Oid> tree = Snapshot(s, *env, writer.get(), &tables);
+  if (!tree.ok()) return tree.status().Wrap("cannot commit " + env->name + ": ");
+
+  std::optional<Oid> head_tree;
+  if (head) {
+    CFGIT_ASSIGN_OR_RETURN(CommitInfo info, s.store->ReadCommit(*head));
+    head_tree = info.tree;
+  }
+  std::vector<std::string> keyless;
+  size_t rows = 0;
+  for (const auto& t : tables) {
+    if (t.keyless) keyless.push_back(t.table);
+    rows += t.rows;
+  }
+  std::optional<Oid> commit;
+  if (head_tree && *head_tree == *tree) {
+    commit = head;  // nothing changed: no new commit
+  } else {
+    std::vector<Oid> parents;
+    if (head) parents.push_back(*head);
+    CFGIT_ASSIGN_OR_RETURN(commit, writer->WriteCommit(parents, o.message,
+                                                       s.store->DefaultSignature(s.config)));
+    CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(branch, *commit, head, "commit: " + Subject(o.message)));
+    CFGIT_RETURN_IF_ERROR(s.store->AdoptHeadIfUnborn(env->name));
+  }
+  // The live database is now exactly this commit.
+  if (!was_deployed || !(*was_deployed == *commit)) {
+    CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(deployed, *commit, was_deployed, "commit"));
+  }
+  bool changed = !(head && *commit == *head);
+  CFGIT_ASSIGN_OR_RETURN(auto stats, DiffStat(*s.store, head_tree, *tree));
+
+  if (o.format == "json") {
+    std::string k = "[";
+    for (size_t i = 0; i < keyless.size(); ++i) k += (i ? "," : "") + JsonString(keyless[i]);
+    std::cout << "{\"environment\":" << JsonString(env->name) << ",\"commit\":"
+              << JsonString(commit->Hex()) << ",\"changed\":" << (changed ? "true" : "false")
+              << ",\"tables\":" << tables.size() << ",\"rows\":" << rows
+              << ",\"keyless\":" << k << "],\"changes\":" << FormatStatsJson(stats) << "}\n";
+    return Status::Ok();
+  }
+  if (!changed) {
+    std::cout << "nothing to commit: " << env->name << " is the same as branch " << env->name
+              << " (" << commit->Short() << ")\n";
+    return Status::Ok();
+  }
+  std::cout << "[" << env->name << " " << commit->Short() << "] " << Subject(o.message) << "\n"
+            << FormatStatsText(stats) << " " << tables.size() << " tables, " << rows
+            << " rows in the snapshot\n";
+  if (!keyless.empty()) {
+    std::string list;
+    for (const auto& t : keyless) list += (list.empty() ? "" : ", ") + t;
+    std::cout << "note: " << list << (keyless.size() == 1 ? " has" : " have")
+              << " no primary key and no key: setting, so a row is identified by its whole "
+                 "content (duplicates counted); name a key with key: [COLUMN, ...] under tables: "
+                 "in cfgit.yaml\n";
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void RegisterCommit(CLI::App& app, const Globals& globals, Action* action) {
+  auto o = std::make_shared<CommitOptions>();
+  CLI::App* sub = app.add_subcommand("commit", "Snapshot the live database of ENV onto branch ENV");
+  sub->add_option("ENV", o->env, "A development environment (not protected)")->required();
+  sub->add_option("-m,--message", o->message, "What changed and why")->required();
+  AddFormatOption(sub, &o->format);
+  sub->footer("Prints the new commit id and the rows added (+), deleted (-) and modified (~) per "
+              "table. When the live database equals the branch head, prints 'nothing to commit' "
+              "and makes no commit.");
+  sub->callback([action, o, &globals] { *action = [o, &globals] { return RunCommit(globals, *o); }; });
+}
+
+}  // namespace cfgit::cmd

@@ -1,0 +1,512 @@
+#include "store/config.h"
+
+#include <fnmatch.h>
+#include <yaml-cpp/yaml.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace cfgit {
+
+const char* RuleName(Rule rule) {
+  switch (rule) {
+    case Rule::kMerge: return "merge";
+    case Rule::kOverwrite: return "overwrite";
+    case Rule::kInsertOnly: return "insert-only";
+    case Rule::kSchemaOnly: return "schema-only";
+    case Rule::kSkip: return "skip";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string Where(const std::string& path, const YAML::Mark& m) {
+  return path + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1);
+}
+
+Status ErrorAt(const std::string& path, const YAML::Node& node, const std::string& message) {
+  return Status::Invalid(Where(path, node.Mark()) + ": " + message);
+}
+
+Status CheckKeys(const std::string& path, const YAML::Node& map, const std::string& what,
+                 const std::set<std::string>& allowed) {
+  for (const auto& kv : map) {
+    std::string k = kv.first.Scalar();
+    if (allowed.count(k)) continue;
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return ErrorAt(path, kv.first, "unknown key '" + k + "' in " + what + " (expected one of: " +
+                                       list + ")");
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ScalarAt(const std::string& path, const YAML::Node& n, const std::string& what) {
+  if (!n.IsScalar()) return ErrorAt(path, n, what + " must be a single value");
+  return n.Scalar();
+}
+
+Result<bool> BoolAt(const std::string& path, const YAML::Node& n, const std::string& what) {
+  if (n.IsScalar()) {
+    const std::string& s = n.Scalar();
+    if (s == "true" || s == "yes") return true;
+    if (s == "false" || s == "no") return false;
+  }
+  return ErrorAt(path, n, what + " must be true or false");
+}
+
+Result<std::vector<std::string>> ListAt(const std::string& path, const YAML::Node& n,
+                                        const std::string& what) {
+  std::vector<std::string> out;
+  if (n.IsScalar()) return std::vector<std::string>{n.Scalar()};
+  if (!n.IsSequence()) return ErrorAt(path, n, what + " must be a list of column names");
+  for (const auto& item : n) {
+    if (!item.IsScalar()) return ErrorAt(path, item, what + " must be a list of column names");
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+Result<Rule> ParseRule(const std::string& path, const YAML::Node& n) {
+  CFGIT_ASSIGN_OR_RETURN(std::string s, ScalarAt(path, n, "rule"));
+  for (Rule r : {Rule::kMerge, Rule::kOverwrite, Rule::kInsertOnly, Rule::kSchemaOnly,
+                 Rule::kSkip}) {
+    if (s == RuleName(r)) return r;
+  }
+  return ErrorAt(path, n, "unknown rule '" + s +
+                              "' (expected merge, overwrite, insert-only, schema-only or skip)");
+}
+
+Status ParseEnvironment(const std::string& path, const YAML::Node& key, const YAML::Node& value,
+                        Config* config) {
+  EnvironmentConfig env;
+  env.name = key.Scalar();
+  if (Status s = CheckEnvironmentName(env.name); !s.ok()) return ErrorAt(path, key, s.message());
+  if (config->FindEnvironment(env.name)) {
+    return ErrorAt(path, key, "environment '" + env.name + "' is defined twice");
+  }
+  if (!value.IsMap()) {
+    return ErrorAt(path, value, "environment '" + env.name +
+                                    "' must be a mapping such as { url: \"sqlite:dev.db\" }");
+  }
+  CFGIT_RETURN_IF_ERROR(CheckKeys(path, value, "environment '" + env.name + "'",
+                                  {"url", "protected", "variables", "variables_from"}));
+  if (!value["url"]) return ErrorAt(path, key, "environment '" + env.name + "' has no url");
+  CFGIT_ASSIGN_OR_RETURN(env.url, ScalarAt(path, value["url"], "url"));
+  if (Status s = CheckUrl(env.url); !s.ok()) return ErrorAt(path, value["url"], s.message());
+  if (value["protected"]) {
+    CFGIT_ASSIGN_OR_RETURN(env.is_protected, BoolAt(path, value["protected"], "protected"));
+  }
+  if (value["variables"]) {
+    CFGIT_ASSIGN_OR_RETURN(env.variables, ListAt(path, value["variables"], "variables"));
+  }
+  if (value["variables_from"]) {
+    CFGIT_ASSIGN_OR_RETURN(env.variables_from,
+                           ScalarAt(path, value["variables_from"], "variables_from"));
+    if (env.variables_from.find('.') == std::string::npos) {
+      return ErrorAt(path, value["variables_from"],
+                     "variables_from must be TABLE.COLUMN, e.g. environmentVariables.name");
+    }
+  }
+  config->environments.push_back(std::move(env));
+  return Status::Ok();
+}
+
+Status ParseTable(const std::string& path, const YAML::Node& key, const YAML::Node& value,
+                  Config* config) {
+  TableSettings t;
+  t.pattern = key.Scalar();
+  t.line = key.Mark().line + 1;
+  t.column = key.Mark().column + 1;
+  if (!value.IsMap()) {
+    return ErrorAt(path, value, "settings of table '" + t.pattern +
+                                    "' must be a mapping such as { rule: merge }");
+  }
+  CFGIT_RETURN_IF_ERROR(
+      CheckKeys(path, value, "table '" + t.pattern + "'", {"rule", "key", "ignore", "json"}));
+  if (value["rule"]) {
+    CFGIT_ASSIGN_OR_RETURN(t.rule, ParseRule(path, value["rule"]));
+  }
+  if (value["key"]) {
+    CFGIT_ASSIGN_OR_RETURN(t.key, ListAt(path, value["key"], "key"));
+  }
+  if (value["ignore"]) {
+    CFGIT_ASSIGN_OR_RETURN(t.ignore, ListAt(path, value["ignore"], "ignore"));
+  }
+  if (value["json"]) {
+    CFGIT_ASSIGN_OR_RETURN(t.json, ListAt(path, value["json"], "json"));
+  }
+  config->tables.push_back(std::move(t));
+  return Status::Ok();
+}
+
+Status ParseConfig(const std::string& path, const YAML::Node& doc, Config* config) {
+  if (doc.IsNull()) return Status::Ok();
+  if (!doc.IsMap()) return ErrorAt(path, doc, "cfgit.yaml must be a mapping");
+  CFGIT_RETURN_IF_ERROR(CheckKeys(path, doc, "cfgit.yaml", {"environments", "tables", "author"}));
+  if (const YAML::Node envs = doc["environments"]; envs && !envs.IsNull()) {
+    if (!envs.IsMap()) return ErrorAt(path, envs, "environments must be a mapping NAME: {url: ...}");
+    for (const auto& kv : envs) CFGIT_RETURN_IF_ERROR(ParseEnvironment(path, kv.first, kv.second, config));
+  }
+  if (const YAML::Node tables = doc["tables"]; tables && !tables.IsNull()) {
+    if (!tables.IsMap()) return ErrorAt(path, tables, "tables must be a mapping TABLE: {rule: ...}");
+    for (const auto& kv : tables) CFGIT_RETURN_IF_ERROR(ParseTable(path, kv.first, kv.second, config));
+  }
+  if (const YAML::Node author = doc["author"]; author && !author.IsNull()) {
+    if (!author.IsMap()) return ErrorAt(path, author, "author must be a mapping {name: ..., email: ...}");
+    CFGIT_RETURN_IF_ERROR(CheckKeys(path, author, "author", {"name", "email"}));
+    if (author["name"]) {
+      CFGIT_ASSIGN_OR_RETURN(config->author_name, ScalarAt(path, author["name"], "name"));
+    }
+    if (author["email"]) {
+      CFGIT_ASSIGN_OR_RETURN(config->author_email, ScalarAt(path, author["email"], "email"));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Invalid("cannot read " + path + "; check that it exists and is readable");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Result<Config> ParseText(const std::string& path, const std::string& text) {
+  Config config;
+  config.path = path;
+  try {
+    YAML::Node doc = YAML::Load(text);
+    CFGIT_RETURN_IF_ERROR(ParseConfig(path, doc, &config));
+  } catch (const YAML::Exception& e) {
+    return Status::Invalid(Where(path, e.mark) + ": " + e.msg);
+  }
+  return config;
+}
+
+Status WriteFileAtomically(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) return Status::Invalid("cannot write " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Invalid("cannot replace " + path);
+  return Status::Ok();
+}
+
+std::vector<std::string> SplitLines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::string cur;
+  for (char c : text) {
+    if (c == '\n') {
+      lines.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) lines.push_back(cur);
+  return lines;
+}
+
+std::string JoinLines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+bool IsContentLine(const std::string& line) {
+  size_t i = line.find_first_not_of(" \t");
+  return i != std::string::npos && line[i] != '#';
+}
+
+size_t Indent(const std::string& line) {
+  size_t i = line.find_first_not_of(' ');
+  return i == std::string::npos ? line.size() : i;
+}
+
+std::string QuoteForYaml(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+const EnvironmentConfig* Config::FindEnvironment(const std::string& name) const {
+  for (const auto& e : environments) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+ResolvedTable Config::ForTable(const std::string& table) const {
+  ResolvedTable out;
+  int best_rule = -1, best_key = -1, best_ignore = -1, best_json = -1;
+  for (const TableSettings& t : tables) {
+    int specificity;
+    if (t.pattern == table) {
+      specificity = INT_MAX;
+    } else if (fnmatch(t.pattern.c_str(), table.c_str(), 0) == 0) {
+      specificity = 0;
+      for (char c : t.pattern) specificity += (c != '*' && c != '?' && c != '[' && c != ']');
+    } else {
+      continue;
+    }
+    std::string where = path + ":" + std::to_string(t.line) + ":" + std::to_string(t.column);
+    auto take = [&](const auto& field, int* best, std::vector<std::string>* into) {
+      if (field && specificity >= *best) {
+        *best = specificity;
+        *into = *field;
+        out.columns_strict = specificity == INT_MAX;
+        out.source = where;
+      }
+    };
+    if (t.rule && specificity >= best_rule) {
+      best_rule = specificity;
+      out.rule = *t.rule;
+    }
+    take(t.key, &best_key, &out.key);
+    take(t.ignore, &best_ignore, &out.ignore);
+    take(t.json, &best_json, &out.json);
+  }
+  return out;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  CFGIT_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  return ParseText(path, text);
+}
+
+std::string DefaultConfigText() {
+  return R"(# cfgit.yaml: the environments this workspace tracks and how their tables are versioned.
+# Reference: docs/config.md. cfgit keeps its store in .cfgit/ next to this file.
+
+# Each environment is a database tracked by a branch of the same name.
+#   cfgit env add dev sqlite:dev.db
+#   cfgit env add production 'postgresql://cfg@db.internal/app?password=${PROD_DB_PASSWORD}' --protected
+# Protected environments (staging, production) are only written by apply/promote/rollback/restore.
+environments:
+
+# Per-table settings: a table name or a glob; for each setting the most specific match wins.
+#   rule:   merge (default) | overwrite | insert-only | schema-only | skip
+#   key:    columns that identify a row in every environment (default: the primary key)
+#   ignore: columns never versioned or overwritten (runtime counters, timestamps)
+#   json:   text columns holding JSON, diffed and merged key by key
+tables:
+  "*": { rule: merge }
+#  logs:           { rule: skip }
+#  users:          { rule: schema-only }
+#  uiSchemas:      { json: [schema] }
+#  rolesResources: { key: [roleName, name] }
+#  workflows:      { ignore: [executed, allExecuted] }
+
+# Author of the commits cfgit makes (default: git's user.name/user.email).
+# author: { name: "Release Bot", email: "release@example.com" }
+)";
+}
+
+Status CheckEnvironmentName(const std::string& name) {
+  bool ok = !name.empty() && name.size() <= 100 && name[0] != '-' && name[0] != '.' &&
+            name.find("..") == std::string::npos && name.back() != '.';
+  for (char c : name) {
+    ok = ok && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                c == '-' || c == '_' || c == '.');
+  }
+  if (name.size() >= 5 && name.compare(name.size() - 5, 5, ".lock") == 0) ok = false;
+  if (ok) return Status::Ok();
+  return Status::Usage("'" + name + "' is not a valid environment name: use letters, digits, '-', "
+                       "'_' and '.', starting with a letter or digit");
+}
+
+Status CheckUrl(const std::string& url) {
+  if (url.rfind("sqlite:", 0) == 0) {
+    if (url.size() > 7) return Status::Ok();
+    return Status::Usage("malformed URL '" + url + "': sqlite: needs a file, e.g. sqlite:dev.db");
+  }
+  for (const char* scheme : {"postgresql://", "postgres://"}) {
+    size_t n = std::strlen(scheme);
+    if (url.rfind(scheme, 0) == 0) {
+      if (url.size() > n) return Status::Ok();
+      return Status::Usage("malformed URL '" + RedactUrl(url) +
+                           "': expected postgresql://USER@HOST[:PORT]/DB");
+    }
+  }
+  if (url.find('=') != std::string::npos && url.find("://") == std::string::npos) {
+    return Status::Ok();  // libpq keyword form: host=... dbname=...
+  }
+  return Status::Usage("malformed URL '" + RedactUrl(url) +
+                       "': expected sqlite:PATH, postgresql://USER@HOST[:PORT]/DB or "
+                       "'host=... dbname=...'");
+}
+
+Status AddEnvironment(const std::string& path, const EnvironmentConfig& env) {
+  CFGIT_RETURN_IF_ERROR(CheckEnvironmentName(env.name));
+  CFGIT_RETURN_IF_ERROR(CheckUrl(env.url));
+  CFGIT_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  CFGIT_ASSIGN_OR_RETURN(Config config, ParseText(path, text));
+  if (config.FindEnvironment(env.name)) {
+    return Status::Usage("environment '" + env.name + "' already exists in " + path +
+                         "; remove it first with: cfgit env remove " + env.name);
+  }
+  std::vector<std::string> lines = SplitLines(text);
+  std::string entry = env.name + ": { url: " + QuoteForYaml(env.url) +
+                      (env.is_protected ? ", protected: true" : "") + " }";
+  YAML::Node doc = YAML::Load(text);
+  YAML::Node envs = doc.IsMap() ? doc["environments"] : YAML::Node();
+  if (!envs) {
+    lines.push_back("environments:");
+    lines.push_back("  " + entry);
+  } else if (envs.IsNull()) {
+    // "environments:" with no entries: insert the first one right below the key.
+    size_t at = 0;
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i].rfind("environments:", 0) == 0) at = i;
+    }
+    std::string rest = lines[at].substr(13);
+    if (rest.find_first_not_of(" \t") != std::string::npos &&
+        rest[rest.find_first_not_of(" \t")] != '#') {
+      lines[at] = "environments:";  // an explicit null such as "environments: ~"
+    }
+    lines.insert(lines.begin() + static_cast<long>(at) + 1, "  " + entry);
+  } else if (envs.Style() == YAML::EmitterStyle::Flow) {
+    return Status::Invalid(path + ": 'environments' is written as a {...} flow mapping; rewrite "
+                           "it one environment per line, then run cfgit env add again");
+  } else {
+    auto first = envs.begin();
+    size_t indent = static_cast<size_t>(first->first.Mark().column);
+    size_t start = static_cast<size_t>(first->first.Mark().line);
+    size_t last = start;
+    for (size_t i = start + 1; i < lines.size(); ++i) {
+      if (!IsContentLine(lines[i])) continue;
+      if (Indent(lines[i]) < indent) break;
+      last = i;
+    }
+    lines.insert(lines.begin() + static_cast<long>(last) + 1, std::string(indent, ' ') + entry);
+  }
+  std::string updated = JoinLines(lines);
+  CFGIT_RETURN_IF_ERROR(ParseText(path, updated).status());
+  return WriteFileAtomically(path, updated);
+}
+
+Status RemoveEnvironment(const std::string& path, const std::string& name) {
+  CFGIT_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  CFGIT_ASSIGN_OR_RETURN(Config config, ParseText(path, text));
+  if (!config.FindEnvironment(name)) {
+    return Status::Usage("there is no environment '" + name + "' in " + path +
+                         "; cfgit env list shows the environments");
+  }
+  YAML::Node envs = YAML::Load(text)["environments"];
+  if (envs.Style() == YAML::EmitterStyle::Flow) {
+    return Status::Invalid(path + ": 'environments' is written as a {...} flow mapping; remove '" +
+                           name + "' by hand");
+  }
+  std::vector<std::string> lines = SplitLines(text);
+  for (const auto& kv : envs) {
+    if (kv.first.Scalar() != name) continue;
+    size_t indent = static_cast<size_t>(kv.first.Mark().column);
+    size_t start = static_cast<size_t>(kv.first.Mark().line);
+    size_t end = start + 1;  // one past the entry's last line
+    for (size_t i = start + 1; i < lines.size(); ++i) {
+      if (!IsContentLine(lines[i])) continue;
+      if (Indent(lines[i]) <= indent) break;
+      end = i + 1;
+    }
+    lines.erase(lines.begin() + static_cast<long>(start), lines.begin() + static_cast<long>(end));
+    break;
+  }
+  std::string updated = JoinLines(lines);
+  CFGIT_RETURN_IF_ERROR(ParseText(path, updated).status());
+  return WriteFileAtomically(path, updated);
+}
+
+Status ApplyTableSettings(const ResolvedTable& settings, TableSchema* schema) {
+  auto check = [&](const std::vector<std::string>& cols, const char* what,
+                   std::vector<std::string>* out) -> Status {
+    out->clear();
+    for (const std::string& c : cols) {
+      if (schema->FindColumn(c)) {
+        out->push_back(c);
+      } else if (settings.columns_strict) {
+        return Status::Invalid(settings.source + ": table '" + schema->name + "' has no column '" +
+                               c + "' (named under " + what + "); fix the setting in cfgit.yaml");
+      }
+    }
+    return Status::Ok();
+  };
+  std::vector<std::string> key, json;
+  CFGIT_RETURN_IF_ERROR(check(settings.key, "key:", &key));
+  CFGIT_RETURN_IF_ERROR(check(settings.ignore, "ignore:", &schema->ignore));
+  CFGIT_RETURN_IF_ERROR(check(settings.json, "json:", &json));
+  if (key.size() != settings.key.size()) key.clear();  // a glob's key that does not fit this table
+  schema->key = key.empty() ? schema->primary_key : key;
+  for (const std::string& k : schema->key) {
+    for (const std::string& i : schema->ignore) {
+      if (k == i) {
+        return Status::Invalid(settings.source + ": column '" + k + "' of table '" + schema->name +
+                               "' identifies rows, so it cannot be under ignore:");
+      }
+    }
+  }
+  schema->rows_versioned = settings.rule != Rule::kSchemaOnly;
+  return Status::Ok();
+}
+
+Result<std::string> ExpandVariables(const std::string& url) {
+  std::string out, missing;
+  for (size_t i = 0; i < url.size(); ++i) {
+    if (url[i] == '$' && i + 1 < url.size() && url[i + 1] == '{') {
+      size_t close = url.find('}', i);
+      if (close != std::string::npos) {
+        std::string name = url.substr(i + 2, close - i - 2);
+        const char* value = std::getenv(name.c_str());
+        if (value) {
+          out += value;
+        } else {
+          missing += (missing.empty() ? "" : ", ") + name;
+        }
+        i = close;
+        continue;
+      }
+    }
+    out.push_back(url[i]);
+  }
+  if (!missing.empty()) {
+    return Status::NeedsAttention("environment variable(s) " + missing + " used in '" +
+                                  RedactUrl(url) + "' are not set; export them and try again");
+  }
+  return out;
+}
+
+std::string RedactUrl(const std::string& url) {
+  std::string out = url;
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t at = out.find('@', scheme + 3);
+    size_t slash = out.find('/', scheme + 3);
+    if (at != std::string::npos && (slash == std::string::npos || at < slash)) {
+      size_t colon = out.find(':', scheme + 3);
+      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  for (size_t pos = out.find("password="); pos != std::string::npos;
+       pos = out.find("password=", pos + 1)) {
+    size_t start = pos + 9;
+    size_t end = out.find_first_of("& ", start);
+    out.replace(start, (end == std::string::npos ? out.size() : end) - start, "***");
+  }
+  return out;
+}
+
+}  // namespace cfgit

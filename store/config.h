@@ -1,0 +1,71 @@
+// cfgit.yaml: the workspace's environments and per-table rules (reference: docs/config.md).
+//
+// LoadConfig parses with yaml-cpp and validates everything that can be checked without a
+// database; every error is Code::kInvalid and names the file, line and column. The column
+// settings (key/ignore/json) are checked against a table's real schema by CheckTableSettings.
+// The file is edited by `env add/remove` as text, so the user's comments and layout survive.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/schema.h"
+#include "store/status.h"
+
+namespace cfgit {
+
+enum class Rule { kMerge, kOverwrite, kInsertOnly, kSchemaOnly, kSkip };
+const char* RuleName(Rule rule);
+
+struct EnvironmentConfig {
+  std::string name;
+  std::string url;  // as written, ${VAR} unexpanded
+  bool is_protected = false;
+  std::string variables_from;          // "table.column" listing the {{$env.NAME}} it defines
+  std::vector<std::string> variables;  // names it defines
+};
+
+struct TableSettings {
+  std::string pattern;  // a table name or a glob
+  std::optional<Rule> rule;
+  std::optional<std::vector<std::string>> key, ignore, json;
+  int line = 0, column = 0;  // where the entry is, for messages
+};
+
+// The settings in force for one table: for each field, the most specific entry that sets it.
+struct ResolvedTable {
+  Rule rule = Rule::kMerge;
+  std::vector<std::string> key, ignore, json;
+  bool columns_strict = false;  // the column lists come from an exact-name entry
+  std::string source;           // "cfgit.yaml:12:3" of the entry that set key/ignore/json
+};
+
+struct Config {
+  std::string path;
+  std::vector<EnvironmentConfig> environments;
+  std::vector<TableSettings> tables;
+  std::optional<std::string> author_name, author_email;
+
+  const EnvironmentConfig* FindEnvironment(const std::string& name) const;
+  ResolvedTable ForTable(const std::string& table) const;
+};
+
+Result<Config> LoadConfig(const std::string& path);
+// The commented cfgit.yaml that `cfgit init` writes.
+std::string DefaultConfigText();
+// Validates an environment name and URL (as `env add` and LoadConfig do).
+Status CheckEnvironmentName(const std::string& name);
+Status CheckUrl(const std::string& url);
+// Adds/removes one environment, keeping the rest of the file as it was.
+Status AddEnvironment(const std::string& path, const EnvironmentConfig& env);
+Status RemoveEnvironment(const std::string& path, const std::string& name);
+// Fills schema.key/ignore/rows_versioned from the settings, after checking that every column
+// they name exists (kInvalid naming table, column and where the setting is).
+Status ApplyTableSettings(const ResolvedTable& settings, TableSchema* schema);
+// Expands ${VAR} from the process environment; a missing variable is kNeedsAttention.
+Result<std::string> ExpandVariables(const std::string& url);
+// The URL with any password replaced by "***", for messages and logs.
+std::string RedactUrl(const std::string& url);
+
+}  // namespace cfgit

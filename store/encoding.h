@@ -1,0 +1,44 @@
+// The canonical encoding of rows, keys and schemas in the store (specified in
+// docs/store-format.md). Encoding is a pure function of the values: the same content always gives
+// the same bytes, hence the same Git object ids. Decoding accepts exactly what encoding produces
+// (plus insignificant YAML variation) and reports anything else as Code::kInvalid.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/schema.h"
+#include "store/status.h"
+#include "store/value.h"
+
+namespace cfgit {
+
+// One row file: `column: value` lines in the order of `columns`.
+std::string EncodeRow(const std::vector<std::string>& columns, const Row& row);
+// Parses a row file into values ordered as `columns`; a column missing from the file is NULL.
+Result<Row> DecodeRow(const std::vector<std::string>& columns, const std::string& text);
+
+// The file name stem of a row: its key values, encoded reversibly and safe for any path
+// (components joined by ','; see the spec). Names longer than kMaxKeyName are shortened with a
+// hash; the full key is then recovered from the row file itself.
+std::string EncodeKey(const Row& key_values);
+// Decodes a stem made by EncodeKey. Fails for shortened names and keyless row names.
+Result<Row> DecodeKey(const std::string& stem);
+// The stem of a row of a keyless table: a hash of the encoded row, and the occurrence number
+// (1 for the first copy of a row, 2 for its first duplicate, ...).
+std::string KeylessName(const std::string& encoded_row, int occurrence);
+// The two fan-out directory names ("3f", "a0") a row file lives under.
+std::pair<std::string, std::string> FanoutDirs(const std::string& stem);
+// Table names and other free text as one path component (percent-encoding, reversible).
+std::string EncodePathComponent(const std::string& text);
+Result<std::string> DecodePathComponent(const std::string& component);
+
+constexpr size_t kMaxKeyName = 180;
+
+std::string EncodeSchema(const TableSchema& schema);
+Result<TableSchema> DecodeSchema(const std::string& text);
+
+// A Value in its row-file form (`42`, `1.5`, `'text'`, `null`, ...), also used in messages.
+std::string EncodeValue(const Value& v);
+
+}  // namespace cfgit

@@ -1,0 +1,735 @@
+// Store: the bare Git repository behind a workspace (see store/store.h).
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <thread>
+#include <unordered_map>
+
+#include "store/internal/git.h"
+#include "store/store.h"
+
+namespace cfgit {
+
+namespace git {
+
+Status Error(int code, const std::string& what) {
+  const git_error* e = git_error_last();
+  std::string detail = e && e->message ? e->message : "libgit2 error " + std::to_string(code);
+  return Status::Invalid(what + ": " + detail);
+}
+
+}  // namespace git
+
+namespace {
+
+struct LibGit2 {
+  LibGit2() { git_libgit2_init(); }
+  ~LibGit2() { git_libgit2_shutdown(); }
+};
+void EnsureLibGit2() { static LibGit2 instance; }
+
+const git_oid* Raw(const Oid& id) { return reinterpret_cast<const git_oid*>(id.bytes.data()); }
+Oid FromRaw(const git_oid* raw) {
+  Oid id;
+  std::memcpy(id.bytes.data(), raw->id, id.bytes.size());
+  return id;
+}
+
+// Git's order of tree entries: by name, a tree's name compared as if it ended in '/'.
+struct TreeEntry {
+  std::string name;
+  bool is_tree;
+  Oid id;
+};
+bool GitOrder(const TreeEntry& a, const TreeEntry& b) {
+  std::string ka = a.is_tree ? a.name + "/" : a.name;
+  std::string kb = b.is_tree ? b.name + "/" : b.name;
+  return ka < kb;
+}
+
+std::string TreeBytes(std::vector<TreeEntry> entries) {
+  std::sort(entries.begin(), entries.end(), GitOrder);
+  std::string out;
+  for (const TreeEntry& e : entries) {
+    out += e.is_tree ? "40000 " : "100644 ";
+    out += e.name;
+    out.push_back('\0');
+    out.append(reinterpret_cast<const char*>(e.id.bytes.data()), e.id.bytes.size());
+  }
+  return out;
+}
+
+std::string SignatureLine(const Signature& s) {
+  auto clean = [](std::string v) {
+    v.erase(std::remove_if(v.begin(), v.end(),
+                           [](char c) { return c == '<' || c == '>' || c == '\n' || c == '\0'; }),
+            v.end());
+    return v;
+  };
+  char tz[16];
+  int off = s.offset_minutes;
+  std::snprintf(tz, sizeof tz, "%c%02d%02d", off < 0 ? '-' : '+', std::abs(off) / 60,
+                std::abs(off) % 60);
+  return clean(s.name) + " <" + clean(s.email) + "> " + std::to_string(s.time) + " " + tz;
+}
+
+constexpr size_t kFlushBytes = 128u << 20;  // stage at most this much before writing a pack
+
+class GitSnapshotWriter final : public SnapshotWriter {
+ public:
+  GitSnapshotWriter(git_repository* repo, const std::string& objects_dir)
+      : repo_(repo), objects_dir_(objects_dir) {}
+
+  Status Init() {
+    git_odb* odb = nullptr;
+    if (int rc = git_repository_odb(&odb, repo_)) return git::Error(rc, "opening the store");
+    store_odb_.reset(odb);
+    // Existence checks go to the packs only: stat()ing a loose path per row is what makes
+    // git_odb_write slow at scale. An object that exists only loose is packed again: harmless.
+    git_odb_backend* packs = nullptr;
+    if (int rc = git_odb_new(&odb)) return git::Error(rc, "creating an object database");
+    pack_odb_.reset(odb);
+    if (int rc = git_odb_backend_pack(&packs, objects_dir_.c_str())) {
+      return git::Error(rc, "opening the store's packs");
+    }
+    if (int rc = git_odb_add_backend(pack_odb_.get(), packs, 1)) {
+      return git::Error(rc, "opening the store's packs");
+    }
+    git_repository* mem = nullptr;
+    if (int rc = git_repository_new(&mem)) return git::Error(rc, "creating an in-memory store");
+    mem_repo_.reset(mem);
+    if (int rc = git_odb_new(&odb)) return git::Error(rc, "creating an object database");
+    mem_odb_.reset(odb);
+    if (int rc = git_mempack_new(&mempack_)) return git::Error(rc, "creating an in-memory store");
+    if (int rc = git_odb_add_backend(mem_odb_.get(), mempack_, 1)) {
+      return git::Error(rc, "creating an in-memory store");
+    }
+    git_repository_set_odb(mem_repo_.get(), mem_odb_.get());
+    return Status::Ok();
+  }
+
+  Status BeginTable(const TableSchema& schema) override {
+    schema_ = schema;
+    entries_.clear();
+    keyless_seen_.clear();
+    null_keys_.clear();
+    key_index_.clear();
+    std::vector<std::string> cols = schema.VersionedColumns();
+    for (const std::string& k : schema.key) {
+      auto it = std::find(cols.begin(), cols.end(), k);
+      if (it == cols.end()) {
+        return Status::Invalid("key column '" + k + "' of table '" + schema.name +
+                               "' is not versioned");
+      }
+      key_index_.push_back(static_cast<size_t>(it - cols.begin()));
+    }
+    columns_ = std::move(cols);
+    rows_ = 0;
+    return Status::Ok();
+  }
+
+  Status AddRow(const Row& row) override {
+    if (!schema_.rows_versioned) return Status::Ok();
+    ++rows_;
+    std::string yaml = EncodeRow(columns_, row);
+    std::string stem;
+    if (key_index_.empty()) {
+      std::string first = KeylessName(yaml, 1);
+      int occurrence = ++keyless_seen_[first];
+      stem = occurrence == 1 ? first : KeylessName(yaml, occurrence);
+    } else {
+      Row key;
+      for (size_t i : key_index_) key.push_back(row[i]);
+      for (const Value& v : key) {
+        if (v.is_null() && null_keys_.size() < 5) null_keys_.push_back(yaml);
+      }
+      stem = EncodeKey(key);
+    }
+    CFGIT_ASSIGN_OR_RETURN(Oid blob, Stage(GIT_OBJECT_BLOB, yaml));
+    auto [d1, d2] = FanoutDirs(stem);
+    entries_.push_back({d1 + d2, stem + ".yaml", blob});
+    return Status::Ok();
+  }
+
+  Result<TableWriteStats> EndTable() override {
+    std::string key_desc;
+    for (const auto& k : schema_.key) key_desc += (key_desc.empty() ? "" : ", ") + k;
+    if (!null_keys_.empty()) {
+      std::string rows;
+      for (const auto& r : null_keys_) rows += "\n  - " + Flatten(r);
+      return Status::NeedsAttention("table '" + schema_.name + "': the key (" + key_desc +
+                                    ") is NULL in these rows:" + rows +
+                                    "\nfix the rows, or name a key that is never NULL under "
+                                    "key: in cfgit.yaml");
+    }
+    std::sort(entries_.begin(), entries_.end(), [](const RowEntry& a, const RowEntry& b) {
+      return a.dirs != b.dirs ? a.dirs < b.dirs : a.file < b.file;
+    });
+    std::vector<std::string> dups;
+    for (size_t i = 1; i < entries_.size(); ++i) {
+      if (entries_[i].file == entries_[i - 1].file && entries_[i].dirs == entries_[i - 1].dirs &&
+          (dups.empty() || dups.back() != entries_[i].file)) {
+        dups.push_back(entries_[i].file);
+      }
+    }
+    if (!dups.empty()) {
+      std::string list;
+      for (size_t i = 0; i < dups.size() && i < 5; ++i) {
+        Result<Row> key = DecodeKey(dups[i].substr(0, dups[i].size() - 5));
+        std::string shown;
+        if (key.ok()) {
+          for (const Value& v : *key) shown += (shown.empty() ? "" : ", ") + EncodeValue(v);
+        } else {
+          shown = dups[i];
+        }
+        list += "\n  - (" + shown + ")";
+      }
+      if (dups.size() > 5) list += "\n  ... and " + std::to_string(dups.size() - 5) + " more";
+      return Status::NeedsAttention(
+          "table '" + schema_.name + "': the key (" + key_desc +
+          ") is not unique; these values identify more than one row:" + list +
+          "\nfix the rows, or name a unique key under key: in cfgit.yaml");
+    }
+    std::vector<TreeEntry> table_entries;
+    CFGIT_ASSIGN_OR_RETURN(Oid schema_blob, Stage(GIT_OBJECT_BLOB, EncodeSchema(schema_)));
+    table_entries.push_back({"schema.yaml", false, schema_blob});
+    if (!entries_.empty()) {
+      CFGIT_ASSIGN_OR_RETURN(Oid rows, BuildRowsTree());
+      table_entries.push_back({"rows", true, rows});
+    }
+    CFGIT_ASSIGN_OR_RETURN(Oid table_tree, StageTree(table_entries));
+    tables_.push_back({EncodePathComponent(schema_.name), true, table_tree});
+    entries_.clear();
+    entries_.shrink_to_fit();
+    return TableWriteStats{schema_.name, rows_, schema_.key.empty()};
+  }
+
+  Result<Oid> FinishTree(const std::string& dialect) override {
+    std::vector<TreeEntry> root;
+    std::string meta = "format: 1\ndialect: " + dialect + "\n";
+    CFGIT_ASSIGN_OR_RETURN(Oid meta_blob, Stage(GIT_OBJECT_BLOB, meta));
+    root.push_back({"snapshot.yaml", false, meta_blob});
+    if (!tables_.empty()) {
+      CFGIT_ASSIGN_OR_RETURN(Oid tables, StageTree(tables_));
+      root.push_back({"tables", true, tables});
+    }
+    CFGIT_ASSIGN_OR_RETURN(tree_, StageTree(root));
+    return tree_;
+  }
+
+  Result<Oid> WriteCommit(const std::vector<Oid>& parents, const std::string& message,
+                          const Signature& author) override {
+    std::string body = "tree " + tree_.Hex() + "\n";
+    for (const Oid& p : parents) body += "parent " + p.Hex() + "\n";
+    body += "author " + SignatureLine(author) + "\n";
+    body += "committer " + SignatureLine(author) + "\n\n";
+    body += message;
+    if (body.back() != '\n') body.push_back('\n');
+    CFGIT_ASSIGN_OR_RETURN(Oid commit, Stage(GIT_OBJECT_COMMIT, body));
+    CFGIT_RETURN_IF_ERROR(Flush());
+    return commit;
+  }
+
+ private:
+  struct RowEntry {
+    std::string dirs;  // the two fan-out directory names, concatenated ("3fa0")
+    std::string file;  // "<stem>.yaml"
+    Oid blob;
+  };
+
+  static std::string Flatten(const std::string& yaml) {
+    std::string out;
+    for (char c : yaml) out += c == '\n' ? std::string(", ") : std::string(1, c);
+    if (out.size() >= 2) out.resize(out.size() - 2);
+    return out.size() > 200 ? out.substr(0, 200) + "..." : out;
+  }
+
+  Result<Oid> BuildRowsTree() {
+    std::vector<TreeEntry> top, mid, leaf;
+    std::string cur_top, cur_mid;
+    auto close_mid = [&]() -> Status {
+      if (leaf.empty()) return Status::Ok();
+      CFGIT_ASSIGN_OR_RETURN(Oid id, StageTree(leaf));
+      mid.push_back({cur_mid, true, id});
+      leaf.clear();
+      return Status::Ok();
+    };
+    auto close_top = [&]() -> Status {
+      CFGIT_RETURN_IF_ERROR(close_mid());
+      if (mid.empty()) return Status::Ok();
+      CFGIT_ASSIGN_OR_RETURN(Oid id, StageTree(mid));
+      top.push_back({cur_top, true, id});
+      mid.clear();
+      return Status::Ok();
+    };
+    for (const RowEntry& e : entries_) {
+      std::string t = e.dirs.substr(0, 2), m = e.dirs.substr(2, 2);
+      if (t != cur_top) {
+        CFGIT_RETURN_IF_ERROR(close_top());
+        cur_top = t;
+        cur_mid = m;
+      } else if (m != cur_mid) {
+        CFGIT_RETURN_IF_ERROR(close_mid());
+        cur_mid = m;
+      }
+      leaf.push_back({e.file, false, e.blob});
+    }
+    CFGIT_RETURN_IF_ERROR(close_top());
+    return StageTree(top);
+  }
+
+  Result<Oid> StageTree(const std::vector<TreeEntry>& entries) {
+    return Stage(GIT_OBJECT_TREE, TreeBytes(entries));
+  }
+
+  Result<Oid> Stage(git_object_t type, const std::string& data) {
+    git_oid raw;
+    if (int rc = git_odb_hash(&raw, data.data(), data.size(), type)) {
+      return git::Error(rc, "hashing an object");
+    }
+    if (!git_odb_exists_ext(pack_odb_.get(), &raw, GIT_ODB_LOOKUP_NO_REFRESH)) {
+      git_oid written;
+      if (int rc = git_odb_write(&written, mem_odb_.get(), data.data(), data.size(), type)) {
+        return git::Error(rc, "staging an object");
+      }
+      staged_bytes_ += data.size();
+      if (staged_bytes_ > kFlushBytes) CFGIT_RETURN_IF_ERROR(Flush());
+    }
+    return FromRaw(&raw);
+  }
+
+  // Writes every staged object into the store as one pack (with its index).
+  Status Flush() {
+    if (staged_bytes_ == 0) return Status::Ok();
+    git_buf buf = GIT_BUF_INIT;
+    if (int rc = git_mempack_dump(&buf, mem_repo_.get(), mempack_)) {
+      return git::Error(rc, "packing new objects");
+    }
+    git_odb_writepack* wp = nullptr;
+    git_indexer_progress stats{};
+    int rc = git_odb_write_pack(&wp, store_odb_.get(), nullptr, nullptr);
+    if (rc == 0) rc = wp->append(wp, buf.ptr, buf.size, &stats);
+    if (rc == 0) rc = wp->commit(wp, &stats);
+    if (wp) wp->free(wp);
+    git_buf_dispose(&buf);
+    if (rc) return git::Error(rc, "writing a pack into the store");
+    git_mempack_reset(mempack_);
+    staged_bytes_ = 0;
+    git_odb_refresh(pack_odb_.get());
+    git_odb_refresh(store_odb_.get());
+    return Status::Ok();
+  }
+
+  git_repository* repo_;
+  std::string objects_dir_;
+  git::Odb store_odb_, pack_odb_, mem_odb_;
+  git::Repository mem_repo_;
+  git_odb_backend* mempack_ = nullptr;  // owned by mem_odb_
+  size_t staged_bytes_ = 0;
+
+  TableSchema schema_;
+  std::vector<std::string> columns_;
+  std::vector<size_t> key_index_;
+  std::vector<RowEntry> entries_;
+  std::unordered_map<std::string, int> keyless_seen_;
+  std::vector<std::string> null_keys_;
+  size_t rows_ = 0;
+  std::vector<TreeEntry> tables_;
+  Oid tree_;
+};
+
+class GitStore final : public Store {
+ public:
+  GitStore(git::Repository repo, std::string path) : repo_(std::move(repo)), path_(std::move(path)) {}
+
+  const std::string& path() const override { return path_; }
+
+  Result<WriteLock> LockForWriting(std::chrono::milliseconds wait) override {
+    std::string lock_path = path_ + "/cfgit.lock";
+    int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return Status::Invalid("cannot open the lock file " + lock_path + ": " + std::strerror(errno));
+    }
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        char pid[32] = {0};
+        ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+        ::close(fd);
+        std::string holder = n > 0 ? " (held by process " + std::string(pid, static_cast<size_t>(n)) + ")" : "";
+        return Status::NeedsAttention("another cfgit command is writing to this workspace: " +
+                                      lock_path + " is locked" + holder +
+                                      "; wait for it to finish, then run the command again");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    std::string pid = std::to_string(::getpid());
+    if (::ftruncate(fd, 0) == 0) {
+      [[maybe_unused]] ssize_t n = ::pwrite(fd, pid.data(), pid.size(), 0);
+    }
+    return WriteLock(fd);
+  }
+
+  Result<Oid> ResolveCommit(const std::string& rev) const override {
+    git_object* obj = nullptr;
+    int rc = git_revparse_single(&obj, repo_.get(), rev.c_str());
+    git::Object holder(obj);
+    if (rc == GIT_ENOTFOUND || rc == GIT_EINVALIDSPEC || rc == GIT_EAMBIGUOUS) {
+      std::string why = rc == GIT_EAMBIGUOUS ? "is ambiguous; give more digits of the id"
+                                             : "is not a branch, tag or commit id of this store";
+      return Status::Usage("revision '" + rev + "' " + why +
+                           " (cfgit branch, cfgit tag and cfgit log list them)");
+    }
+    if (rc) return git::Error(rc, "resolving revision '" + rev + "'");
+    git_object* peeled = nullptr;
+    rc = git_object_peel(&peeled, obj, GIT_OBJECT_COMMIT);
+    git::Object peeled_holder(peeled);
+    if (rc) return Status::Usage("revision '" + rev + "' does not name a commit");
+    return FromRaw(git_object_id(peeled));
+  }
+
+  Result<std::optional<Oid>> ReadRef(const std::string& ref) const override {
+    git_oid raw;
+    int rc = git_reference_name_to_id(&raw, repo_.get(), ref.c_str());
+    if (rc == GIT_ENOTFOUND) return std::optional<Oid>();
+    if (rc) return git::Error(rc, "reading " + ref);
+    return std::optional<Oid>(FromRaw(&raw));
+  }
+
+  Status UpdateRef(const std::string& ref, const Oid& id, const std::optional<Oid>& expected,
+                   const std::string& log_message) override {
+    git_reference* out = nullptr;
+    int rc = expected ? git_reference_create_matching(&out, repo_.get(), ref.c_str(), Raw(id), 1,
+                                                      Raw(*expected), log_message.c_str())
+                      : git_reference_create(&out, repo_.get(), ref.c_str(), Raw(id), 0,
+                                             log_message.c_str());
+    git::Reference holder(out);
+    if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED) {
+      return Status::NeedsAttention(ref + " was changed by another command while this one ran; "
+                                    "nothing was overwritten: run the command again");
+    }
+    if (rc) return git::Error(rc, "updating " + ref);
+    return Status::Ok();
+  }
+
+  Status DeleteRef(const std::string& ref) override {
+    git_reference* r = nullptr;
+    int rc = git_reference_lookup(&r, repo_.get(), ref.c_str());
+    git::Reference holder(r);
+    if (rc == GIT_ENOTFOUND) return Status::Usage(ref + " does not exist");
+    if (rc == 0) rc = git_reference_delete(r);
+    if (rc) return git::Error(rc, "deleting " + ref);
+    return Status::Ok();
+  }
+
+  Status AdoptHeadIfUnborn(const std::string& branch) override {
+    if (git_repository_head_unborn(repo_.get()) != 1) return Status::Ok();
+    git_reference* head = nullptr;
+    int rc = git_reference_lookup(&head, repo_.get(), "HEAD");
+    git::Reference holder(head);
+    if (rc == 0 && git_reference_type(head) == GIT_REFERENCE_SYMBOLIC) {
+      git_oid raw;
+      if (git_reference_name_to_id(&raw, repo_.get(), git_reference_symbolic_target(head)) == 0) {
+        return Status::Ok();
+      }
+    }
+    rc = git_repository_set_head(repo_.get(), ("refs/heads/" + branch).c_str());
+    if (rc) return git::Error(rc, "pointing HEAD at " + branch);
+    return Status::Ok();
+  }
+
+  Result<CommitInfo> ReadCommit(const Oid& id) const override {
+    git_commit* c = nullptr;
+    int rc = git_commit_lookup(&c, repo_.get(), Raw(id));
+    git::Commit holder(c);
+    if (rc) return git::Error(rc, "reading commit " + id.Short());
+    CommitInfo info;
+    info.id = id;
+    info.tree = FromRaw(git_commit_tree_id(c));
+    for (unsigned i = 0; i < git_commit_parentcount(c); ++i) {
+      info.parents.push_back(FromRaw(git_commit_parent_id(c, i)));
+    }
+    const char* msg = git_commit_message(c);
+    info.message = msg ? msg : "";
+    const git_signature* a = git_commit_author(c);
+    info.author = {a->name, a->email, static_cast<int64_t>(a->when.time), a->when.offset};
+    return info;
+  }
+
+  Result<std::vector<CommitInfo>> Log(const std::vector<Oid>& starts, size_t limit) const override {
+    git_revwalk* w = nullptr;
+    if (int rc = git_revwalk_new(&w, repo_.get())) return git::Error(rc, "walking history");
+    git::Revwalk walk(w);
+    git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+    for (const Oid& s : starts) {
+      if (int rc = git_revwalk_push(w, Raw(s))) return git::Error(rc, "walking history");
+    }
+    std::vector<CommitInfo> out;
+    git_oid raw;
+    while ((limit == 0 || out.size() < limit) && git_revwalk_next(&raw, w) == 0) {
+      CFGIT_ASSIGN_OR_RETURN(CommitInfo info, ReadCommit(FromRaw(&raw)));
+      out.push_back(std::move(info));
+    }
+    return out;
+  }
+
+  Result<std::vector<RefInfo>> ListRefs(const std::string& prefix) const override {
+    git_reference_iterator* it = nullptr;
+    if (int rc = git_reference_iterator_glob_new(&it, repo_.get(), (prefix + "*").c_str())) {
+      return git::Error(rc, "listing " + prefix);
+    }
+    git::RefIterator holder(it);
+    std::vector<RefInfo> out;
+    git_reference* ref = nullptr;
+    while (git_reference_next(&ref, it) == 0) {
+      git::Reference ref_holder(ref);
+      RefInfo info;
+      info.name = std::string(git_reference_name(ref)).substr(prefix.size());
+      git_object* target = nullptr;
+      if (git_reference_peel(&target, ref, GIT_OBJECT_ANY) != 0) continue;
+      git::Object target_holder(target);
+      if (git_object_type(target) == GIT_OBJECT_TAG) {
+        auto* tag = reinterpret_cast<git_tag*>(target);
+        info.message = git_tag_message(tag) ? git_tag_message(tag) : "";
+      }
+      git_object* commit = nullptr;
+      if (git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) != 0) continue;
+      git::Object commit_holder(commit);
+      info.target = FromRaw(git_object_id(commit));
+      out.push_back(std::move(info));
+    }
+    std::sort(out.begin(), out.end(), [](const RefInfo& a, const RefInfo& b) { return a.name < b.name; });
+    return out;
+  }
+
+  Status CreateTag(const std::string& name, const Oid& target, const std::string& message,
+                   const Signature& tagger) override {
+    if (git_reference_is_valid_name(("refs/tags/" + name).c_str()) != 1) {
+      return Status::Usage("'" + name + "' is not a valid tag name");
+    }
+    git_object* obj = nullptr;
+    int rc = git_object_lookup(&obj, repo_.get(), Raw(target), GIT_OBJECT_COMMIT);
+    git::Object holder(obj);
+    if (rc) return git::Error(rc, "reading commit " + target.Short());
+    git_signature* sig = nullptr;
+    rc = git_signature_new(&sig, tagger.name.c_str(), tagger.email.c_str(), tagger.time,
+                           tagger.offset_minutes);
+    git::Signature sig_holder(sig);
+    if (rc) return git::Error(rc, "making the tagger signature");
+    git_oid out;
+    std::string msg = message.empty() || message.back() == '\n' ? message : message + "\n";
+    rc = git_tag_create(&out, repo_.get(), name.c_str(), obj, sig, msg.c_str(), 0);
+    if (rc == GIT_EEXISTS) {
+      return Status::Usage("tag '" + name + "' already exists; pick another name or delete it "
+                           "with: cfgit tag -d " + name);
+    }
+    if (rc) return git::Error(rc, "creating tag " + name);
+    return Status::Ok();
+  }
+
+  Result<std::unique_ptr<SnapshotWriter>> NewSnapshot() override {
+    auto writer = std::make_unique<GitSnapshotWriter>(repo_.get(), path_ + "/objects");
+    CFGIT_RETURN_IF_ERROR(writer->Init());
+    return std::unique_ptr<SnapshotWriter>(std::move(writer));
+  }
+
+  Result<std::vector<TableEntry>> ListTables(const Oid& tree_id) const override {
+    CFGIT_ASSIGN_OR_RETURN(git::Tree root, LookupTree(tree_id));
+    std::vector<TableEntry> out;
+    const git_tree_entry* tables = git_tree_entry_byname(root.get(), "tables");
+    if (!tables) return out;
+    CFGIT_ASSIGN_OR_RETURN(git::Tree dir, LookupTree(FromRaw(git_tree_entry_id(tables))));
+    for (size_t i = 0; i < git_tree_entrycount(dir.get()); ++i) {
+      const git_tree_entry* e = git_tree_entry_byindex(dir.get(), i);
+      TableEntry t;
+      CFGIT_ASSIGN_OR_RETURN(t.name, DecodePathComponent(git_tree_entry_name(e)));
+      CFGIT_ASSIGN_OR_RETURN(git::Tree table, LookupTree(FromRaw(git_tree_entry_id(e))));
+      const git_tree_entry* schema = git_tree_entry_byname(table.get(), "schema.yaml");
+      if (!schema) return Status::Invalid("table '" + t.name + "' has no schema.yaml in tree " + tree_id.Short());
+      t.schema = FromRaw(git_tree_entry_id(schema));
+      if (const git_tree_entry* rows = git_tree_entry_byname(table.get(), "rows")) {
+        t.rows = FromRaw(git_tree_entry_id(rows));
+      }
+      out.push_back(std::move(t));
+    }
+    return out;
+  }
+
+  Result<std::string> ReadBlob(const Oid& id) const override {
+    git_blob* b = nullptr;
+    int rc = git_blob_lookup(&b, repo_.get(), Raw(id));
+    git::Blob holder(b);
+    if (rc) return git::Error(rc, "reading object " + id.Short());
+    return std::string(static_cast<const char*>(git_blob_rawcontent(b)),
+                       static_cast<size_t>(git_blob_rawsize(b)));
+  }
+
+  Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b,
+                   const std::function<Status(const TreeChange&)>& on_change) const override {
+    if (a && b && *a == *b) return Status::Ok();
+    git::Tree ta, tb;
+    if (a) {
+      CFGIT_ASSIGN_OR_RETURN(ta, LookupTree(*a));
+    }
+    if (b) {
+      CFGIT_ASSIGN_OR_RETURN(tb, LookupTree(*b));
+    }
+    return DiffTreeObjects(ta.get(), tb.get(), "", on_change);
+  }
+
+  Signature DefaultSignature(const Config& config) const override {
+    Signature s;
+    const char* env_name = std::getenv("CFGIT_AUTHOR_NAME");
+    const char* env_email = std::getenv("CFGIT_AUTHOR_EMAIL");
+    std::string git_name, git_email;
+    git_config* cfg = nullptr;
+    if (git_config_open_default(&cfg) == 0) {
+      git::Config holder(cfg);
+      git_buf buf = GIT_BUF_INIT;
+      if (git_config_get_string_buf(&buf, cfg, "user.name") == 0) git_name = buf.ptr;
+      git_buf_dispose(&buf);
+      if (git_config_get_string_buf(&buf, cfg, "user.email") == 0) git_email = buf.ptr;
+      git_buf_dispose(&buf);
+    }
+    const char* user = std::getenv("USER");
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    s.name = env_name ? env_name
+             : config.author_name ? *config.author_name
+             : !git_name.empty()  ? git_name
+                                  : (user ? user : "cfgit");
+    s.email = env_email ? env_email
+              : config.author_email ? *config.author_email
+              : !git_email.empty()  ? git_email
+                                    : std::string(user ? user : "cfgit") + "@" + host;
+    if (const char* t = std::getenv("CFGIT_TIME")) {
+      s.time = std::strtoll(t, nullptr, 10);
+      s.offset_minutes = 0;
+    } else {
+      std::time_t now = std::time(nullptr);
+      std::tm local{};
+      localtime_r(&now, &local);
+      s.time = static_cast<int64_t>(now);
+      s.offset_minutes = static_cast<int>(local.tm_gmtoff / 60);
+    }
+    return s;
+  }
+
+ private:
+  Result<git::Tree> LookupTree(const Oid& id) const {
+    git_tree* t = nullptr;
+    int rc = git_tree_lookup(&t, repo_.get(), Raw(id));
+    if (rc) return git::Error(rc, "reading tree " + id.Short());
+    return git::Tree(t);
+  }
+
+  Status DiffTreeObjects(git_tree* a, git_tree* b, const std::string& prefix,
+                         const std::function<Status(const TreeChange&)>& on_change) const {
+    auto visit = [&](const git_tree_entry* ea, const git_tree_entry* eb) -> Status {
+      std::string name = git_tree_entry_name(ea ? ea : eb);
+      if (ea && eb && git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb))) {
+        return Status::Ok();
+      }
+      bool a_tree = ea && git_tree_entry_type(ea) == GIT_OBJECT_TREE;
+      bool b_tree = eb && git_tree_entry_type(eb) == GIT_OBJECT_TREE;
+      if (a_tree || b_tree) {
+        git::Tree sa, sb;
+        if (a_tree) {
+          CFGIT_ASSIGN_OR_RETURN(sa, LookupTree(FromRaw(git_tree_entry_id(ea))));
+        }
+        if (b_tree) {
+          CFGIT_ASSIGN_OR_RETURN(sb, LookupTree(FromRaw(git_tree_entry_id(eb))));
+        }
+        CFGIT_RETURN_IF_ERROR(DiffTreeObjects(sa.get(), sb.get(), prefix + name + "/", on_change));
+        if (a_tree && b_tree) return Status::Ok();
+      }
+      TreeChange change{prefix + name, std::nullopt, std::nullopt};
+      if (ea && !a_tree) change.before = FromRaw(git_tree_entry_id(ea));
+      if (eb && !b_tree) change.after = FromRaw(git_tree_entry_id(eb));
+      if (!change.before && !change.after) return Status::Ok();
+      return on_change(change);
+    };
+    size_t na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0;
+    for (size_t i = 0; i < na; ++i) {
+      const git_tree_entry* ea = git_tree_entry_byindex(a, i);
+      const git_tree_entry* eb = b ? git_tree_entry_byname(b, git_tree_entry_name(ea)) : nullptr;
+      CFGIT_RETURN_IF_ERROR(visit(ea, eb));
+    }
+    for (size_t i = 0; i < nb; ++i) {
+      const git_tree_entry* eb = git_tree_entry_byindex(b, i);
+      if (a && git_tree_entry_byname(a, git_tree_entry_name(eb))) continue;
+      CFGIT_RETURN_IF_ERROR(visit(nullptr, eb));
+    }
+    return Status::Ok();
+  }
+
+  git::Repository repo_;
+  std::string path_;
+};
+
+}  // namespace
+
+std::string Oid::Hex() const {
+  char buf[GIT_OID_HEXSZ + 1];
+  git_oid_tostr(buf, sizeof buf, Raw(*this));
+  return buf;
+}
+
+bool Oid::IsZero() const {
+  return std::all_of(bytes.begin(), bytes.end(), [](unsigned char c) { return c == 0; });
+}
+
+Result<Oid> Oid::FromHex(const std::string& hex) {
+  git_oid raw;
+  if (hex.size() != GIT_OID_HEXSZ || git_oid_fromstr(&raw, hex.c_str()) != 0) {
+    return Status::Invalid("'" + hex + "' is not a full object id");
+  }
+  return FromRaw(&raw);
+}
+
+WriteLock::~WriteLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+Result<std::unique_ptr<Store>> Store::Init(const std::string& path) {
+  EnsureLibGit2();
+  git_repository_init_options opts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
+  opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
+  opts.description = "cfgit store: environment snapshots of database configuration";
+  git_repository* repo = nullptr;
+  int rc = git_repository_init_ext(&repo, path.c_str(), &opts);
+  git::Repository holder(repo);
+  if (rc == GIT_EEXISTS) return Status::Usage(path + " already holds a store");
+  if (rc) return git::Error(rc, "creating the store at " + path);
+  git_config* cfg = nullptr;
+  if ((rc = git_repository_config(&cfg, repo)) != 0) return git::Error(rc, "configuring the store");
+  git::Config cfg_holder(cfg);
+  // Reflogs in a bare repository record every branch move (the deployment history).
+  if ((rc = git_config_set_string(cfg, "core.logAllRefUpdates", "always")) != 0) {
+    return git::Error(rc, "configuring the store");
+  }
+  return std::unique_ptr<Store>(std::make_unique<GitStore>(std::move(holder), path));
+}
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  EnsureLibGit2();
+  git_repository* repo = nullptr;
+  int rc = git_repository_open_ext(&repo, path.c_str(),
+                                   GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE, nullptr);
+  git::Repository holder(repo);
+  if (rc) {
+    return Status::Invalid(path + " is not a valid cfgit store (" +
+                           std::string(git_error_last() ? git_error_last()->message : "unreadable") +
+                           "); run cfgit init in a new directory, or restore .cfgit from a backup");
+  }
+  return std::unique_ptr<Store>(std::make_unique<GitStore>(std::move(holder), path));
+}
+
+}  // namespace cfgit

@@ -1,0 +1,160 @@
+// The store: a bare Git repository (.cfgit/) holding environment snapshots as commits.
+//
+// This is the only module that talks to libgit2. A Store owns its repository handle; a
+// SnapshotWriter (made by Store::NewSnapshot) turns a stream of tables and rows into Git trees,
+// stages the new objects in memory and writes them out as one pack, never as loose objects.
+// Layout of a snapshot tree and the encodings are specified in docs/store-format.md.
+//
+// Branch and tag updates are compare-and-swap against the id the command started from; writers
+// hold the workspace lock (LockForWriting) for the duration of a command that writes.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "store/config.h"
+#include "store/encoding.h"
+#include "store/schema.h"
+#include "store/status.h"
+#include "store/value.h"
+#include "store/workspace.h"
+
+namespace cfgit {
+
+struct Oid {
+  std::array<unsigned char, 20> bytes{};
+  std::string Hex() const;
+  std::string Short() const { return Hex().substr(0, 10); }
+  bool IsZero() const;
+  bool operator==(const Oid&) const = default;
+  static Result<Oid> FromHex(const std::string& hex);
+};
+
+struct Signature {
+  std::string name;
+  std::string email;
+  int64_t time = 0;        // seconds since the epoch
+  int offset_minutes = 0;  // time zone offset
+};
+
+struct CommitInfo {
+  Oid id;
+  Oid tree;
+  std::vector<Oid> parents;
+  std::string message;
+  Signature author;
+};
+
+struct RefInfo {
+  std::string name;     // short name: "dev", "v1"
+  Oid target;           // the commit (tags: peeled)
+  std::string message;  // annotated tags: the tag message
+};
+
+// One table of a snapshot, as found in its tree.
+struct TableEntry {
+  std::string name;
+  Oid schema;                // blob id of schema.yaml
+  std::optional<Oid> rows;   // tree id of rows/ (absent when the table has no rows stored)
+};
+
+// A change between two trees, reported by Store::DiffTrees: a path whose blob differs.
+struct TreeChange {
+  std::string path;          // "tables/users/rows/3f/a0/42.yaml"
+  std::optional<Oid> before; // absent: added
+  std::optional<Oid> after;  // absent: deleted
+};
+
+struct TableWriteStats {
+  std::string table;
+  size_t rows = 0;
+  bool keyless = false;
+};
+
+// Builds one snapshot tree. Tables are added one at a time, each with its rows (any order).
+class SnapshotWriter {
+ public:
+  virtual ~SnapshotWriter() = default;
+  // `schema.key` empty means keyless. Rows are dropped for schema-only tables.
+  virtual Status BeginTable(const TableSchema& schema) = 0;
+  // The values of schema.VersionedColumns(), in that order.
+  virtual Status AddRow(const Row& row) = 0;
+  // Fails (kNeedsAttention) naming the rows when key values are NULL or not unique.
+  virtual Result<TableWriteStats> EndTable() = 0;
+  // The root tree of the snapshot; its objects are staged, not yet in the store.
+  virtual Result<Oid> FinishTree(const std::string& dialect) = 0;
+  // Stages a commit of the finished tree and writes every staged object as a pack.
+  virtual Result<Oid> WriteCommit(const std::vector<Oid>& parents, const std::string& message,
+                                  const Signature& author) = 0;
+};
+
+// Held while a command writes to the workspace; released on destruction (also on a crash,
+// since it is an flock on .cfgit/cfgit.lock).
+class WriteLock {
+ public:
+  explicit WriteLock(int fd) : fd_(fd) {}
+  WriteLock(WriteLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  WriteLock(const WriteLock&) = delete;
+  WriteLock& operator=(const WriteLock&) = delete;
+  ~WriteLock();
+
+ private:
+  int fd_;
+};
+
+class Store {
+ public:
+  // Creates a bare repository at `path` (which must not exist or be empty).
+  static Result<std::unique_ptr<Store>> Init(const std::string& path);
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  virtual ~Store() = default;
+
+  virtual const std::string& path() const = 0;
+
+  // Waits up to `wait` for other writers, then fails naming the lock file.
+  virtual Result<WriteLock> LockForWriting(std::chrono::milliseconds wait) = 0;
+
+  // A commit from a revision: branch, tag, (short) id, REV~N, REV^.
+  virtual Result<Oid> ResolveCommit(const std::string& rev) const = 0;
+  // The commit a ref ("refs/heads/dev") points at, if the ref exists.
+  virtual Result<std::optional<Oid>> ReadRef(const std::string& ref) const = 0;
+  // Compare-and-swap: moves `ref` to `id` only if it still points at `expected` (nullopt: the ref
+  // must not exist). A lost race is kNeedsAttention naming the ref.
+  virtual Status UpdateRef(const std::string& ref, const Oid& id, const std::optional<Oid>& expected,
+                           const std::string& log_message) = 0;
+  virtual Status DeleteRef(const std::string& ref) = 0;
+  // Points HEAD at the branch when HEAD does not yet name a commit (so `git log` in the store
+  // and `git clone` of it show something useful).
+  virtual Status AdoptHeadIfUnborn(const std::string& branch) = 0;
+
+  virtual Result<CommitInfo> ReadCommit(const Oid& id) const = 0;
+  // Commits reachable from `starts`, newest first, at most `limit` (0: all).
+  virtual Result<std::vector<CommitInfo>> Log(const std::vector<Oid>& starts,
+                                              size_t limit) const = 0;
+  virtual Result<std::vector<RefInfo>> ListRefs(const std::string& prefix) const = 0;
+  // An annotated tag refs/tags/NAME on `target`; fails if it exists.
+  virtual Status CreateTag(const std::string& name, const Oid& target, const std::string& message,
+                           const Signature& tagger) = 0;
+
+  // Snapshot trees.
+  virtual Result<std::unique_ptr<SnapshotWriter>> NewSnapshot() = 0;
+  virtual Result<std::vector<TableEntry>> ListTables(const Oid& tree) const = 0;
+  virtual Result<std::string> ReadBlob(const Oid& id) const = 0;
+  // Every blob path that differs between two trees (either may be absent: the empty tree).
+  // Subtrees with equal ids are skipped without being read.
+  virtual Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b,
+                           const std::function<Status(const TreeChange&)>& on_change) const = 0;
+
+  // The author for new commits: CFGIT_AUTHOR_NAME/EMAIL, then cfgit.yaml's `author:`, then the
+  // git configuration (user.name, user.email), then the login name. CFGIT_TIME (seconds since the
+  // epoch) pins the time, for reproducible commit ids.
+  virtual Signature DefaultSignature(const Config& config) const = 0;
+};
+
+}  // namespace cfgit

@@ -137,6 +137,11 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
   Status AddRow(const Row& row) override {
     if (!schema_.rows_versioned) return Status::Ok();
+    if (row.size() != columns_.size()) {
+      return Status::Invalid("table '" + schema_.name + "': a row has " +
+                             std::to_string(row.size()) + " values for " +
+                             std::to_string(columns_.size()) + " versioned columns");
+    }
     ++rows_;
     std::string yaml = EncodeRow(columns_, row);
     std::string stem;
@@ -299,28 +304,36 @@ class GitSnapshotWriter final : public SnapshotWriter {
       if (int rc = git_odb_write(&written, mem_odb_.get(), data.data(), data.size(), type)) {
         return git::Error(rc, "staging an object");
       }
+      staged_.push_back(raw);
       staged_bytes_ += data.size();
       if (staged_bytes_ > kFlushBytes) CFGIT_RETURN_IF_ERROR(Flush());
     }
     return FromRaw(&raw);
   }
 
-  // Writes every staged object into the store as one pack (with its index).
+  // Writes every staged object into the store as one pack (with its index). The pack holds
+  // exactly the staged objects: git_mempack_dump would add everything reachable from them.
   Status Flush() {
-    if (staged_bytes_ == 0) return Status::Ok();
-    git_buf buf = GIT_BUF_INIT;
-    if (int rc = git_mempack_dump(&buf, mem_repo_.get(), mempack_)) {
-      return git::Error(rc, "packing new objects");
+    if (staged_.empty()) return Status::Ok();
+    git_packbuilder* pb = nullptr;
+    if (int rc = git_packbuilder_new(&pb, mem_repo_.get())) return git::Error(rc, "packing new objects");
+    git::PackBuilder holder(pb);
+    git_packbuilder_set_threads(pb, 0);
+    for (const git_oid& id : staged_) {
+      if (int rc = git_packbuilder_insert(pb, &id, nullptr)) return git::Error(rc, "packing new objects");
     }
+    git_buf buf = GIT_BUF_INIT;
+    int rc = git_packbuilder_write_buf(&buf, pb);
     git_odb_writepack* wp = nullptr;
     git_indexer_progress stats{};
-    int rc = git_odb_write_pack(&wp, store_odb_.get(), nullptr, nullptr);
+    if (rc == 0) rc = git_odb_write_pack(&wp, store_odb_.get(), nullptr, nullptr);
     if (rc == 0) rc = wp->append(wp, buf.ptr, buf.size, &stats);
     if (rc == 0) rc = wp->commit(wp, &stats);
     if (wp) wp->free(wp);
     git_buf_dispose(&buf);
     if (rc) return git::Error(rc, "writing a pack into the store");
     git_mempack_reset(mempack_);
+    staged_.clear();
     staged_bytes_ = 0;
     git_odb_refresh(pack_odb_.get());
     git_odb_refresh(store_odb_.get());
@@ -332,6 +345,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   git::Odb store_odb_, pack_odb_, mem_odb_;
   git::Repository mem_repo_;
   git_odb_backend* mempack_ = nullptr;  // owned by mem_odb_
+  std::vector<git_oid> staged_;  // staged object ids (the mempack does not list them)
   size_t staged_bytes_ = 0;
 
   TableSchema schema_;
@@ -492,12 +506,11 @@ class GitStore final : public Store {
       git::Reference ref_holder(ref);
       RefInfo info;
       info.name = std::string(git_reference_name(ref)).substr(prefix.size());
-      git_object* target = nullptr;
-      if (git_reference_peel(&target, ref, GIT_OBJECT_ANY) != 0) continue;
-      git::Object target_holder(target);
-      if (git_object_type(target) == GIT_OBJECT_TAG) {
-        auto* tag = reinterpret_cast<git_tag*>(target);
-        info.message = git_tag_message(tag) ? git_tag_message(tag) : "";
+      git_object* tag_object = nullptr;
+      if (git_reference_peel(&tag_object, ref, GIT_OBJECT_TAG) == 0) {  // annotated tags only
+        git::Object tag_holder(tag_object);
+        const char* message = git_tag_message(reinterpret_cast<git_tag*>(tag_object));
+        info.message = message ? message : "";
       }
       git_object* commit = nullptr;
       if (git_reference_peel(&commit, ref, GIT_OBJECT_COMMIT) != 0) continue;

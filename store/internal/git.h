@@ -33,6 +33,7 @@ using Revwalk = Ptr<git_revwalk, git_revwalk_free>;
 using Signature = Ptr<git_signature, git_signature_free>;
 using Config = Ptr<git_config, git_config_free>;
 using Tag = Ptr<git_tag, git_tag_free>;
+using PackBuilder = Ptr<git_packbuilder, git_packbuilder_free>;
 
 // `what` says what was being done ("reading commit 3fa0c1"); the libgit2 message is appended
 // when there is one (git_error_last() may be NULL).

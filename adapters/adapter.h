@@ -1,9 +1,12 @@
 // Adapter: the small interface cfgit uses to read an environment's database.
 //
-// One implementation per database kind (adapters/sqlite/, later adapters/postgres/); each is the
-// only place its client library's headers appear. An Adapter owns its connection. Rows come out
-// of a RowReader in key order, one at a time, so memory stays bounded whatever the table size.
-// Every failure of the database is Code::kDatabase with the database's own message.
+// One implementation per database kind (adapters/sqlite/, adapters/postgres/); each is the only
+// place its client library's headers appear. An Adapter owns its connection. Rows come out of a
+// RowReader in key order, one at a time, so memory stays bounded whatever the table size.
+// Writes go in one transaction: BeginWrite locks the tables, Scan then reads the locked state
+// (the backup), Write applies a ChangeBatch, Commit or Rollback ends it; destroying an adapter
+// with a transaction open rolls it back. Every failure of the database is Code::kDatabase with
+// the database's own message (and SQLSTATE where there is one); nothing is then changed.
 #pragma once
 
 #include <memory>
@@ -19,6 +22,31 @@ class RowReader {
   virtual ~RowReader() = default;
   // Fills `row` with the next row and returns true, or returns false at the end.
   virtual Result<bool> Next(Row* row) = 0;
+};
+
+// One row changed in place: the key, and new values for some of the versioned columns.
+struct RowUpdate {
+  Row key;                       // values of schema.key
+  std::vector<std::string> columns;
+  Row values;                    // one per entry of `columns`
+};
+
+// What to write to one table. Rows are given in the snapshot's terms: values of
+// schema.VersionedColumns(), keys in schema.key order (keyless tables: the whole row, and one
+// delete removes one copy).
+struct TableBatch {
+  TableSchema schema;       // the table as the snapshot has it
+  bool create = false;      // the target lacks the table: create it with its keys and constraints
+  std::vector<Row> deletes;
+  std::vector<RowUpdate> updates;
+  std::vector<Row> inserts;
+};
+
+// A whole apply. Tables may come in any order: the adapter orders the statements so that
+// foreign keys hold (parents inserted first, children deleted first) or defers the checks.
+struct ChangeBatch {
+  std::string source_dialect;  // dialect of the snapshot ("sqlite", "postgresql")
+  std::vector<TableBatch> tables;
 };
 
 struct OpenOptions {
@@ -43,6 +71,16 @@ class Adapter {
   // The rows' values of schema.VersionedColumns(), ordered by schema.key (by every versioned
   // column when the table is keyless).
   virtual Result<std::unique_ptr<RowReader>> Scan(const TableSchema& schema) = 0;
+
+  // Starts the write transaction and locks `tables` (those that exist) against other writers.
+  virtual Status BeginWrite(const std::vector<std::string>& tables) = 0;
+  // Applies the batch inside the transaction; afterwards every sequence or autoincrement counter
+  // of a written table is at least the largest id in it. Values that cannot be stored without
+  // conversion (a blob into a text column, text into an integer column...) are refused (kInvalid),
+  // naming table, column and row, before anything is written.
+  virtual Status Write(const ChangeBatch& batch) = 0;
+  virtual Status Commit() = 0;
+  virtual Status Rollback() = 0;
 };
 
 }  // namespace cfgit

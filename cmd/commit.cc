@@ -74,9 +74,10 @@ Status RunCommit(const Globals& globals, const CommitOptions& o) {
   }
   std::vector<std::string> keyless;
   size_t rows = 0;
+  std::vector<std::string> keyless_all;
   for (const auto& t : tables) {
-    if (t.keyless) keyless.push_back(t.table);
     rows += t.rows;
+    if (t.keyless) keyless_all.push_back(t.table);
   }
   std::optional<Oid> commit;
   if (head_tree && *head_tree == *tree) {
@@ -95,10 +96,16 @@ Status RunCommit(const Globals& globals, const CommitOptions& o) {
   }
   bool changed = !(head && *commit == *head);
   CFGIT_ASSIGN_OR_RETURN(auto stats, DiffStat(*s.store, head_tree, *tree));
+  // Keyless tables are pointed out once: in the commit that brings them into the branch.
+  for (const auto& t : tables) {
+    for (const auto& st : stats) {
+      if (t.keyless && st.table == t.table && st.table_added) keyless.push_back(t.table);
+    }
+  }
 
   if (o.format == "json") {
     std::string k = "[";
-    for (size_t i = 0; i < keyless.size(); ++i) k += (i ? "," : "") + JsonString(keyless[i]);
+    for (size_t i = 0; i < keyless_all.size(); ++i) k += (i ? "," : "") + JsonString(keyless_all[i]);
     std::cout << "{\"environment\":" << JsonString(env->name) << ",\"commit\":"
               << JsonString(commit->Hex()) << ",\"changed\":" << (changed ? "true" : "false")
               << ",\"tables\":" << tables.size() << ",\"rows\":" << rows

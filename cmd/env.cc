@@ -21,7 +21,7 @@ Status RunAdd(const Globals& globals, const EnvOptions& o) {
   if (o.is_protected) {
     std::cout << "It is protected: cfgit never commits from it, and only apply, promote and "
                  "rollback write to it.\n";
-  } else {
+  } else if (o.url.rfind("sqlite:", 0) == 0) {
     std::cout << "Next: cfgit commit " << o.name << " -m \"first snapshot\"\n";
   }
   return Status::Ok();

@@ -11,7 +11,7 @@ namespace {
 Status RunInit(const Globals& globals) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::path dir = fs::absolute(globals.dir, ec);
+  fs::path dir = fs::weakly_canonical(fs::absolute(globals.dir, ec), ec);
   if (ec || !fs::is_directory(dir, ec)) {
     return Status::Usage("'" + globals.dir + "' is not a directory; create it first");
   }

@@ -265,12 +265,10 @@ ResolvedTable Config::ForTable(const std::string& table) const {
       continue;
     }
     std::string where = path + ":" + std::to_string(t.line) + ":" + std::to_string(t.column);
-    auto take = [&](const auto& field, int* best, std::vector<std::string>* into) {
+    auto take = [&](const auto& field, int* best, ColumnSetting* into) {
       if (field && specificity >= *best) {
         *best = specificity;
-        *into = *field;
-        out.columns_strict = specificity == INT_MAX;
-        out.source = where;
+        *into = {*field, specificity == INT_MAX, where};
       }
     };
     if (t.rule && specificity >= best_rule) {
@@ -327,7 +325,7 @@ Status CheckEnvironmentName(const std::string& name) {
   if (name.size() >= 5 && name.compare(name.size() - 5, 5, ".lock") == 0) ok = false;
   if (ok) return Status::Ok();
   return Status::Usage("'" + name + "' is not a valid environment name: use letters, digits, '-', "
-                       "'_' and '.', starting with a letter or digit");
+                       "'_' and '.', not starting with '-' or '.'");
 }
 
 Status CheckUrl(const std::string& url) {
@@ -432,14 +430,16 @@ Status RemoveEnvironment(const std::string& path, const std::string& name) {
 }
 
 Status ApplyTableSettings(const ResolvedTable& settings, TableSchema* schema) {
-  auto check = [&](const std::vector<std::string>& cols, const char* what,
+  // The columns of `setting` that the table has; a missing one is an error when an exact-name
+  // entry named it, and is passed over when it came from a glob.
+  auto check = [&](const ColumnSetting& setting, const char* what,
                    std::vector<std::string>* out) -> Status {
     out->clear();
-    for (const std::string& c : cols) {
+    for (const std::string& c : setting.columns) {
       if (schema->FindColumn(c)) {
         out->push_back(c);
-      } else if (settings.columns_strict) {
-        return Status::Invalid(settings.source + ": table '" + schema->name + "' has no column '" +
+      } else if (setting.strict) {
+        return Status::Invalid(setting.source + ": table '" + schema->name + "' has no column '" +
                                c + "' (named under " + what + "); fix the setting in cfgit.yaml");
       }
     }
@@ -449,13 +449,14 @@ Status ApplyTableSettings(const ResolvedTable& settings, TableSchema* schema) {
   CFGIT_RETURN_IF_ERROR(check(settings.key, "key:", &key));
   CFGIT_RETURN_IF_ERROR(check(settings.ignore, "ignore:", &schema->ignore));
   CFGIT_RETURN_IF_ERROR(check(settings.json, "json:", &json));
-  if (key.size() != settings.key.size()) key.clear();  // a glob's key that does not fit this table
+  // A glob's key that this table has only in part does not identify its rows: keep the primary key.
+  if (key.size() != settings.key.columns.size()) key.clear();
   schema->key = key.empty() ? schema->primary_key : key;
   for (const std::string& k : schema->key) {
     for (const std::string& i : schema->ignore) {
       if (k == i) {
-        return Status::Invalid(settings.source + ": column '" + k + "' of table '" + schema->name +
-                               "' identifies rows, so it cannot be under ignore:");
+        return Status::Invalid(settings.ignore.source + ": column '" + k + "' of table '" +
+                               schema->name + "' identifies rows, so it cannot be under ignore:");
       }
     }
   }

@@ -33,12 +33,17 @@ struct TableSettings {
   int line = 0, column = 0;  // where the entry is, for messages
 };
 
+// A column list from cfgit.yaml (key/ignore/json) and where it was set.
+struct ColumnSetting {
+  std::vector<std::string> columns;
+  bool strict = false;  // set by an exact-name entry: every column must exist in the table
+  std::string source;   // "cfgit.yaml:12:3" of the entry that set it, for messages
+};
+
 // The settings in force for one table: for each field, the most specific entry that sets it.
 struct ResolvedTable {
   Rule rule = Rule::kMerge;
-  std::vector<std::string> key, ignore, json;
-  bool columns_strict = false;  // the column lists come from an exact-name entry
-  std::string source;           // "cfgit.yaml:12:3" of the entry that set key/ignore/json
+  ColumnSetting key, ignore, json;
 };
 
 struct Config {

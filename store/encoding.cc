@@ -5,6 +5,7 @@
 #include <xxhash.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -131,17 +132,33 @@ Result<std::string> PercentDecode(const std::string& s) {
 bool KeyTextEscapeFirst(unsigned char c) { return (c >= '0' && c <= '9') || c == '-' || c == '.'; }
 bool PathEscapeFirst(unsigned char c) { return c == '.'; }
 
+// The shortest decimal that reads back as exactly `v`, always recognisable as a float: fixed
+// notation with at least one decimal ("100.0", "0.001") for decimal exponents -5..16, else a
+// mantissa with a decimal point and a signed exponent ("1.0e+20", "2.5e-07"), which YAML 1.1
+// and 1.2 readers alike take for a float.
 std::string FormatReal(double v) {
   if (std::isnan(v)) return ".nan";
   if (std::isinf(v)) return v > 0 ? ".inf" : "-.inf";
-  char buf[40];
-  for (int precision = 1; precision <= 17; ++precision) {
-    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+  char buf[64];
+  int precision = 1;
+  for (; precision < 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*e", precision - 1, v);
     if (std::strtod(buf, nullptr) == v) break;
   }
-  std::string s = buf;
-  if (s.find_first_of(".en") == std::string::npos) s += ".0";
-  return s;
+  std::snprintf(buf, sizeof buf, "%.*e", precision - 1, v);
+  std::string sci = buf;
+  int exponent = std::atoi(sci.c_str() + sci.find('e') + 1);
+  if (exponent >= -5 && exponent < 17) {
+    int decimals = std::max(1, precision - 1 - exponent);
+    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+    std::string fixed = buf;
+    // Trailing zeros beyond the first decimal carry nothing ("100.0", not "100.00").
+    while (fixed.size() > 2 && fixed.back() == '0' && fixed[fixed.size() - 2] != '.') fixed.pop_back();
+    return fixed;
+  }
+  std::string mantissa = sci.substr(0, sci.find('e'));
+  if (mantissa.find('.') == std::string::npos) mantissa += ".0";
+  return mantissa + sci.substr(sci.find('e'));
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Status and Result<T>: the one way an operation that can fail reports it.
 //
-// A Status carries a Code that maps one-to-one onto cfgit's exit statuses (see docs/cli.md) and a
+// A Status carries a Code that maps one-to-one onto cfgit's exit statuses (see docs/commands.md) and a
 // message that names the object concerned and says what to do next. Expected outcomes (a diff, a
 // conflict list, "nothing to commit") are values, not Statuses. No exception crosses a module's
 // API: library errors are converted to a Status at the boundary, in one function per library.

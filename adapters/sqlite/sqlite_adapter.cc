@@ -81,12 +81,17 @@ class SqliteAdapter final : public Adapter {
  public:
   SqliteAdapter(Db db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
   ~SqliteAdapter() override {
-    if (in_read_) sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr);
+    if (in_write_) {
+      sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+    } else if (in_read_) {
+      sqlite3_exec(db_.get(), "COMMIT", nullptr, nullptr, nullptr);
+    }
   }
 
   std::string dialect() const override { return "sqlite"; }
 
   Status BeginConsistentRead() override {
+    if (in_read_ || in_write_) return Status::Ok();
     CFGIT_RETURN_IF_ERROR(Exec("BEGIN"));
     in_read_ = true;
     // A deferred transaction takes its snapshot at the first read.
@@ -94,9 +99,11 @@ class SqliteAdapter final : public Adapter {
   }
 
   Result<std::vector<std::string>> ListTables() override {
-    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT name FROM sqlite_schema WHERE type = 'table' "
-                                           "AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-                                           "ORDER BY name"));
+    // Ordinary tables of the main database only: not virtual tables (FTS...) nor their shadow
+    // tables, which SQLite maintains itself, nor its own sqlite_* tables.
+    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' "
+                                           "AND type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+                                           "ESCAPE '\\' ORDER BY name"));
     std::vector<std::string> out;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ColumnText(s.get(), 0));
@@ -150,7 +157,164 @@ class SqliteAdapter final : public Adapter {
     return std::unique_ptr<RowReader>(std::make_unique<SqliteReader>(db_.get(), std::move(s), schema.name));
   }
 
+ Status BeginWrite(const std::vector<std::string>& /*tables*/) override {
+    // SQLite locks the whole file: BEGIN IMMEDIATE keeps every other writer out until COMMIT.
+    if (in_read_) {
+      CFGIT_RETURN_IF_ERROR(Exec("COMMIT"));
+      in_read_ = false;
+    }
+    CFGIT_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+    in_write_ = true;
+    // Foreign keys are checked at COMMIT, so the order of the statements does not matter.
+    return Exec("PRAGMA defer_foreign_keys = ON");
+  }
+
+  Status Write(const ChangeBatch& batch) override {
+    if (!in_write_) return Status::Invalid("Write called outside BeginWrite/Commit");
+    for (const TableBatch& t : batch.tables) {
+      if (t.create) CFGIT_RETURN_IF_ERROR(CreateTable(t.schema, batch.source_dialect));
+    }
+    for (const TableBatch& t : batch.tables) CFGIT_RETURN_IF_ERROR(WriteDeletes(t));
+    for (const TableBatch& t : batch.tables) CFGIT_RETURN_IF_ERROR(WriteUpdates(t));
+    for (const TableBatch& t : batch.tables) CFGIT_RETURN_IF_ERROR(WriteInserts(t));
+    return Status::Ok();
+  }
+
+  Status Commit() override {
+    if (!in_write_) return Status::Ok();
+    Status s = Exec("COMMIT");
+    if (!s.ok()) {
+      Exec("ROLLBACK").ok();
+      in_write_ = false;
+      return s;
+    }
+    in_write_ = false;
+    return Status::Ok();
+  }
+
+  Status Rollback() override {
+    if (!in_write_) return Status::Ok();
+    in_write_ = false;
+    return Exec("ROLLBACK");
+  }
+
  private:
+  Status CreateTable(const TableSchema& schema, const std::string& source_dialect) {
+    if (source_dialect != "sqlite" || schema.sql.empty()) {
+      return Status::Invalid("table '" + schema.name + "' comes from a " + source_dialect +
+                             " snapshot; creating it in SQLite needs its SQLite definition: "
+                             "create the table in " + path_ + " first, then apply again");
+    }
+    CFGIT_RETURN_IF_ERROR(Exec(schema.sql));
+    for (const Index& index : schema.indexes) {
+      if (index.name.rfind("sqlite_autoindex_", 0) == 0) continue;  // made by CREATE TABLE
+      std::string sql = std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
+                        QuoteIdent(index.name) + " ON " + QuoteIdent(schema.name) + " (";
+      for (size_t i = 0; i < index.columns.size(); ++i) sql += (i ? ", " : "") + QuoteIdent(index.columns[i]);
+      CFGIT_RETURN_IF_ERROR(Exec(sql + ")"));
+    }
+    return Status::Ok();
+  }
+
+  // "a IS ?1 AND b IS ?2": IS also matches NULLs (keyless rows may hold them).
+  static std::string Match(const std::vector<std::string>& columns, int first_param) {
+    std::string sql;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      sql += (i ? " AND " : "") + QuoteIdent(columns[i]) + " IS ?" +
+             std::to_string(first_param + static_cast<int>(i));
+    }
+    return sql;
+  }
+
+  Status Bind(sqlite3_stmt* s, int index, const Value& v) {
+    int rc = SQLITE_OK;
+    switch (v.kind()) {
+      case Value::Kind::kNull: rc = sqlite3_bind_null(s, index); break;
+      case Value::Kind::kInteger: rc = sqlite3_bind_int64(s, index, v.integer()); break;
+      case Value::Kind::kBool: rc = sqlite3_bind_int64(s, index, v.boolean() ? 1 : 0); break;
+      case Value::Kind::kReal: rc = sqlite3_bind_double(s, index, v.real()); break;
+      case Value::Kind::kText:
+        rc = sqlite3_bind_text64(s, index, v.bytes().data(), v.bytes().size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        break;
+      case Value::Kind::kBlob:
+        rc = sqlite3_bind_blob64(s, index, v.bytes().data(), v.bytes().size(), SQLITE_TRANSIENT);
+        break;
+    }
+    if (rc != SQLITE_OK) return SqliteError(db_.get(), "binding a value");
+    return Status::Ok();
+  }
+
+  Status Run(sqlite3_stmt* s, const std::string& what) {
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), what);
+    return Status::Ok();
+  }
+
+  Status WriteDeletes(const TableBatch& t) {
+    if (t.deletes.empty()) return Status::Ok();
+    bool keyless = t.schema.key.empty();
+    std::vector<std::string> match = keyless ? t.schema.VersionedColumns() : t.schema.key;
+    std::string table = QuoteIdent(t.schema.name);
+    std::string sql = keyless ? "DELETE FROM " + table + " WHERE rowid = (SELECT rowid FROM " + table +
+                                    " WHERE " + Match(match, 1) + " LIMIT 1)"
+                              : "DELETE FROM " + table + " WHERE " + Match(match, 1);
+    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+    for (const Row& row : t.deletes) {
+      for (size_t i = 0; i < row.size(); ++i) CFGIT_RETURN_IF_ERROR(Bind(s.get(), static_cast<int>(i) + 1, row[i]));
+      CFGIT_RETURN_IF_ERROR(Run(s.get(), "deleting from '" + t.schema.name + "'"));
+    }
+    return Status::Ok();
+  }
+
+  Status WriteUpdates(const TableBatch& t) {
+    std::map<std::vector<std::string>, Stmt> statements;  // one per set of changed columns
+    for (const RowUpdate& u : t.updates) {
+      auto it = statements.find(u.columns);
+      if (it == statements.end()) {
+        std::string sql = "UPDATE " + QuoteIdent(t.schema.name) + " SET ";
+        for (size_t i = 0; i < u.columns.size(); ++i) {
+          sql += (i ? ", " : "") + QuoteIdent(u.columns[i]) + " = ?" + std::to_string(i + 1);
+        }
+        sql += " WHERE " + Match(t.schema.key, static_cast<int>(u.columns.size()) + 1);
+        CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+        it = statements.emplace(u.columns, std::move(s)).first;
+      }
+      int n = 1;
+      for (const Value& v : u.values) CFGIT_RETURN_IF_ERROR(Bind(it->second.get(), n++, v));
+      for (const Value& v : u.key) CFGIT_RETURN_IF_ERROR(Bind(it->second.get(), n++, v));
+      CFGIT_RETURN_IF_ERROR(Run(it->second.get(), "updating '" + t.schema.name + "'"));
+    }
+    return Status::Ok();
+  }
+
+  Status WriteInserts(const TableBatch& t) {
+    if (t.inserts.empty()) return Status::Ok();
+    std::vector<std::string> cols = t.schema.VersionedColumns();
+    std::string sql = "INSERT INTO " + QuoteIdent(t.schema.name) + " (";
+    std::string params;
+    for (size_t i = 0; i < cols.size(); ++i) {
+      sql += (i ? ", " : "") + QuoteIdent(cols[i]);
+      params += (i ? ", ?" : "?") + std::to_string(i + 1);
+    }
+    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql + ") VALUES (" + params + ")"));
+    for (const Row& row : t.inserts) {
+      for (size_t i = 0; i < row.size(); ++i) CFGIT_RETURN_IF_ERROR(Bind(s.get(), static_cast<int>(i) + 1, row[i]));
+      CFGIT_RETURN_IF_ERROR(Run(s.get(), "inserting into '" + t.schema.name + "'"));
+    }
+    // AUTOINCREMENT tables keep their counter in sqlite_sequence; bring it up to the largest id.
+    CFGIT_ASSIGN_OR_RETURN(Stmt seq, Prepare("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'"));
+    if (sqlite3_step(seq.get()) == SQLITE_ROW) {
+      CFGIT_ASSIGN_OR_RETURN(Stmt fix, Prepare(
+          "UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(rowid), 0) FROM " +
+          QuoteIdent(t.schema.name) + ")) WHERE name = ?1"));
+      CFGIT_RETURN_IF_ERROR(Bind(fix.get(), 1, Value::Text(t.schema.name)));
+      CFGIT_RETURN_IF_ERROR(Run(fix.get(), "updating the autoincrement counter of '" + t.schema.name + "'"));
+    }
+    return Status::Ok();
+  }
+
   Status Exec(const std::string& sql) {
     char* err = nullptr;
     if (sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
@@ -228,6 +392,7 @@ class SqliteAdapter final : public Adapter {
   Db db_;
   std::string path_;
   bool in_read_ = false;
+  bool in_write_ = false;
 };
 
 }  // namespace

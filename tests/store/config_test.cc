@@ -47,7 +47,7 @@ author: { name: Bot, email: bot@example.com }
   CHECK(config->ForTable("logs").rule == Rule::kSkip);
   CHECK(config->ForTable("users").rule == Rule::kSchemaOnly);
   CHECK(config->ForTable("anything").rule == Rule::kMerge);
-  CHECK(config->ForTable("rolesResources").key == std::vector<std::string>{"roleName", "name"});
+  CHECK(config->ForTable("rolesResources").key.columns == std::vector<std::string>{"roleName", "name"});
   CHECK(config->author_email == "bot@example.com");
 }
 
@@ -103,9 +103,12 @@ tables:
   REQUIRE(config.ok());
   auto ui = config->ForTable("uiSchemas");
   CHECK(ui.rule == Rule::kInsertOnly);  // "ui*" has 2 literal characters, "*s" only 1
-  CHECK(ui.json == std::vector<std::string>{"schema"});
-  CHECK(ui.key == std::vector<std::string>{"x-uid"});
-  CHECK(ui.ignore == std::vector<std::string>{"updatedAt"});
+  CHECK(ui.json.columns == std::vector<std::string>{"schema"});
+  CHECK_FALSE(ui.json.strict);
+  CHECK(ui.key.columns == std::vector<std::string>{"x-uid"});
+  CHECK(ui.key.strict);
+  CHECK(ui.ignore.columns == std::vector<std::string>{"updatedAt"});
+  CHECK_FALSE(ui.ignore.strict);  // from "*": applies only where the column exists
   CHECK(config->ForTable("roles").rule == Rule::kSkip);
   CHECK(config->ForTable("role").rule == Rule::kOverwrite);
 }
@@ -116,24 +119,32 @@ TEST_CASE("column settings are checked against the real table", "[config]") {
   s.columns = {{"id", "INTEGER"}, {"roleName", "TEXT"}, {"name", "TEXT"}, {"n", "INTEGER"}};
   s.primary_key = {"id"};
 
-  cfgit::ResolvedTable exact{.key = {"roleName", "name"}, .ignore = {"n"}, .columns_strict = true,
-                             .source = "cfgit.yaml:3:3"};
+  cfgit::ResolvedTable exact{.key = {{"roleName", "name"}, true, "cfgit.yaml:3:3"},
+                             .ignore = {{"n"}, true, "cfgit.yaml:3:3"}};
   REQUIRE(cfgit::ApplyTableSettings(exact, &s).ok());
   CHECK(s.key == std::vector<std::string>{"roleName", "name"});
   CHECK(s.ignore == std::vector<std::string>{"n"});
 
-  cfgit::ResolvedTable missing{.ignore = {"nope"}, .columns_strict = true, .source = "cfgit.yaml:3:3"};
+  cfgit::ResolvedTable missing{.ignore = {{"nope"}, true, "cfgit.yaml:3:3"}};
   cfgit::Status st = cfgit::ApplyTableSettings(missing, &s);
   CHECK(st.code() == Code::kInvalid);
   CHECK_THAT(st.message(), Catch::Contains("'rolesResources' has no column 'nope'"));
   CHECK_THAT(st.message(), Catch::Contains("cfgit.yaml:3:3"));
 
-  cfgit::ResolvedTable glob{.key = {"uid"}, .ignore = {"nope", "n"}, .columns_strict = false};
+  cfgit::ResolvedTable glob{.key = {{"uid"}, false, "cfgit.yaml:2:3"},
+                            .ignore = {{"nope", "n"}, false, "cfgit.yaml:2:3"}};
   REQUIRE(cfgit::ApplyTableSettings(glob, &s).ok());
   CHECK(s.key == std::vector<std::string>{"id"});  // the glob's key does not fit: primary key
   CHECK(s.ignore == std::vector<std::string>{"n"});
 
-  cfgit::ResolvedTable key_ignored{.key = {"name"}, .ignore = {"name"}, .columns_strict = true};
+  cfgit::ResolvedTable key_ignored{.key = {{"name"}, true, "a"}, .ignore = {{"name"}, true, "b"}};
+
+  // A glob's ignore: for a column this table lacks does not get in the way of its exact entry.
+  cfgit::ResolvedTable mixed{.key = {{"name"}, true, "cfgit.yaml:4:3"},
+                             .ignore = {{"updatedAt"}, false, "cfgit.yaml:2:3"}};
+  REQUIRE(cfgit::ApplyTableSettings(mixed, &s).ok());
+  CHECK(s.key == std::vector<std::string>{"name"});
+  CHECK(s.ignore.empty());
   CHECK(cfgit::ApplyTableSettings(key_ignored, &s).code() == Code::kInvalid);
 
   cfgit::ResolvedTable schema_only{.rule = Rule::kSchemaOnly};

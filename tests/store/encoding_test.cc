@@ -75,6 +75,24 @@ TEST_CASE("values round-trip through a row file exactly", "[encoding]") {
   }
 }
 
+TEST_CASE("reals are written as the shortest exact decimal, always as a float", "[encoding]") {
+  struct Case {
+    double value;
+    const char* text;
+  };
+  const Case cases[] = {
+      {1.0, "1.0"},        {100.0, "100.0"},         {10.0, "10.0"},        {0.1, "0.1"},
+      {-2.5, "-2.5"},      {0.001, "0.001"},         {1e-5, "0.00001"},     {123456.789, "123456.789"},
+      {1e16, "10000000000000000.0"},                 {1e17, "1.0e+17"},     {1e20, "1.0e+20"},
+      {1.5e-7, "1.5e-07"}, {-0.0, "-0.0"},           {5e-324, "5.0e-324"},  {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {0.30000000000000004, "0.30000000000000004"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.text);
+    CHECK(EncodeRow({"v"}, {Value::Real(c.value)}) == std::string("v: ") + c.text + "\n");
+  }
+}
+
 TEST_CASE("storage classes stay distinct", "[encoding]") {
   Row values = {Value::Integer(1), Value::Real(1.0), Value::Text("1"), Value::Blob("1"),
                 Value::Text(""), Value::Null()};
@@ -133,7 +151,7 @@ TEST_CASE("keys encode reversibly into safe path names", "[encoding][key]") {
     std::string stem = EncodeKey(c.key);
     if (c.expected) CHECK(stem == c.expected);
     for (char ch : stem) {
-      bool safe = std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("_.-%~,", ch);
+      bool safe = std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("_.-%~,+", ch);
       CHECK(safe);
     }
     auto back = DecodeKey(stem);

@@ -163,9 +163,11 @@ class SqliteAdapter final : public Adapter {
       CFGIT_RETURN_IF_ERROR(Exec("COMMIT"));
       in_read_ = false;
     }
+    // Foreign keys are enforced (SQLite leaves that to each connection; it must be set outside
+    // a transaction) and checked at COMMIT, so the order of the statements does not matter.
+    CFGIT_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
     CFGIT_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     in_write_ = true;
-    // Foreign keys are checked at COMMIT, so the order of the statements does not matter.
     return Exec("PRAGMA defer_foreign_keys = ON");
   }
 

@@ -1,0 +1,188 @@
+// The SQLite adapter's write side: one transaction, minimal DML, foreign keys at commit,
+// autoincrement counters, keyless rows, and nothing changed on failure.
+#include <catch2/catch.hpp>
+
+#include "adapters/adapter.h"
+#include "tests/support/support.h"
+
+using cfgit::Adapter;
+using cfgit::ChangeBatch;
+using cfgit::Code;
+using cfgit::Row;
+using cfgit::TableBatch;
+using cfgit::TableSchema;
+using cfgit::Value;
+using cfgit::test::Sqlite;
+using cfgit::test::SqliteRows;
+using cfgit::test::TempDir;
+
+namespace {
+
+const char* kSchema = R"(
+  PRAGMA foreign_keys = ON;
+  CREATE TABLE roles (name TEXT PRIMARY KEY, title TEXT);
+  CREATE TABLE rolesResources (id INTEGER PRIMARY KEY AUTOINCREMENT,
+    roleName TEXT NOT NULL REFERENCES roles(name), name TEXT NOT NULL, UNIQUE (roleName, name));
+  CREATE TABLE paths (ancestor TEXT, descendant TEXT, depth INTEGER);
+  INSERT INTO roles VALUES ('admin', 'Admin'), ('member', 'Member');
+  INSERT INTO rolesResources (roleName, name) VALUES ('admin', 'users'), ('member', 'posts');
+  INSERT INTO paths VALUES ('a', 'b', 1), ('a', 'b', 1), ('a', 'a', 0);
+)";
+
+std::unique_ptr<Adapter> Open(const TempDir& dir) {
+  auto a = Adapter::Open("sqlite:db.sqlite", {.base_dir = dir.path(), .environment = "staging"});
+  REQUIRE(a.ok());
+  return std::move(a).value();
+}
+
+TableSchema Schema(Adapter& db, const std::string& table, std::vector<std::string> key = {}) {
+  auto s = db.ReadSchema(table);
+  REQUIRE(s.ok());
+  s->key = key.empty() ? s->primary_key : std::move(key);
+  return s.value();
+}
+
+std::vector<std::string> Dump(const TempDir& dir) {
+  std::vector<std::string> all;
+  for (const char* q : {"SELECT * FROM roles ORDER BY name", "SELECT * FROM rolesResources ORDER BY id",
+                        "SELECT * FROM paths ORDER BY 1, 2, 3"}) {
+    for (auto& r : SqliteRows(dir / "db.sqlite", q)) all.push_back(r);
+    all.push_back("--");
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("sqlite writes a batch in one transaction with foreign keys checked at commit", "[adapter][sqlite][write]") {
+  TempDir dir;
+  Sqlite(dir / "db.sqlite", kSchema);
+  auto db = Open(dir);
+  REQUIRE(db->BeginWrite({"roles", "rolesResources"}).ok());
+  ChangeBatch batch{.source_dialect = "sqlite"};
+  // Children first in the batch, parents last: the order must not matter.
+  batch.tables.push_back({.schema = Schema(*db, "rolesResources"),
+                          .inserts = {{Value::Integer(10), Value::Text("editor"), Value::Text("posts")}}});
+  batch.tables.push_back({.schema = Schema(*db, "roles"),
+                          .deletes = {{Value::Text("member")}},
+                          .updates = {{{Value::Text("admin")}, {"title"}, {Value::Text("Administrator")}}},
+                          .inserts = {{Value::Text("editor"), Value::Text("Editor")}}});
+  batch.tables[0].deletes = {{Value::Integer(2)}};
+  REQUIRE(db->Write(batch).ok());
+  REQUIRE(db->Commit().ok());
+  CHECK(SqliteRows(dir / "db.sqlite", "SELECT * FROM roles ORDER BY name") ==
+        std::vector<std::string>{"admin|Administrator", "editor|Editor"});
+  CHECK(SqliteRows(dir / "db.sqlite", "SELECT * FROM rolesResources ORDER BY id") ==
+        std::vector<std::string>{"1|admin|users", "10|editor|posts"});
+  // The autoincrement counter is past the explicit id: the next row gets 11.
+  Sqlite(dir / "db.sqlite", "INSERT INTO rolesResources (roleName, name) VALUES ('admin', 'x')");
+  CHECK(SqliteRows(dir / "db.sqlite", "SELECT max(id) FROM rolesResources") == std::vector<std::string>{"11"});
+}
+
+TEST_CASE("sqlite rolls the whole batch back when a foreign key breaks", "[adapter][sqlite][write]") {
+  TempDir dir;
+  Sqlite(dir / "db.sqlite", kSchema);
+  auto before = Dump(dir);
+  auto db = Open(dir);
+  REQUIRE(db->BeginWrite({"roles"}).ok());
+  ChangeBatch batch{.source_dialect = "sqlite"};
+  batch.tables.push_back({.schema = Schema(*db, "roles"), .inserts = {{Value::Text("x"), Value::Null()}}});
+  batch.tables.push_back({.schema = Schema(*db, "rolesResources"),
+                          .inserts = {{Value::Integer(5), Value::Text("nobody"), Value::Text("posts")}}});
+  REQUIRE(db->Write(batch).ok());  // checked at commit
+  cfgit::Status commit = db->Commit();
+  CHECK(commit.code() == Code::kDatabase);
+  CHECK_THAT(commit.message(), Catch::Contains("FOREIGN KEY"));
+  CHECK(Dump(dir) == before);
+}
+
+TEST_CASE("sqlite rolls back a failed statement and on destruction", "[adapter][sqlite][write]") {
+  TempDir dir;
+  Sqlite(dir / "db.sqlite", kSchema);
+  auto before = Dump(dir);
+  {
+    auto db = Open(dir);
+    REQUIRE(db->BeginWrite({"roles"}).ok());
+    ChangeBatch batch{.source_dialect = "sqlite"};
+    batch.tables.push_back({.schema = Schema(*db, "roles"),
+                            .updates = {{{Value::Text("admin")}, {"title"}, {Value::Text("changed")}}},
+                            .inserts = {{Value::Text("member"), Value::Text("duplicate key")}}});
+    cfgit::Status s = db->Write(batch);
+    CHECK(s.code() == Code::kDatabase);
+    CHECK_THAT(s.message(), Catch::Contains("roles"));
+    CHECK_THAT(s.message(), Catch::Contains("UNIQUE"));
+  }  // destroyed without Commit: rolled back
+  CHECK(Dump(dir) == before);
+  {
+    auto db = Open(dir);
+    REQUIRE(db->BeginWrite({"roles"}).ok());
+    ChangeBatch batch{.source_dialect = "sqlite"};
+    batch.tables.push_back({.schema = Schema(*db, "roles"), .deletes = {{Value::Text("admin")}}});
+    batch.tables[0].schema.name = "roles";
+    REQUIRE(db->Write(batch).ok());
+    REQUIRE(db->Rollback().ok());
+  }
+  CHECK(Dump(dir) == before);
+}
+
+TEST_CASE("sqlite keyless deletes remove one copy of a row", "[adapter][sqlite][write]") {
+  TempDir dir;
+  Sqlite(dir / "db.sqlite", kSchema);
+  auto db = Open(dir);
+  REQUIRE(db->BeginWrite({"paths"}).ok());
+  ChangeBatch batch{.source_dialect = "sqlite"};
+  TableSchema paths = Schema(*db, "paths");
+  REQUIRE(paths.key.empty());
+  batch.tables.push_back({.schema = paths,
+                          .deletes = {{Value::Text("a"), Value::Text("b"), Value::Integer(1)}},
+                          .inserts = {{Value::Text("b"), Value::Null(), Value::Integer(2)}}});
+  REQUIRE(db->Write(batch).ok());
+  REQUIRE(db->Commit().ok());
+  CHECK(SqliteRows(dir / "db.sqlite", "SELECT * FROM paths ORDER BY 1, 2, 3") ==
+        std::vector<std::string>{"a|a|0", "a|b|1", "b|NULL|2"});
+}
+
+TEST_CASE("sqlite creates missing tables from their SQLite definition", "[adapter][sqlite][write]") {
+  TempDir source, target;
+  Sqlite(source / "db.sqlite", kSchema);
+  Sqlite(source / "db.sqlite", "CREATE INDEX rr_name ON rolesResources(name)");
+  Sqlite(target / "db.sqlite", "PRAGMA user_version = 1");
+  auto src = Open(source);
+  auto dst = Open(target);
+  REQUIRE(dst->BeginWrite({}).ok());
+  ChangeBatch batch{.source_dialect = "sqlite"};
+  batch.tables.push_back({.schema = Schema(*src, "rolesResources"), .create = true,
+                          .inserts = {{Value::Integer(3), Value::Text("admin"), Value::Text("users")}}});
+  batch.tables.push_back({.schema = Schema(*src, "roles"), .create = true,
+                          .inserts = {{Value::Text("admin"), Value::Text("Admin")}}});
+  REQUIRE(dst->Write(batch).ok());
+  REQUIRE(dst->Commit().ok());
+  auto schema = Schema(*dst, "rolesResources");
+  CHECK(schema == Schema(*src, "rolesResources"));
+  CHECK(SqliteRows(target / "db.sqlite", "SELECT * FROM rolesResources") == std::vector<std::string>{"3|admin|users"});
+
+  REQUIRE(dst->BeginWrite({}).ok());
+  ChangeBatch foreign{.source_dialect = "postgresql"};
+  TableSchema pg = Schema(*src, "roles");
+  pg.name = "pg_roles";
+  foreign.tables.push_back({.schema = pg, .create = true});
+  cfgit::Status s = dst->Write(foreign);
+  CHECK(s.code() == Code::kInvalid);
+  CHECK_THAT(s.message(), Catch::Contains("pg_roles"));
+  REQUIRE(dst->Rollback().ok());
+}
+
+TEST_CASE("a write lock keeps other writers out until commit", "[adapter][sqlite][write]") {
+  TempDir dir;
+  Sqlite(dir / "db.sqlite", kSchema);
+  auto first = Open(dir);
+  REQUIRE(first->BeginWrite({"roles"}).ok());
+  auto second = Open(dir);
+  auto start = std::chrono::steady_clock::now();
+  cfgit::Status blocked = second->BeginWrite({"roles"});  // waits for the busy timeout, then fails
+  CHECK(blocked.code() == Code::kDatabase);
+  CHECK(std::chrono::steady_clock::now() - start >= std::chrono::seconds(1));
+  REQUIRE(first->Commit().ok());
+  CHECK(second->BeginWrite({"roles"}).ok());
+  CHECK(second->Rollback().ok());
+}

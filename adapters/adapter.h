@@ -26,17 +26,17 @@ class RowReader {
 
 // One row changed in place: the key, and new values for some of the versioned columns.
 struct RowUpdate {
-  Row key;                       // values of schema.key
+  Row key;  // values of schema.key
   std::vector<std::string> columns;
-  Row values;                    // one per entry of `columns`
+  Row values;  // one per entry of `columns`
 };
 
 // What to write to one table. Rows are given in the snapshot's terms: values of
 // schema.VersionedColumns(), keys in schema.key order (keyless tables: the whole row, and one
 // delete removes one copy).
 struct TableBatch {
-  TableSchema schema;       // the table as the snapshot has it
-  bool create = false;      // the target lacks the table: create it with its keys and constraints
+  TableSchema schema;   // the table as the snapshot has it
+  bool create = false;  // the target lacks the table: create it with its keys and constraints
   std::vector<Row> deletes;
   std::vector<RowUpdate> updates;
   std::vector<Row> inserts;

@@ -26,7 +26,8 @@ Status RunBranch(const Globals& globals, const BranchOptions& o) {
   }
   if (!o.name.empty()) {
     if (Status v = CheckEnvironmentName(o.name); !v.ok()) {
-      return Status::Usage("'" + o.name + "' is not a valid branch name: use letters, digits, '-', '_' and '.'");
+      return Status::Usage("'" + o.name +
+                           "' is not a valid branch name: use letters, digits, '-', '_' and '.'");
     }
     CFGIT_ASSIGN_OR_RETURN(auto lock, s.store->LockForWriting(std::chrono::seconds(5)));
     std::string rev = o.rev.empty() ? "HEAD" : o.rev;
@@ -35,7 +36,8 @@ Status RunBranch(const Globals& globals, const BranchOptions& o) {
     if (existing) {
       return Status::Usage("branch '" + o.name + "' already exists (at " + existing->Short() + ")");
     }
-    CFGIT_RETURN_IF_ERROR(s.store->UpdateRef("refs/heads/" + o.name, id, std::nullopt, "branch: from " + rev));
+    CFGIT_RETURN_IF_ERROR(
+        s.store->UpdateRef("refs/heads/" + o.name, id, std::nullopt, "branch: from " + rev));
     std::cout << "Created branch " << o.name << " at " << id.Short() << ".\n";
     return Status::Ok();
   }
@@ -44,8 +46,9 @@ Status RunBranch(const Globals& globals, const BranchOptions& o) {
     std::string out = "[";
     for (size_t i = 0; i < branches.size(); ++i) {
       out += std::string(i ? "," : "") + "{\"name\":" + JsonString(branches[i].name) +
-             ",\"head\":" + JsonString(branches[i].target.Hex()) + ",\"environment\":" +
-             (s.config.FindEnvironment(branches[i].name) ? "true" : "false") + "}";
+             ",\"head\":" + JsonString(branches[i].target.Hex()) +
+             ",\"environment\":" + (s.config.FindEnvironment(branches[i].name) ? "true" : "false") +
+             "}";
     }
     std::cout << out << "]\n";
     return Status::Ok();
@@ -70,7 +73,8 @@ void RegisterBranch(CLI::App& app, const Globals& globals, Action* action) {
   sub->add_option("REV", o->rev, "Where the new branch starts (default: the store's HEAD)");
   sub->add_option("-d,--delete", o->del, "Delete branch NAME (not an environment's branch)");
   AddFormatOption(sub, &o->format);
-  sub->callback([action, o, &globals] { *action = [o, &globals] { return RunBranch(globals, *o); }; });
+  sub->callback(
+      [action, o, &globals] { *action = [o, &globals] { return RunBranch(globals, *o); }; });
 }
 
 }  // namespace cfgit::cmd

@@ -17,8 +17,8 @@ struct CommitOptions {
 Result<Oid> Snapshot(const Session& s, const EnvironmentConfig& env, SnapshotWriter* writer,
                      std::vector<TableWriteStats>* stats) {
   CFGIT_ASSIGN_OR_RETURN(std::string url, ExpandVariables(env.url));
-  CFGIT_ASSIGN_OR_RETURN(auto db, Adapter::Open(url, {.base_dir = s.workspace.root,
-                                                      .environment = env.name}));
+  CFGIT_ASSIGN_OR_RETURN(
+      auto db, Adapter::Open(url, {.base_dir = s.workspace.root, .environment = env.name}));
   CFGIT_RETURN_IF_ERROR(db->BeginConsistentRead());
   CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
   bool progress = ::isatty(STDERR_FILENO) == 1;
@@ -37,7 +37,8 @@ Result<Oid> Snapshot(const Session& s, const EnvironmentConfig& env, SnapshotWri
         if (!more) break;
         CFGIT_RETURN_IF_ERROR(writer->AddRow(row));
         if (progress && ++n % 100000 == 0) {
-          std::cerr << "\r" << env.name << ": reading " << table << ": " << n << " rows" << std::flush;
+          std::cerr << "\r" << env.name << ": reading " << table << ": " << n << " rows"
+                    << std::flush;
         }
       }
       if (progress && n >= 100000) std::cerr << "\r" << std::string(60, ' ') << "\r";
@@ -53,7 +54,8 @@ Status RunCommit(const Globals& globals, const CommitOptions& o) {
   CFGIT_ASSIGN_OR_RETURN(const EnvironmentConfig* env, FindEnvironment(s.config, o.env));
   if (env->is_protected) {
     return Status::NeedsAttention(
-        "environment '" + env->name + "' is protected: its configuration changes only by apply, "
+        "environment '" + env->name +
+        "' is protected: its configuration changes only by apply, "
         "promote or rollback, never by commit; commit a development environment instead");
   }
   CFGIT_ASSIGN_OR_RETURN(auto lock, s.store->LockForWriting(std::chrono::seconds(10)));
@@ -85,9 +87,10 @@ Status RunCommit(const Globals& globals, const CommitOptions& o) {
   } else {
     std::vector<Oid> parents;
     if (head) parents.push_back(*head);
-    CFGIT_ASSIGN_OR_RETURN(commit, writer->WriteCommit(parents, o.message,
-                                                       s.store->DefaultSignature(s.config)));
-    CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(branch, *commit, head, "commit: " + Subject(o.message)));
+    CFGIT_ASSIGN_OR_RETURN(
+        commit, writer->WriteCommit(parents, o.message, s.store->DefaultSignature(s.config)));
+    CFGIT_RETURN_IF_ERROR(
+        s.store->UpdateRef(branch, *commit, head, "commit: " + Subject(o.message)));
     CFGIT_RETURN_IF_ERROR(s.store->AdoptHeadIfUnborn(env->name));
   }
   // The live database is now exactly this commit.
@@ -105,11 +108,13 @@ Status RunCommit(const Globals& globals, const CommitOptions& o) {
 
   if (o.format == "json") {
     std::string k = "[";
-    for (size_t i = 0; i < keyless_all.size(); ++i) k += (i ? "," : "") + JsonString(keyless_all[i]);
-    std::cout << "{\"environment\":" << JsonString(env->name) << ",\"commit\":"
-              << JsonString(commit->Hex()) << ",\"changed\":" << (changed ? "true" : "false")
-              << ",\"tables\":" << tables.size() << ",\"rows\":" << rows
-              << ",\"keyless\":" << k << "],\"changes\":" << FormatStatsJson(stats) << "}\n";
+    for (size_t i = 0; i < keyless_all.size(); ++i)
+      k += (i ? "," : "") + JsonString(keyless_all[i]);
+    std::cout << "{\"environment\":" << JsonString(env->name)
+              << ",\"commit\":" << JsonString(commit->Hex())
+              << ",\"changed\":" << (changed ? "true" : "false") << ",\"tables\":" << tables.size()
+              << ",\"rows\":" << rows << ",\"keyless\":" << k
+              << "],\"changes\":" << FormatStatsJson(stats) << "}\n";
     return Status::Ok();
   }
   if (!changed) {
@@ -139,10 +144,12 @@ void RegisterCommit(CLI::App& app, const Globals& globals, Action* action) {
   sub->add_option("ENV", o->env, "A development environment (not protected)")->required();
   sub->add_option("-m,--message", o->message, "What changed and why")->required();
   AddFormatOption(sub, &o->format);
-  sub->footer("Prints the new commit id and the rows added (+), deleted (-) and modified (~) per "
-              "table. When the live database equals the branch head, prints 'nothing to commit' "
-              "and makes no commit.");
-  sub->callback([action, o, &globals] { *action = [o, &globals] { return RunCommit(globals, *o); }; });
+  sub->footer(
+      "Prints the new commit id and the rows added (+), deleted (-) and modified (~) per "
+      "table. When the live database equals the branch head, prints 'nothing to commit' "
+      "and makes no commit.");
+  sub->callback(
+      [action, o, &globals] { *action = [o, &globals] { return RunCommit(globals, *o); }; });
 }
 
 }  // namespace cfgit::cmd

@@ -32,11 +32,21 @@ std::string JsonString(const std::string& s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -51,7 +61,7 @@ std::string JsonString(const std::string& s) {
 }
 
 std::string IsoTime(int64_t time, int offset_minutes) {
-  std::time_t t = static_cast<std::time_t>(time + offset_minutes * 60);
+  std::time_t t = static_cast<std::time_t>(time + int64_t{offset_minutes} * 60);
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[40];

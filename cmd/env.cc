@@ -14,8 +14,8 @@ struct EnvOptions {
 Status RunAdd(const Globals& globals, const EnvOptions& o) {
   CFGIT_ASSIGN_OR_RETURN(Session s, OpenSession(globals));
   CFGIT_ASSIGN_OR_RETURN(auto lock, s.store->LockForWriting(std::chrono::seconds(5)));
-  CFGIT_RETURN_IF_ERROR(AddEnvironment(s.workspace.config_path,
-                                       {.name = o.name, .url = o.url, .is_protected = o.is_protected}));
+  CFGIT_RETURN_IF_ERROR(AddEnvironment(
+      s.workspace.config_path, {.name = o.name, .url = o.url, .is_protected = o.is_protected}));
   std::cout << "Added environment '" << o.name << "' (" << RedactUrl(o.url) << ")"
             << (o.is_protected ? ", protected" : "") << ".\n";
   if (o.is_protected) {
@@ -90,11 +90,14 @@ void RegisterEnv(CLI::App& app, const Globals& globals, Action* action) {
 
   CLI::App* list = env->add_subcommand("list", "List environments, their URLs and branch heads");
   AddFormatOption(list, &o->format);
-  list->callback([action, o, &globals] { *action = [o, &globals] { return RunList(globals, *o); }; });
+  list->callback(
+      [action, o, &globals] { *action = [o, &globals] { return RunList(globals, *o); }; });
 
-  CLI::App* remove = env->add_subcommand("remove", "Remove environment NAME from cfgit.yaml (its branch stays)");
+  CLI::App* remove =
+      env->add_subcommand("remove", "Remove environment NAME from cfgit.yaml (its branch stays)");
   remove->add_option("NAME", o->name, "Environment name")->required();
-  remove->callback([action, o, &globals] { *action = [o, &globals] { return RunRemove(globals, *o); }; });
+  remove->callback(
+      [action, o, &globals] { *action = [o, &globals] { return RunRemove(globals, *o); }; });
 }
 
 }  // namespace cfgit::cmd

@@ -25,10 +25,11 @@ Status RunInit(const Globals& globals) {
   std::ofstream out(config);
   out << DefaultConfigText();
   if (!out.flush()) return Status::Invalid("cannot write " + config.string());
-  std::cout << "Initialized a cfgit workspace in " << dir.string() << "\n"
-            << "  cfgit.yaml  environments and table rules (commented)\n"
-            << "  .cfgit/     the store, a bare Git repository\n"
-            << "Next: cfgit env add dev sqlite:dev.db, then cfgit commit dev -m \"first snapshot\"\n";
+  std::cout
+      << "Initialized a cfgit workspace in " << dir.string() << "\n"
+      << "  cfgit.yaml  environments and table rules (commented)\n"
+      << "  .cfgit/     the store, a bare Git repository\n"
+      << "Next: cfgit env add dev sqlite:dev.db, then cfgit commit dev -m \"first snapshot\"\n";
   return Status::Ok();
 }
 

@@ -33,11 +33,12 @@ Status RunLog(const Globals& globals, const LogOptions& o) {
     for (size_t i = 0; i < commits.size(); ++i) {
       const CommitInfo& c = commits[i];
       std::string parents = "[";
-      for (size_t p = 0; p < c.parents.size(); ++p) parents += (p ? "," : "") + JsonString(c.parents[p].Hex());
-      out += std::string(i ? "," : "") + "{\"id\":" + JsonString(c.id.Hex()) + ",\"parents\":" +
-             parents + "],\"message\":" + JsonString(c.message) + ",\"author\":" +
-             JsonString(c.author.name + " <" + c.author.email + ">") + ",\"time\":" +
-             JsonString(IsoTime(c.author.time, c.author.offset_minutes)) + "}";
+      for (size_t p = 0; p < c.parents.size(); ++p)
+        parents += (p ? "," : "") + JsonString(c.parents[p].Hex());
+      out += std::string(i ? "," : "") + "{\"id\":" + JsonString(c.id.Hex()) +
+             ",\"parents\":" + parents + "],\"message\":" + JsonString(c.message) +
+             ",\"author\":" + JsonString(c.author.name + " <" + c.author.email + ">") +
+             ",\"time\":" + JsonString(IsoTime(c.author.time, c.author.offset_minutes)) + "}";
     }
     std::cout << out << "]\n";
     return Status::Ok();
@@ -67,7 +68,9 @@ Status RunLog(const Globals& globals, const LogOptions& o) {
     size_t start = 0;
     while (start <= msg.size()) {
       size_t nl = msg.find('\n', start);
-      std::cout << "    " << msg.substr(start, nl == std::string::npos ? std::string::npos : nl - start) << "\n";
+      std::cout << "    "
+                << msg.substr(start, nl == std::string::npos ? std::string::npos : nl - start)
+                << "\n";
       if (nl == std::string::npos) break;
       start = nl + 1;
     }

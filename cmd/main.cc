@@ -21,9 +21,10 @@ constexpr CommandEntry kCommands[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"cfgit: Git for the configuration in your application's database.\n"
-               "Snapshots environments' configuration tables into a Git store, with commits,\n"
-               "branches and tags. Guide: README.md; reference: docs/commands.md."};
+  CLI::App app{
+      "cfgit: Git for the configuration in your application's database.\n"
+      "Snapshots environments' configuration tables into a Git store, with commits,\n"
+      "branches and tags. Guide: README.md; reference: docs/commands.md."};
   app.set_version_flag("--version", "cfgit 0.1.0");
   cfgit::cmd::Globals globals;
   app.add_option("-C", globals.dir, "Run as if cfgit was started in DIR")->option_text("DIR");

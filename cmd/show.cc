@@ -23,12 +23,14 @@ Status RunShow(const Globals& globals, const ShowOptions& o) {
   CFGIT_ASSIGN_OR_RETURN(auto tables, s.store->ListTables(c.tree));
   if (o.format == "json") {
     std::string parents = "[";
-    for (size_t p = 0; p < c.parents.size(); ++p) parents += (p ? "," : "") + JsonString(c.parents[p].Hex());
+    for (size_t p = 0; p < c.parents.size(); ++p)
+      parents += (p ? "," : "") + JsonString(c.parents[p].Hex());
     std::cout << "{\"id\":" << JsonString(c.id.Hex()) << ",\"parents\":" << parents
-              << "],\"message\":" << JsonString(c.message) << ",\"author\":"
-              << JsonString(c.author.name + " <" + c.author.email + ">") << ",\"time\":"
-              << JsonString(IsoTime(c.author.time, c.author.offset_minutes))
-              << ",\"tables\":" << tables.size() << ",\"changes\":" << FormatStatsJson(stats) << "}\n";
+              << "],\"message\":" << JsonString(c.message)
+              << ",\"author\":" << JsonString(c.author.name + " <" + c.author.email + ">")
+              << ",\"time\":" << JsonString(IsoTime(c.author.time, c.author.offset_minutes))
+              << ",\"tables\":" << tables.size() << ",\"changes\":" << FormatStatsJson(stats)
+              << "}\n";
     return Status::Ok();
   }
   std::cout << "commit " << c.id.Hex() << "\n";
@@ -43,7 +45,8 @@ Status RunShow(const Globals& globals, const ShowOptions& o) {
   if (stats.empty()) {
     std::cout << " no changes" << (c.parents.empty() ? "" : " against the parent") << "\n";
   } else {
-    std::cout << (c.parents.empty() ? " first snapshot:\n" : " changes against " + c.parents[0].Short() + ":\n")
+    std::cout << (c.parents.empty() ? " first snapshot:\n"
+                                    : " changes against " + c.parents[0].Short() + ":\n")
               << FormatStatsText(stats);
   }
   std::cout << " " << tables.size() << " tables in the snapshot\n";
@@ -57,9 +60,11 @@ void RegisterShow(CLI::App& app, const Globals& globals, Action* action) {
   CLI::App* sub = app.add_subcommand("show", "Show a commit and what it changed per table");
   sub->add_option("REV", o->rev, "Branch, tag, (short) id, REV~N, REV^")->required();
   AddFormatOption(sub, &o->format);
-  sub->footer("Per table: rows added (+), deleted (-) and modified (~) against the first parent, "
-              "and whether the table's schema changed.");
-  sub->callback([action, o, &globals] { *action = [o, &globals] { return RunShow(globals, *o); }; });
+  sub->footer(
+      "Per table: rows added (+), deleted (-) and modified (~) against the first parent, "
+      "and whether the table's schema changed.");
+  sub->callback(
+      [action, o, &globals] { *action = [o, &globals] { return RunShow(globals, *o); }; });
 }
 
 }  // namespace cfgit::cmd

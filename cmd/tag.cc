@@ -25,7 +25,8 @@ Status RunTag(const Globals& globals, const TagOptions& o) {
     std::string rev = o.rev.empty() ? "HEAD" : o.rev;
     CFGIT_ASSIGN_OR_RETURN(Oid id, s.store->ResolveCommit(rev));
     std::string message = o.message.empty() ? "Release " + o.name : o.message;
-    CFGIT_RETURN_IF_ERROR(s.store->CreateTag(o.name, id, message, s.store->DefaultSignature(s.config)));
+    CFGIT_RETURN_IF_ERROR(
+        s.store->CreateTag(o.name, id, message, s.store->DefaultSignature(s.config)));
     std::cout << "Tagged " << id.Short() << " as " << o.name << ".\n";
     return Status::Ok();
   }

@@ -22,14 +22,18 @@ Result<std::vector<TableChangeStat>> DiffStat(const Store& store, const std::opt
       t.table_removed = !change.after;
       t.schema_changed = change.before && change.after;
     } else if (rest.rfind("rows/", 0) == 0) {
-      if (!change.before) ++t.added;
-      else if (!change.after) ++t.deleted;
-      else ++t.modified;
+      if (!change.before)
+        ++t.added;
+      else if (!change.after)
+        ++t.deleted;
+      else
+        ++t.modified;
     }
     return Status::Ok();
   });
   CFGIT_RETURN_IF_ERROR(s);
   std::vector<TableChangeStat> out;
+  out.reserve(tables.size());
   for (auto& [name, stat] : tables) out.push_back(std::move(stat));
   return out;
 }

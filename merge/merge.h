@@ -9,11 +9,11 @@
 namespace cfgit {
 
 enum class CellOutcome {
-  kUnchanged,   // neither side changed the cell
-  kOurs,        // only ours changed it: keep ours
-  kTheirs,      // only theirs changed it: take theirs
-  kConverged,   // both changed it to the same value
-  kConflict,    // both changed it, differently
+  kUnchanged,  // neither side changed the cell
+  kOurs,       // only ours changed it: keep ours
+  kTheirs,     // only theirs changed it: take theirs
+  kConverged,  // both changed it to the same value
+  kConflict,   // both changed it, differently
 };
 
 struct CellMerge {

@@ -15,11 +15,16 @@ namespace cfgit {
 
 const char* RuleName(Rule rule) {
   switch (rule) {
-    case Rule::kMerge: return "merge";
-    case Rule::kOverwrite: return "overwrite";
-    case Rule::kInsertOnly: return "insert-only";
-    case Rule::kSchemaOnly: return "schema-only";
-    case Rule::kSkip: return "skip";
+    case Rule::kMerge:
+      return "merge";
+    case Rule::kOverwrite:
+      return "overwrite";
+    case Rule::kInsertOnly:
+      return "insert-only";
+    case Rule::kSchemaOnly:
+      return "schema-only";
+    case Rule::kSkip:
+      return "skip";
   }
   return "?";
 }
@@ -41,13 +46,14 @@ Status CheckKeys(const std::string& path, const YAML::Node& map, const std::stri
     if (allowed.count(k)) continue;
     std::string list;
     for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    return ErrorAt(path, kv.first, "unknown key '" + k + "' in " + what + " (expected one of: " +
-                                       list + ")");
+    return ErrorAt(path, kv.first,
+                   "unknown key '" + k + "' in " + what + " (expected one of: " + list + ")");
   }
   return Status::Ok();
 }
 
-Result<std::string> ScalarAt(const std::string& path, const YAML::Node& n, const std::string& what) {
+Result<std::string> ScalarAt(const std::string& path, const YAML::Node& n,
+                             const std::string& what) {
   if (!n.IsScalar()) return ErrorAt(path, n, what + " must be a single value");
   return n.Scalar();
 }
@@ -75,12 +81,13 @@ Result<std::vector<std::string>> ListAt(const std::string& path, const YAML::Nod
 
 Result<Rule> ParseRule(const std::string& path, const YAML::Node& n) {
   CFGIT_ASSIGN_OR_RETURN(std::string s, ScalarAt(path, n, "rule"));
-  for (Rule r : {Rule::kMerge, Rule::kOverwrite, Rule::kInsertOnly, Rule::kSchemaOnly,
-                 Rule::kSkip}) {
+  for (Rule r :
+       {Rule::kMerge, Rule::kOverwrite, Rule::kInsertOnly, Rule::kSchemaOnly, Rule::kSkip}) {
     if (s == RuleName(r)) return r;
   }
-  return ErrorAt(path, n, "unknown rule '" + s +
-                              "' (expected merge, overwrite, insert-only, schema-only or skip)");
+  return ErrorAt(
+      path, n,
+      "unknown rule '" + s + "' (expected merge, overwrite, insert-only, schema-only or skip)");
 }
 
 Status ParseEnvironment(const std::string& path, const YAML::Node& key, const YAML::Node& value,
@@ -92,8 +99,9 @@ Status ParseEnvironment(const std::string& path, const YAML::Node& key, const YA
     return ErrorAt(path, key, "environment '" + env.name + "' is defined twice");
   }
   if (!value.IsMap()) {
-    return ErrorAt(path, value, "environment '" + env.name +
-                                    "' must be a mapping such as { url: \"sqlite:dev.db\" }");
+    return ErrorAt(
+        path, value,
+        "environment '" + env.name + "' must be a mapping such as { url: \"sqlite:dev.db\" }");
   }
   CFGIT_RETURN_IF_ERROR(CheckKeys(path, value, "environment '" + env.name + "'",
                                   {"url", "protected", "variables", "variables_from"}));
@@ -125,8 +133,9 @@ Status ParseTable(const std::string& path, const YAML::Node& key, const YAML::No
   t.line = key.Mark().line + 1;
   t.column = key.Mark().column + 1;
   if (!value.IsMap()) {
-    return ErrorAt(path, value, "settings of table '" + t.pattern +
-                                    "' must be a mapping such as { rule: merge }");
+    return ErrorAt(
+        path, value,
+        "settings of table '" + t.pattern + "' must be a mapping such as { rule: merge }");
   }
   CFGIT_RETURN_IF_ERROR(
       CheckKeys(path, value, "table '" + t.pattern + "'", {"rule", "key", "ignore", "json"}));
@@ -151,15 +160,20 @@ Status ParseConfig(const std::string& path, const YAML::Node& doc, Config* confi
   if (!doc.IsMap()) return ErrorAt(path, doc, "cfgit.yaml must be a mapping");
   CFGIT_RETURN_IF_ERROR(CheckKeys(path, doc, "cfgit.yaml", {"environments", "tables", "author"}));
   if (const YAML::Node envs = doc["environments"]; envs && !envs.IsNull()) {
-    if (!envs.IsMap()) return ErrorAt(path, envs, "environments must be a mapping NAME: {url: ...}");
-    for (const auto& kv : envs) CFGIT_RETURN_IF_ERROR(ParseEnvironment(path, kv.first, kv.second, config));
+    if (!envs.IsMap())
+      return ErrorAt(path, envs, "environments must be a mapping NAME: {url: ...}");
+    for (const auto& kv : envs)
+      CFGIT_RETURN_IF_ERROR(ParseEnvironment(path, kv.first, kv.second, config));
   }
   if (const YAML::Node tables = doc["tables"]; tables && !tables.IsNull()) {
-    if (!tables.IsMap()) return ErrorAt(path, tables, "tables must be a mapping TABLE: {rule: ...}");
-    for (const auto& kv : tables) CFGIT_RETURN_IF_ERROR(ParseTable(path, kv.first, kv.second, config));
+    if (!tables.IsMap())
+      return ErrorAt(path, tables, "tables must be a mapping TABLE: {rule: ...}");
+    for (const auto& kv : tables)
+      CFGIT_RETURN_IF_ERROR(ParseTable(path, kv.first, kv.second, config));
   }
   if (const YAML::Node author = doc["author"]; author && !author.IsNull()) {
-    if (!author.IsMap()) return ErrorAt(path, author, "author must be a mapping {name: ..., email: ...}");
+    if (!author.IsMap())
+      return ErrorAt(path, author, "author must be a mapping {name: ..., email: ...}");
     CFGIT_RETURN_IF_ERROR(CheckKeys(path, author, "author", {"name", "email"}));
     if (author["name"]) {
       CFGIT_ASSIGN_OR_RETURN(config->author_name, ScalarAt(path, author["name"], "name"));
@@ -324,7 +338,8 @@ Status CheckEnvironmentName(const std::string& name) {
   }
   if (name.size() >= 5 && name.compare(name.size() - 5, 5, ".lock") == 0) ok = false;
   if (ok) return Status::Ok();
-  return Status::Usage("'" + name + "' is not a valid environment name: use letters, digits, '-', "
+  return Status::Usage("'" + name +
+                       "' is not a valid environment name: use letters, digits, '-', "
                        "'_' and '.', not starting with '-' or '.'");
 }
 
@@ -379,7 +394,8 @@ Status AddEnvironment(const std::string& path, const EnvironmentConfig& env) {
     }
     lines.insert(lines.begin() + static_cast<long>(at) + 1, "  " + entry);
   } else if (envs.Style() == YAML::EmitterStyle::Flow) {
-    return Status::Invalid(path + ": 'environments' is written as a {...} flow mapping; rewrite "
+    return Status::Invalid(path +
+                           ": 'environments' is written as a {...} flow mapping; rewrite "
                            "it one environment per line, then run cfgit env add again");
   } else {
     auto first = envs.begin();

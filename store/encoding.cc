@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -18,13 +19,18 @@ namespace cfgit {
 bool Value::operator==(const Value& other) const {
   if (kind_ != other.kind_) return false;
   switch (kind_) {
-    case Kind::kNull: return true;
+    case Kind::kNull:
+      return true;
     case Kind::kInteger:
-    case Kind::kBool: return int_ == other.int_;
-    case Kind::kReal: return std::memcmp(&real_, &other.real_, sizeof real_) == 0 ||
-                             (std::isnan(real_) && std::isnan(other.real_));
+    case Kind::kBool:
+      return int_ == other.int_;
+    case Kind::kReal:
+      // Bitwise, so -0.0 differs from 0.0; every NaN is the same value.
+      return std::bit_cast<uint64_t>(real_) == std::bit_cast<uint64_t>(other.real_) ||
+             (std::isnan(real_) && std::isnan(other.real_));
     case Kind::kText:
-    case Kind::kBlob: return bytes_ == other.bytes_;
+    case Kind::kBlob:
+      return bytes_ == other.bytes_;
   }
   return false;
 }
@@ -153,7 +159,8 @@ std::string FormatReal(double v) {
     std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
     std::string fixed = buf;
     // Trailing zeros beyond the first decimal carry nothing ("100.0", not "100.00").
-    while (fixed.size() > 2 && fixed.back() == '0' && fixed[fixed.size() - 2] != '.') fixed.pop_back();
+    while (fixed.size() > 2 && fixed.back() == '0' && fixed[fixed.size() - 2] != '.')
+      fixed.pop_back();
     return fixed;
   }
   std::string mantissa = sci.substr(0, sci.find('e'));
@@ -165,18 +172,25 @@ std::string FormatReal(double v) {
 
 std::string EncodeValue(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kNull: return "null";
-    case Value::Kind::kInteger: return std::to_string(v.integer());
-    case Value::Kind::kBool: return v.boolean() ? "true" : "false";
-    case Value::Kind::kReal: return FormatReal(v.real());
+    case Value::Kind::kNull:
+      return "null";
+    case Value::Kind::kInteger:
+      return std::to_string(v.integer());
+    case Value::Kind::kBool:
+      return v.boolean() ? "true" : "false";
+    case Value::Kind::kReal:
+      return FormatReal(v.real());
     case Value::Kind::kText: {
-      if (!text::IsValidUtf8(v.bytes())) return "!textbytes " + YAML::EncodeBase64(
-          reinterpret_cast<const unsigned char*>(v.bytes().data()), v.bytes().size());
+      if (!text::IsValidUtf8(v.bytes()))
+        return "!textbytes " +
+               YAML::EncodeBase64(reinterpret_cast<const unsigned char*>(v.bytes().data()),
+                                  v.bytes().size());
       return text::QuoteYaml(v.bytes());
     }
     case Value::Kind::kBlob:
-      return "!!binary " + YAML::EncodeBase64(
-          reinterpret_cast<const unsigned char*>(v.bytes().data()), v.bytes().size());
+      return "!!binary " +
+             YAML::EncodeBase64(reinterpret_cast<const unsigned char*>(v.bytes().data()),
+                                v.bytes().size());
   }
   return "null";
 }
@@ -279,12 +293,18 @@ std::string EncodeKey(const Row& key_values) {
     if (i > 0) out.push_back(',');
     const Value& v = key_values[i];
     switch (v.kind()) {
-      case Value::Kind::kNull: out += "~n"; break;
-      case Value::Kind::kInteger: out += std::to_string(v.integer()); break;
-      case Value::Kind::kBool: out += v.boolean() ? "~t" : "~f"; break;
+      case Value::Kind::kNull:
+        out += "~n";
+        break;
+      case Value::Kind::kInteger:
+        out += std::to_string(v.integer());
+        break;
+      case Value::Kind::kBool:
+        out += v.boolean() ? "~t" : "~f";
+        break;
       case Value::Kind::kReal: {
         std::string r = FormatReal(v.real());
-        if (r[0] == '.') r.erase(0, 1);                       // ".nan" -> "nan"
+        if (r[0] == '.') r.erase(0, 1);                    // ".nan" -> "nan"
         if (r.rfind("-.", 0) == 0) r = "-" + r.substr(2);  // "-.inf" -> "-inf"
         out += "~r" + r;
         break;
@@ -292,7 +312,9 @@ std::string EncodeKey(const Row& key_values) {
       case Value::Kind::kText:
         out += v.bytes().empty() ? "~s" : PercentEncode(v.bytes(), KeyTextEscapeFirst);
         break;
-      case Value::Kind::kBlob: out += "~x" + Hex(v.bytes().data(), v.bytes().size()); break;
+      case Value::Kind::kBlob:
+        out += "~x" + Hex(v.bytes().data(), v.bytes().size());
+        break;
     }
   }
   if (out.size() <= kMaxKeyName) return out;
@@ -312,16 +334,24 @@ Result<Row> DecodeKey(const std::string& stem) {
   size_t start = 0;
   while (true) {
     size_t comma = stem.find(',', start);
-    std::string c = stem.substr(start, comma == std::string::npos ? std::string::npos
-                                                                   : comma - start);
+    std::string c =
+        stem.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (c.empty()) return Status::Invalid("empty key component in row name '" + stem + "'");
     if (c[0] == '~') {
       std::string rest = c.size() > 1 ? c.substr(2) : "";
       switch (c.size() > 1 ? c[1] : '\0') {
-        case 'n': out.push_back(Value::Null()); break;
-        case 't': out.push_back(Value::Bool(true)); break;
-        case 'f': out.push_back(Value::Bool(false)); break;
-        case 's': out.push_back(Value::Text("")); break;
+        case 'n':
+          out.push_back(Value::Null());
+          break;
+        case 't':
+          out.push_back(Value::Bool(true));
+          break;
+        case 'f':
+          out.push_back(Value::Bool(false));
+          break;
+        case 's':
+          out.push_back(Value::Text(""));
+          break;
         case 'r': {
           if (rest == "nan" || rest == "inf" || rest == "-inf") {
             rest = rest[0] == '-' ? "-.inf" : "." + rest;
@@ -335,7 +365,8 @@ Result<Row> DecodeKey(const std::string& stem) {
           out.push_back(Value::Blob(std::move(b)));
           break;
         }
-        default: return Status::Invalid("unknown key marker in row name '" + stem + "'");
+        default:
+          return Status::Invalid("unknown key marker in row name '" + stem + "'");
       }
     } else if ((c[0] >= '0' && c[0] <= '9') || c[0] == '-') {
       CFGIT_ASSIGN_OR_RETURN(int64_t i, ParseInteger(c));
@@ -429,8 +460,8 @@ std::string EncodeSchema(const TableSchema& s) {
     out += "    on_update: " + text::QuoteYaml(f.on_update) + "\n";
     out += "    on_delete: " + text::QuoteYaml(f.on_delete) + "\n";
     out += std::string("    deferrable: ") + (f.deferrable ? "true" : "false") + "\n";
-    out += std::string("    initially_deferred: ") + (f.initially_deferred ? "true" : "false") +
-           "\n";
+    out +=
+        std::string("    initially_deferred: ") + (f.initially_deferred ? "true" : "false") + "\n";
   }
   out += "sql: " + text::QuoteYaml(s.sql) + "\n";
   return out;
@@ -455,8 +486,9 @@ Result<TableSchema> DecodeSchema(const std::string& source) {
     s.ignore = StringList(doc["ignore"]);
     s.rows_versioned = Str(doc, "rows") != "schema-only";
     for (const auto& i : doc["indexes"]) {
-      s.indexes.push_back(
-          {.name = Str(i, "name"), .columns = StringList(i["columns"]), .unique = Bool(i, "unique")});
+      s.indexes.push_back({.name = Str(i, "name"),
+                           .columns = StringList(i["columns"]),
+                           .unique = Bool(i, "unique")});
     }
     for (const auto& f : doc["foreign_keys"]) {
       s.foreign_keys.push_back({.columns = StringList(f["columns"]),

@@ -316,11 +316,13 @@ class GitSnapshotWriter final : public SnapshotWriter {
   Status Flush() {
     if (staged_.empty()) return Status::Ok();
     git_packbuilder* pb = nullptr;
-    if (int rc = git_packbuilder_new(&pb, mem_repo_.get())) return git::Error(rc, "packing new objects");
+    if (int rc = git_packbuilder_new(&pb, mem_repo_.get()))
+      return git::Error(rc, "packing new objects");
     git::PackBuilder holder(pb);
     git_packbuilder_set_threads(pb, 0);
     for (const git_oid& id : staged_) {
-      if (int rc = git_packbuilder_insert(pb, &id, nullptr)) return git::Error(rc, "packing new objects");
+      if (int rc = git_packbuilder_insert(pb, &id, nullptr))
+        return git::Error(rc, "packing new objects");
     }
     git_buf buf = GIT_BUF_INIT;
     int rc = git_packbuilder_write_buf(&buf, pb);
@@ -345,7 +347,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   git::Odb store_odb_, pack_odb_, mem_odb_;
   git::Repository mem_repo_;
   git_odb_backend* mempack_ = nullptr;  // owned by mem_odb_
-  std::vector<git_oid> staged_;  // staged object ids (the mempack does not list them)
+  std::vector<git_oid> staged_;         // staged object ids (the mempack does not list them)
   size_t staged_bytes_ = 0;
 
   TableSchema schema_;
@@ -361,7 +363,8 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
 class GitStore final : public Store {
  public:
-  GitStore(git::Repository repo, std::string path) : repo_(std::move(repo)), path_(std::move(path)) {}
+  GitStore(git::Repository repo, std::string path)
+      : repo_(std::move(repo)), path_(std::move(path)) {}
 
   const std::string& path() const override { return path_; }
 
@@ -369,7 +372,8 @@ class GitStore final : public Store {
     std::string lock_path = path_ + "/cfgit.lock";
     int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-      return Status::Invalid("cannot open the lock file " + lock_path + ": " + std::strerror(errno));
+      return Status::Invalid("cannot open the lock file " + lock_path + ": " +
+                             std::strerror(errno));
     }
     auto deadline = std::chrono::steady_clock::now() + wait;
     while (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -377,10 +381,11 @@ class GitStore final : public Store {
         char pid[32] = {0};
         ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
         ::close(fd);
-        std::string holder = n > 0 ? " (held by process " + std::string(pid, static_cast<size_t>(n)) + ")" : "";
-        return Status::NeedsAttention("another cfgit command is writing to this workspace: " +
-                                      lock_path + " is locked" + holder +
-                                      "; wait for it to finish, then run the command again");
+        std::string holder =
+            n > 0 ? " (held by process " + std::string(pid, static_cast<size_t>(n)) + ")" : "";
+        return Status::NeedsAttention(
+            "another cfgit command is writing to this workspace: " + lock_path + " is locked" +
+            holder + "; wait for it to finish, then run the command again");
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
@@ -426,7 +431,8 @@ class GitStore final : public Store {
                                              log_message.c_str());
     git::Reference holder(out);
     if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED) {
-      return Status::NeedsAttention(ref + " was changed by another command while this one ran; "
+      return Status::NeedsAttention(ref +
+                                    " was changed by another command while this one ran; "
                                     "nothing was overwritten: run the command again");
     }
     if (rc) return git::Error(rc, "updating " + ref);
@@ -518,7 +524,8 @@ class GitStore final : public Store {
       info.target = FromRaw(git_object_id(commit));
       out.push_back(std::move(info));
     }
-    std::sort(out.begin(), out.end(), [](const RefInfo& a, const RefInfo& b) { return a.name < b.name; });
+    std::sort(out.begin(), out.end(),
+              [](const RefInfo& a, const RefInfo& b) { return a.name < b.name; });
     return out;
   }
 
@@ -540,8 +547,10 @@ class GitStore final : public Store {
     std::string msg = message.empty() || message.back() == '\n' ? message : message + "\n";
     rc = git_tag_create(&out, repo_.get(), name.c_str(), obj, sig, msg.c_str(), 0);
     if (rc == GIT_EEXISTS) {
-      return Status::Usage("tag '" + name + "' already exists; pick another name or delete it "
-                           "with: cfgit tag -d " + name);
+      return Status::Usage("tag '" + name +
+                           "' already exists; pick another name or delete it "
+                           "with: cfgit tag -d " +
+                           name);
     }
     if (rc) return git::Error(rc, "creating tag " + name);
     return Status::Ok();
@@ -565,7 +574,9 @@ class GitStore final : public Store {
       CFGIT_ASSIGN_OR_RETURN(t.name, DecodePathComponent(git_tree_entry_name(e)));
       CFGIT_ASSIGN_OR_RETURN(git::Tree table, LookupTree(FromRaw(git_tree_entry_id(e))));
       const git_tree_entry* schema = git_tree_entry_byname(table.get(), "schema.yaml");
-      if (!schema) return Status::Invalid("table '" + t.name + "' has no schema.yaml in tree " + tree_id.Short());
+      if (!schema)
+        return Status::Invalid("table '" + t.name + "' has no schema.yaml in tree " +
+                               tree_id.Short());
       t.schema = FromRaw(git_tree_entry_id(schema));
       if (const git_tree_entry* rows = git_tree_entry_byname(table.get(), "rows")) {
         t.rows = FromRaw(git_tree_entry_id(rows));
@@ -614,11 +625,11 @@ class GitStore final : public Store {
     const char* user = std::getenv("USER");
     char host[256] = "localhost";
     gethostname(host, sizeof host - 1);
-    s.name = env_name ? env_name
+    s.name = env_name             ? env_name
              : config.author_name ? *config.author_name
              : !git_name.empty()  ? git_name
                                   : (user ? user : "cfgit");
-    s.email = env_email ? env_email
+    s.email = env_email             ? env_email
               : config.author_email ? *config.author_email
               : !git_email.empty()  ? git_email
                                     : std::string(user ? user : "cfgit") + "@" + host;
@@ -714,7 +725,8 @@ WriteLock::~WriteLock() {
 Result<std::unique_ptr<Store>> Store::Init(const std::string& path) {
   EnsureLibGit2();
   git_repository_init_options opts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
-  opts.flags = GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
+  opts.flags =
+      GIT_REPOSITORY_INIT_BARE | GIT_REPOSITORY_INIT_MKPATH | GIT_REPOSITORY_INIT_NO_REINIT;
   opts.description = "cfgit store: environment snapshots of database configuration";
   git_repository* repo = nullptr;
   int rc = git_repository_init_ext(&repo, path.c_str(), &opts);
@@ -734,13 +746,14 @@ Result<std::unique_ptr<Store>> Store::Init(const std::string& path) {
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   EnsureLibGit2();
   git_repository* repo = nullptr;
-  int rc = git_repository_open_ext(&repo, path.c_str(),
-                                   GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE, nullptr);
+  int rc = git_repository_open_ext(
+      &repo, path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE, nullptr);
   git::Repository holder(repo);
   if (rc) {
-    return Status::Invalid(path + " is not a valid cfgit store (" +
-                           std::string(git_error_last() ? git_error_last()->message : "unreadable") +
-                           "); run cfgit init in a new directory, or restore .cfgit from a backup");
+    return Status::Invalid(
+        path + " is not a valid cfgit store (" +
+        std::string(git_error_last() ? git_error_last()->message : "unreadable") +
+        "); run cfgit init in a new directory, or restore .cfgit from a backup");
   }
   return std::unique_ptr<Store>(std::make_unique<GitStore>(std::move(holder), path));
 }

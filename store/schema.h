@@ -13,7 +13,7 @@ namespace cfgit {
 
 struct Column {
   std::string name;
-  std::string type;                  // declared type, as the database spells it ("" if none)
+  std::string type;  // declared type, as the database spells it ("" if none)
   bool not_null = false;
   std::optional<std::string> default_sql;  // default expression as SQL text; nullopt: none
   bool operator==(const Column&) const = default;

@@ -1,9 +1,10 @@
 // Status and Result<T>: the one way an operation that can fail reports it.
 //
-// A Status carries a Code that maps one-to-one onto cfgit's exit statuses (see docs/commands.md) and a
-// message that names the object concerned and says what to do next. Expected outcomes (a diff, a
-// conflict list, "nothing to commit") are values, not Statuses. No exception crosses a module's
-// API: library errors are converted to a Status at the boundary, in one function per library.
+// A Status carries a Code that maps one-to-one onto cfgit's exit statuses (see docs/commands.md)
+// and a message that names the object concerned and says what to do next. Expected outcomes (a
+// diff, a conflict list, "nothing to commit") are values, not Statuses. No exception crosses a
+// module's API: library errors are converted to a Status at the boundary, in one function per
+// library.
 #pragma once
 
 #include <optional>
@@ -49,7 +50,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return status_.ok(); }
@@ -72,9 +73,9 @@ class [[nodiscard]] Result {
 #define CFGIT_CONCAT(a, b) CFGIT_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function when it is not ok.
-#define CFGIT_RETURN_IF_ERROR(expr)        \
-  do {                                     \
-    ::cfgit::Status cfgit_status_ = (expr); \
+#define CFGIT_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::cfgit::Status cfgit_status_ = (expr);        \
     if (!cfgit_status_.ok()) return cfgit_status_; \
   } while (0)
 

@@ -60,15 +60,15 @@ struct RefInfo {
 // One table of a snapshot, as found in its tree.
 struct TableEntry {
   std::string name;
-  Oid schema;                // blob id of schema.yaml
-  std::optional<Oid> rows;   // tree id of rows/ (absent when the table has no rows stored)
+  Oid schema;               // blob id of schema.yaml
+  std::optional<Oid> rows;  // tree id of rows/ (absent when the table has no rows stored)
 };
 
 // A change between two trees, reported by Store::DiffTrees: a path whose blob differs.
 struct TreeChange {
-  std::string path;          // "tables/users/rows/3f/a0/42.yaml"
-  std::optional<Oid> before; // absent: added
-  std::optional<Oid> after;  // absent: deleted
+  std::string path;           // "tables/users/rows/3f/a0/42.yaml"
+  std::optional<Oid> before;  // absent: added
+  std::optional<Oid> after;   // absent: deleted
 };
 
 struct TableWriteStats {
@@ -126,8 +126,8 @@ class Store {
   virtual Result<std::optional<Oid>> ReadRef(const std::string& ref) const = 0;
   // Compare-and-swap: moves `ref` to `id` only if it still points at `expected` (nullopt: the ref
   // must not exist). A lost race is kNeedsAttention naming the ref.
-  virtual Status UpdateRef(const std::string& ref, const Oid& id, const std::optional<Oid>& expected,
-                           const std::string& log_message) = 0;
+  virtual Status UpdateRef(const std::string& ref, const Oid& id,
+                           const std::optional<Oid>& expected, const std::string& log_message) = 0;
   virtual Status DeleteRef(const std::string& ref) = 0;
   // Points HEAD at the branch when HEAD does not yet name a commit (so `git log` in the store
   // and `git clone` of it show something useful).

@@ -44,9 +44,10 @@ bool IsPlainPrintable(uint32_t cp) {
 }
 
 bool IsReservedWord(const std::string& s) {
-  static const char* kWords[] = {"null", "Null", "NULL", "true", "True", "TRUE", "false",
-                                 "False", "FALSE", "yes", "Yes", "YES", "no", "No", "NO",
-                                 "on", "On", "ON", "off", "Off", "OFF", "y", "Y", "n", "N"};
+  static const char* kWords[] = {"null",  "Null",  "NULL", "true", "True", "TRUE", "false",
+                                 "False", "FALSE", "yes",  "Yes",  "YES",  "no",   "No",
+                                 "NO",    "on",    "On",   "ON",   "off",  "Off",  "OFF",
+                                 "y",     "Y",     "n",    "N"};
   for (const char* w : kWords) {
     if (s == w) return true;
   }
@@ -93,17 +94,39 @@ std::string QuoteYaml(const std::string& s) {
     }
     char buf[12];
     switch (cp) {
-      case 0: out += "\\0"; break;
-      case '\a': out += "\\a"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\v': out += "\\v"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
-      case 0x1B: out += "\\e"; break;
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
+      case 0:
+        out += "\\0";
+        break;
+      case '\a':
+        out += "\\a";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\v':
+        out += "\\v";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case 0x1B:
+        out += "\\e";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       default:
         if (IsPlainPrintable(cp)) {
           out.append(s, i, n);
@@ -125,8 +148,8 @@ std::string YamlKey(const std::string& s) {
   bool plain = !s.empty() && !IsReservedWord(s) &&
                ((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z') || s[0] == '_');
   for (char c : s) {
-    plain = plain && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                      (c >= '0' && c <= '9') || c == '_' || c == '-');
+    plain = plain && ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '-');
   }
   return plain ? s : QuoteYaml(s);
 }

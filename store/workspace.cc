@@ -21,12 +21,14 @@ Result<Workspace> FindWorkspace(const std::string& start) {
     }
     if (has_store && !has_config) {
       return Status::Invalid((d / kConfigFile).string() + " is missing beside the store " +
-                             (d / kStoreDir).string() + "; restore it, or write a new one with "
+                             (d / kStoreDir).string() +
+                             "; restore it, or write a new one with "
                              "the environments (see docs/config.md)");
     }
     if (has_config && !has_store) {
       return Status::Invalid("the store " + (d / kStoreDir).string() + " is missing beside " +
-                             (d / kConfigFile).string() + "; restore it from a backup or a "
+                             (d / kConfigFile).string() +
+                             "; restore it from a backup or a "
                              "clone, or run cfgit init in a new directory");
     }
     if (d == d.root_path() || d.parent_path() == d) break;

@@ -21,8 +21,8 @@ using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalize>;
 // The one place SQLite result codes become a Status.
 Status SqliteError(sqlite3* db, const std::string& what) {
   return Status::Database(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory") +
-                          " (SQLite error " + std::to_string(db ? sqlite3_extended_errcode(db) : 0) +
-                          ")");
+                          " (SQLite error " +
+                          std::to_string(db ? sqlite3_extended_errcode(db) : 0) + ")");
 }
 
 std::string QuoteIdent(const std::string& name) {
@@ -43,16 +43,20 @@ std::string ColumnText(sqlite3_stmt* s, int i) {
 
 Value ReadValue(sqlite3_stmt* s, int i) {
   switch (sqlite3_column_type(s, i)) {
-    case SQLITE_INTEGER: return Value::Integer(sqlite3_column_int64(s, i));
-    case SQLITE_FLOAT: return Value::Real(sqlite3_column_double(s, i));
-    case SQLITE_TEXT: return Value::Text(ColumnText(s, i));
+    case SQLITE_INTEGER:
+      return Value::Integer(sqlite3_column_int64(s, i));
+    case SQLITE_FLOAT:
+      return Value::Real(sqlite3_column_double(s, i));
+    case SQLITE_TEXT:
+      return Value::Text(ColumnText(s, i));
     case SQLITE_BLOB: {
       const void* p = sqlite3_column_blob(s, i);
       int n = sqlite3_column_bytes(s, i);
       return Value::Blob(p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n))
                            : std::string());
     }
-    default: return Value::Null();
+    default:
+      return Value::Null();
   }
 }
 
@@ -101,9 +105,10 @@ class SqliteAdapter final : public Adapter {
   Result<std::vector<std::string>> ListTables() override {
     // Ordinary tables of the main database only: not virtual tables (FTS...) nor their shadow
     // tables, which SQLite maintains itself, nor its own sqlite_* tables.
-    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' "
-                                           "AND type = 'table' AND name NOT LIKE 'sqlite\\_%' "
-                                           "ESCAPE '\\' ORDER BY name"));
+    CFGIT_ASSIGN_OR_RETURN(Stmt s,
+                           Prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' "
+                                   "AND type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+                                   "ESCAPE '\\' ORDER BY name"));
     std::vector<std::string> out;
     int rc;
     while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) out.push_back(ColumnText(s.get(), 0));
@@ -137,7 +142,8 @@ class SqliteAdapter final : public Adapter {
         if (int p = sqlite3_column_int(s.get(), 5); p > 0) pk[p] = c.name;
         schema.columns.push_back(std::move(c));
       }
-      if (rc != SQLITE_DONE) return SqliteError(db_.get(), "reading the columns of '" + table + "'");
+      if (rc != SQLITE_DONE)
+        return SqliteError(db_.get(), "reading the columns of '" + table + "'");
     }
     for (const auto& [pos, name] : pk) schema.primary_key.push_back(name);
     CFGIT_RETURN_IF_ERROR(ReadIndexes(q, &schema));
@@ -152,12 +158,14 @@ class SqliteAdapter final : public Adapter {
     if (cols.empty()) sql += "NULL";
     sql += " FROM " + QuoteIdent(schema.name);
     const std::vector<std::string>& order = schema.key.empty() ? cols : schema.key;
-    for (size_t i = 0; i < order.size(); ++i) sql += (i ? ", " : " ORDER BY ") + QuoteIdent(order[i]);
+    for (size_t i = 0; i < order.size(); ++i)
+      sql += (i ? ", " : " ORDER BY ") + QuoteIdent(order[i]);
     CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
-    return std::unique_ptr<RowReader>(std::make_unique<SqliteReader>(db_.get(), std::move(s), schema.name));
+    return std::unique_ptr<RowReader>(
+        std::make_unique<SqliteReader>(db_.get(), std::move(s), schema.name));
   }
 
- Status BeginWrite(const std::vector<std::string>& /*tables*/) override {
+  Status BeginWrite(const std::vector<std::string>& /*tables*/) override {
     // SQLite locks the whole file: BEGIN IMMEDIATE keeps every other writer out until COMMIT.
     if (in_read_) {
       CFGIT_RETURN_IF_ERROR(Exec("COMMIT"));
@@ -205,14 +213,16 @@ class SqliteAdapter final : public Adapter {
     if (source_dialect != "sqlite" || schema.sql.empty()) {
       return Status::Invalid("table '" + schema.name + "' comes from a " + source_dialect +
                              " snapshot; creating it in SQLite needs its SQLite definition: "
-                             "create the table in " + path_ + " first, then apply again");
+                             "create the table in " +
+                             path_ + " first, then apply again");
     }
     CFGIT_RETURN_IF_ERROR(Exec(schema.sql));
     for (const Index& index : schema.indexes) {
       if (index.name.rfind("sqlite_autoindex_", 0) == 0) continue;  // made by CREATE TABLE
       std::string sql = std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
                         QuoteIdent(index.name) + " ON " + QuoteIdent(schema.name) + " (";
-      for (size_t i = 0; i < index.columns.size(); ++i) sql += (i ? ", " : "") + QuoteIdent(index.columns[i]);
+      for (size_t i = 0; i < index.columns.size(); ++i)
+        sql += (i ? ", " : "") + QuoteIdent(index.columns[i]);
       CFGIT_RETURN_IF_ERROR(Exec(sql + ")"));
     }
     return Status::Ok();
@@ -231,12 +241,21 @@ class SqliteAdapter final : public Adapter {
   Status Bind(sqlite3_stmt* s, int index, const Value& v) {
     int rc = SQLITE_OK;
     switch (v.kind()) {
-      case Value::Kind::kNull: rc = sqlite3_bind_null(s, index); break;
-      case Value::Kind::kInteger: rc = sqlite3_bind_int64(s, index, v.integer()); break;
-      case Value::Kind::kBool: rc = sqlite3_bind_int64(s, index, v.boolean() ? 1 : 0); break;
-      case Value::Kind::kReal: rc = sqlite3_bind_double(s, index, v.real()); break;
+      case Value::Kind::kNull:
+        rc = sqlite3_bind_null(s, index);
+        break;
+      case Value::Kind::kInteger:
+        rc = sqlite3_bind_int64(s, index, v.integer());
+        break;
+      case Value::Kind::kBool:
+        rc = sqlite3_bind_int64(s, index, v.boolean() ? 1 : 0);
+        break;
+      case Value::Kind::kReal:
+        rc = sqlite3_bind_double(s, index, v.real());
+        break;
       case Value::Kind::kText:
-        rc = sqlite3_bind_text64(s, index, v.bytes().data(), v.bytes().size(), SQLITE_TRANSIENT, SQLITE_UTF8);
+        rc = sqlite3_bind_text64(s, index, v.bytes().data(), v.bytes().size(), SQLITE_TRANSIENT,
+                                 SQLITE_UTF8);
         break;
       case Value::Kind::kBlob:
         rc = sqlite3_bind_blob64(s, index, v.bytes().data(), v.bytes().size(), SQLITE_TRANSIENT);
@@ -259,12 +278,13 @@ class SqliteAdapter final : public Adapter {
     bool keyless = t.schema.key.empty();
     std::vector<std::string> match = keyless ? t.schema.VersionedColumns() : t.schema.key;
     std::string table = QuoteIdent(t.schema.name);
-    std::string sql = keyless ? "DELETE FROM " + table + " WHERE rowid = (SELECT rowid FROM " + table +
-                                    " WHERE " + Match(match, 1) + " LIMIT 1)"
+    std::string sql = keyless ? "DELETE FROM " + table + " WHERE rowid = (SELECT rowid FROM " +
+                                    table + " WHERE " + Match(match, 1) + " LIMIT 1)"
                               : "DELETE FROM " + table + " WHERE " + Match(match, 1);
     CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
     for (const Row& row : t.deletes) {
-      for (size_t i = 0; i < row.size(); ++i) CFGIT_RETURN_IF_ERROR(Bind(s.get(), static_cast<int>(i) + 1, row[i]));
+      for (size_t i = 0; i < row.size(); ++i)
+        CFGIT_RETURN_IF_ERROR(Bind(s.get(), static_cast<int>(i) + 1, row[i]));
       CFGIT_RETURN_IF_ERROR(Run(s.get(), "deleting from '" + t.schema.name + "'"));
     }
     return Status::Ok();
@@ -302,17 +322,22 @@ class SqliteAdapter final : public Adapter {
     }
     CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql + ") VALUES (" + params + ")"));
     for (const Row& row : t.inserts) {
-      for (size_t i = 0; i < row.size(); ++i) CFGIT_RETURN_IF_ERROR(Bind(s.get(), static_cast<int>(i) + 1, row[i]));
+      for (size_t i = 0; i < row.size(); ++i)
+        CFGIT_RETURN_IF_ERROR(Bind(s.get(), static_cast<int>(i) + 1, row[i]));
       CFGIT_RETURN_IF_ERROR(Run(s.get(), "inserting into '" + t.schema.name + "'"));
     }
     // AUTOINCREMENT tables keep their counter in sqlite_sequence; bring it up to the largest id.
-    CFGIT_ASSIGN_OR_RETURN(Stmt seq, Prepare("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'"));
+    CFGIT_ASSIGN_OR_RETURN(Stmt seq,
+                           Prepare("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'"));
     if (sqlite3_step(seq.get()) == SQLITE_ROW) {
-      CFGIT_ASSIGN_OR_RETURN(Stmt fix, Prepare(
-          "UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(rowid), 0) FROM " +
-          QuoteIdent(t.schema.name) + ")) WHERE name = ?1"));
+      CFGIT_ASSIGN_OR_RETURN(
+          Stmt fix,
+          Prepare(
+              "UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(rowid), 0) FROM " +
+              QuoteIdent(t.schema.name) + ")) WHERE name = ?1"));
       CFGIT_RETURN_IF_ERROR(Bind(fix.get(), 1, Value::Text(t.schema.name)));
-      CFGIT_RETURN_IF_ERROR(Run(fix.get(), "updating the autoincrement counter of '" + t.schema.name + "'"));
+      CFGIT_RETURN_IF_ERROR(
+          Run(fix.get(), "updating the autoincrement counter of '" + t.schema.name + "'"));
     }
     return Status::Ok();
   }
@@ -338,8 +363,10 @@ class SqliteAdapter final : public Adapter {
     CFGIT_ASSIGN_OR_RETURN(Stmt list, Prepare("PRAGMA index_list(" + q + ")"));
     while (sqlite3_step(list.get()) == SQLITE_ROW) {
       if (ColumnText(list.get(), 3) == "pk") continue;  // the primary key is recorded as such
-      Index index{.name = ColumnText(list.get(), 1), .unique = sqlite3_column_int(list.get(), 2) != 0};
-      CFGIT_ASSIGN_OR_RETURN(Stmt info, Prepare("PRAGMA index_info(" + QuoteIdent(index.name) + ")"));
+      Index index{.name = ColumnText(list.get(), 1),
+                  .unique = sqlite3_column_int(list.get(), 2) != 0};
+      CFGIT_ASSIGN_OR_RETURN(Stmt info,
+                             Prepare("PRAGMA index_info(" + QuoteIdent(index.name) + ")"));
       while (sqlite3_step(info.get()) == SQLITE_ROW) {
         index.columns.push_back(sqlite3_column_type(info.get(), 2) == SQLITE_NULL
                                     ? "<expression>"
@@ -406,16 +433,19 @@ Result<std::unique_ptr<Adapter>> OpenSqlite(const std::string& path, const OpenO
   std::error_code ec;
   if (!fs::exists(p, ec)) {
     return Status::Database("environment '" + options.environment + "': database file " +
-                            p.string() + " does not exist; check its url in cfgit.yaml "
+                            p.string() +
+                            " does not exist; check its url in cfgit.yaml "
                             "(cfgit env list)");
   }
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(p.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   Db db(raw);
-  if (rc != SQLITE_OK) return SqliteError(raw, "environment '" + options.environment + "': opening " + p.string());
+  if (rc != SQLITE_OK)
+    return SqliteError(raw, "environment '" + options.environment + "': opening " + p.string());
   sqlite3_busy_timeout(raw, 5000);
   // Fails early, and clearly, on a file that is not a database.
-  if (sqlite3_exec(raw, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr) != SQLITE_OK) {
+  if (sqlite3_exec(raw, "SELECT count(*) FROM sqlite_schema", nullptr, nullptr, nullptr) !=
+      SQLITE_OK) {
     return SqliteError(raw, "environment '" + options.environment + "': reading " + p.string());
   }
   return std::unique_ptr<Adapter>(std::make_unique<SqliteAdapter>(std::move(db), p.string()));

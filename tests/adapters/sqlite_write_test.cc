@@ -44,8 +44,9 @@ TableSchema Schema(Adapter& db, const std::string& table, std::vector<std::strin
 
 std::vector<std::string> Dump(const TempDir& dir) {
   std::vector<std::string> all;
-  for (const char* q : {"SELECT * FROM roles ORDER BY name", "SELECT * FROM rolesResources ORDER BY id",
-                        "SELECT * FROM paths ORDER BY 1, 2, 3"}) {
+  for (const char* q :
+       {"SELECT * FROM roles ORDER BY name", "SELECT * FROM rolesResources ORDER BY id",
+        "SELECT * FROM paths ORDER BY 1, 2, 3"}) {
     for (auto& r : SqliteRows(dir / "db.sqlite", q)) all.push_back(r);
     all.push_back("--");
   }
@@ -54,19 +55,22 @@ std::vector<std::string> Dump(const TempDir& dir) {
 
 }  // namespace
 
-TEST_CASE("sqlite writes a batch in one transaction with foreign keys checked at commit", "[adapter][sqlite][write]") {
+TEST_CASE("sqlite writes a batch in one transaction with foreign keys checked at commit",
+          "[adapter][sqlite][write]") {
   TempDir dir;
   Sqlite(dir / "db.sqlite", kSchema);
   auto db = Open(dir);
   REQUIRE(db->BeginWrite({"roles", "rolesResources"}).ok());
   ChangeBatch batch{.source_dialect = "sqlite"};
   // Children first in the batch, parents last: the order must not matter.
-  batch.tables.push_back({.schema = Schema(*db, "rolesResources"),
-                          .inserts = {{Value::Integer(10), Value::Text("editor"), Value::Text("posts")}}});
-  batch.tables.push_back({.schema = Schema(*db, "roles"),
-                          .deletes = {{Value::Text("member")}},
-                          .updates = {{{Value::Text("admin")}, {"title"}, {Value::Text("Administrator")}}},
-                          .inserts = {{Value::Text("editor"), Value::Text("Editor")}}});
+  batch.tables.push_back(
+      {.schema = Schema(*db, "rolesResources"),
+       .inserts = {{Value::Integer(10), Value::Text("editor"), Value::Text("posts")}}});
+  batch.tables.push_back(
+      {.schema = Schema(*db, "roles"),
+       .deletes = {{Value::Text("member")}},
+       .updates = {{{Value::Text("admin")}, {"title"}, {Value::Text("Administrator")}}},
+       .inserts = {{Value::Text("editor"), Value::Text("Editor")}}});
   batch.tables[0].deletes = {{Value::Integer(2)}};
   REQUIRE(db->Write(batch).ok());
   REQUIRE(db->Commit().ok());
@@ -76,19 +80,23 @@ TEST_CASE("sqlite writes a batch in one transaction with foreign keys checked at
         std::vector<std::string>{"1|admin|users", "10|editor|posts"});
   // The autoincrement counter is past the explicit id: the next row gets 11.
   Sqlite(dir / "db.sqlite", "INSERT INTO rolesResources (roleName, name) VALUES ('admin', 'x')");
-  CHECK(SqliteRows(dir / "db.sqlite", "SELECT max(id) FROM rolesResources") == std::vector<std::string>{"11"});
+  CHECK(SqliteRows(dir / "db.sqlite", "SELECT max(id) FROM rolesResources") ==
+        std::vector<std::string>{"11"});
 }
 
-TEST_CASE("sqlite rolls the whole batch back when a foreign key breaks", "[adapter][sqlite][write]") {
+TEST_CASE("sqlite rolls the whole batch back when a foreign key breaks",
+          "[adapter][sqlite][write]") {
   TempDir dir;
   Sqlite(dir / "db.sqlite", kSchema);
   auto before = Dump(dir);
   auto db = Open(dir);
   REQUIRE(db->BeginWrite({"roles"}).ok());
   ChangeBatch batch{.source_dialect = "sqlite"};
-  batch.tables.push_back({.schema = Schema(*db, "roles"), .inserts = {{Value::Text("x"), Value::Null()}}});
-  batch.tables.push_back({.schema = Schema(*db, "rolesResources"),
-                          .inserts = {{Value::Integer(5), Value::Text("nobody"), Value::Text("posts")}}});
+  batch.tables.push_back(
+      {.schema = Schema(*db, "roles"), .inserts = {{Value::Text("x"), Value::Null()}}});
+  batch.tables.push_back(
+      {.schema = Schema(*db, "rolesResources"),
+       .inserts = {{Value::Integer(5), Value::Text("nobody"), Value::Text("posts")}}});
   REQUIRE(db->Write(batch).ok());  // checked at commit
   cfgit::Status commit = db->Commit();
   CHECK(commit.code() == Code::kDatabase);
@@ -104,9 +112,10 @@ TEST_CASE("sqlite rolls back a failed statement and on destruction", "[adapter][
     auto db = Open(dir);
     REQUIRE(db->BeginWrite({"roles"}).ok());
     ChangeBatch batch{.source_dialect = "sqlite"};
-    batch.tables.push_back({.schema = Schema(*db, "roles"),
-                            .updates = {{{Value::Text("admin")}, {"title"}, {Value::Text("changed")}}},
-                            .inserts = {{Value::Text("member"), Value::Text("duplicate key")}}});
+    batch.tables.push_back(
+        {.schema = Schema(*db, "roles"),
+         .updates = {{{Value::Text("admin")}, {"title"}, {Value::Text("changed")}}},
+         .inserts = {{Value::Text("member"), Value::Text("duplicate key")}}});
     cfgit::Status s = db->Write(batch);
     CHECK(s.code() == Code::kDatabase);
     CHECK_THAT(s.message(), Catch::Contains("roles"));
@@ -142,7 +151,8 @@ TEST_CASE("sqlite keyless deletes remove one copy of a row", "[adapter][sqlite][
         std::vector<std::string>{"a|a|0", "a|b|1", "b|NULL|2"});
 }
 
-TEST_CASE("sqlite creates missing tables from their SQLite definition", "[adapter][sqlite][write]") {
+TEST_CASE("sqlite creates missing tables from their SQLite definition",
+          "[adapter][sqlite][write]") {
   TempDir source, target;
   Sqlite(source / "db.sqlite", kSchema);
   Sqlite(source / "db.sqlite", "CREATE INDEX rr_name ON rolesResources(name)");
@@ -151,15 +161,19 @@ TEST_CASE("sqlite creates missing tables from their SQLite definition", "[adapte
   auto dst = Open(target);
   REQUIRE(dst->BeginWrite({}).ok());
   ChangeBatch batch{.source_dialect = "sqlite"};
-  batch.tables.push_back({.schema = Schema(*src, "rolesResources"), .create = true,
-                          .inserts = {{Value::Integer(3), Value::Text("admin"), Value::Text("users")}}});
-  batch.tables.push_back({.schema = Schema(*src, "roles"), .create = true,
+  batch.tables.push_back(
+      {.schema = Schema(*src, "rolesResources"),
+       .create = true,
+       .inserts = {{Value::Integer(3), Value::Text("admin"), Value::Text("users")}}});
+  batch.tables.push_back({.schema = Schema(*src, "roles"),
+                          .create = true,
                           .inserts = {{Value::Text("admin"), Value::Text("Admin")}}});
   REQUIRE(dst->Write(batch).ok());
   REQUIRE(dst->Commit().ok());
   auto schema = Schema(*dst, "rolesResources");
   CHECK(schema == Schema(*src, "rolesResources"));
-  CHECK(SqliteRows(target / "db.sqlite", "SELECT * FROM rolesResources") == std::vector<std::string>{"3|admin|users"});
+  CHECK(SqliteRows(target / "db.sqlite", "SELECT * FROM rolesResources") ==
+        std::vector<std::string>{"3|admin|users"});
 
   REQUIRE(dst->BeginWrite({}).ok());
   ChangeBatch foreign{.source_dialect = "postgresql"};

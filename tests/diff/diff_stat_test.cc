@@ -19,7 +19,8 @@ TableSchema Table(const std::string& name) {
   return s;
 }
 
-Oid Snapshot(cfgit::Store& store, const std::vector<std::pair<TableSchema, std::vector<Row>>>& tables) {
+Oid Snapshot(cfgit::Store& store,
+             const std::vector<std::pair<TableSchema, std::vector<Row>>>& tables) {
   auto writer = store.NewSnapshot();
   REQUIRE(writer.ok());
   for (const auto& [schema, rows] : tables) {

@@ -32,7 +32,8 @@ TEST_CASE("cell merge case matrix", "[merge]") {
       {"NULL base, theirs filled", N(), N(), T("x"), CellOutcome::kTheirs, T("x")},
       {"empty string is not NULL", N(), T(""), N(), CellOutcome::kOurs, T("")},
       {"integer vs text is a change", I(1), I(1), T("1"), CellOutcome::kTheirs, T("1")},
-      {"real vs integer is a change", I(1), Value::Real(1.0), I(1), CellOutcome::kOurs, Value::Real(1.0)},
+      {"real vs integer is a change", I(1), Value::Real(1.0), I(1), CellOutcome::kOurs,
+       Value::Real(1.0)},
   };
   for (const Case& c : cases) {
     INFO(c.name);

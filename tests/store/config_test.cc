@@ -1,7 +1,8 @@
 // cfgit.yaml: parsing, validation messages with positions, per-table resolution, and editing.
+#include "store/config.h"
+
 #include <catch2/catch.hpp>
 
-#include "store/config.h"
 #include "tests/support/support.h"
 
 using cfgit::Code;
@@ -42,12 +43,14 @@ author: { name: Bot, email: bot@example.com }
   CHECK(config->FindEnvironment("staging")->is_protected);
   CHECK_FALSE(config->FindEnvironment("dev-alice")->is_protected);
   CHECK(config->FindEnvironment("production")->variables_from == "environmentVariables.name");
-  CHECK(config->FindEnvironment("other")->variables == std::vector<std::string>{"API_URL", "TOKEN"});
+  CHECK(config->FindEnvironment("other")->variables ==
+        std::vector<std::string>{"API_URL", "TOKEN"});
   CHECK(config->FindEnvironment("nope") == nullptr);
   CHECK(config->ForTable("logs").rule == Rule::kSkip);
   CHECK(config->ForTable("users").rule == Rule::kSchemaOnly);
   CHECK(config->ForTable("anything").rule == Rule::kMerge);
-  CHECK(config->ForTable("rolesResources").key.columns == std::vector<std::string>{"roleName", "name"});
+  CHECK(config->ForTable("rolesResources").key.columns ==
+        std::vector<std::string>{"roleName", "name"});
   CHECK(config->author_email == "bot@example.com");
 }
 
@@ -60,16 +63,21 @@ TEST_CASE("invalid cfgit.yaml errors name file, line and column", "[config]") {
     const char* says;
   };
   const Case cases[] = {
-      {"unknown top-level key", "environment:\n  dev: {url: 'sqlite:a.db'}\n", ":1:1:", "unknown key 'environment'"},
-      {"unknown environment key", "environments:\n  dev: {url: 'sqlite:a.db', protect: true}\n", ":2:29:", "unknown key 'protect'"},
+      {"unknown top-level key", "environment:\n  dev: {url: 'sqlite:a.db'}\n",
+       ":1:1:", "unknown key 'environment'"},
+      {"unknown environment key", "environments:\n  dev: {url: 'sqlite:a.db', protect: true}\n",
+       ":2:29:", "unknown key 'protect'"},
       {"bad rule", "tables:\n  logs: {rule: skipp}\n", ":2:16:", "unknown rule 'skipp'"},
       {"malformed URL", "environments:\n  dev: {url: 'mysql:a'}\n", ":2:14:", "malformed URL"},
       {"empty sqlite path", "environments:\n  dev: {url: 'sqlite:'}\n", ":2:14:", "malformed URL"},
       {"missing url", "environments:\n  dev: {protected: true}\n", ":2:3:", "has no url"},
-      {"bad environment name", "environments:\n  'dev alice': {url: 'sqlite:a.db'}\n", ":2:3:", "not a valid environment name"},
-      {"protected not a bool", "environments:\n  dev: {url: 'sqlite:a', protected: maybe}\n", ":2:37:", "true or false"},
+      {"bad environment name", "environments:\n  'dev alice': {url: 'sqlite:a.db'}\n",
+       ":2:3:", "not a valid environment name"},
+      {"protected not a bool", "environments:\n  dev: {url: 'sqlite:a', protected: maybe}\n",
+       ":2:37:", "true or false"},
       {"unknown table key", "tables:\n  t: {keys: [a]}\n", ":2:7:", "unknown key 'keys'"},
-      {"bad variables_from", "environments:\n  p: {url: 'sqlite:a', variables_from: env}\n", ":2:40:", "TABLE.COLUMN"},
+      {"bad variables_from", "environments:\n  p: {url: 'sqlite:a', variables_from: env}\n",
+       ":2:40:", "TABLE.COLUMN"},
       {"YAML syntax error", "environments:\n  dev: {url: 'sqlite:a.db'\n", ":", "cfgit.yaml"},
       {"not a mapping", "- a\n- b\n", ":1:1:", "must be a mapping"},
   };
@@ -157,8 +165,9 @@ TEST_CASE("env add and remove edit cfgit.yaml keeping comments", "[config]") {
   std::string path = dir / "cfgit.yaml";
   WriteFile(path, cfgit::DefaultConfigText());
   REQUIRE(cfgit::AddEnvironment(path, {.name = "dev", .url = "sqlite:dev.db"}).ok());
-  REQUIRE(cfgit::AddEnvironment(path, {.name = "staging", .url = "sqlite:st \"q\".db",
-                                       .is_protected = true}).ok());
+  REQUIRE(cfgit::AddEnvironment(
+              path, {.name = "staging", .url = "sqlite:st \"q\".db", .is_protected = true})
+              .ok());
   auto config = LoadConfig(path);
   REQUIRE(config.ok());
   REQUIRE(config->environments.size() == 2);
@@ -169,7 +178,8 @@ TEST_CASE("env add and remove edit cfgit.yaml keeping comments", "[config]") {
   CHECK_THAT(text, Catch::Contains("\"*\": { rule: merge }"));
 
   CHECK(cfgit::AddEnvironment(path, {.name = "dev", .url = "sqlite:x.db"}).code() == Code::kUsage);
-  CHECK(cfgit::AddEnvironment(path, {.name = "bad name", .url = "sqlite:x.db"}).code() == Code::kUsage);
+  CHECK(cfgit::AddEnvironment(path, {.name = "bad name", .url = "sqlite:x.db"}).code() ==
+        Code::kUsage);
   CHECK(cfgit::AddEnvironment(path, {.name = "x", .url = "ftp://x"}).code() == Code::kUsage);
 
   REQUIRE(cfgit::RemoveEnvironment(path, "dev").ok());
@@ -184,8 +194,9 @@ TEST_CASE("env add and remove edit cfgit.yaml keeping comments", "[config]") {
 TEST_CASE("env add and remove handle multi-line entries and hand-written files", "[config]") {
   TempDir dir;
   std::string path = dir / "cfgit.yaml";
-  WriteFile(path, "# mine\nenvironments:\n    a:\n      url: sqlite:a.db\n      protected: true\n"
-                  "    # keep me\n    b: { url: 'sqlite:b.db' }\ntables: {}\n");
+  WriteFile(path,
+            "# mine\nenvironments:\n    a:\n      url: sqlite:a.db\n      protected: true\n"
+            "    # keep me\n    b: { url: 'sqlite:b.db' }\ntables: {}\n");
   REQUIRE(cfgit::AddEnvironment(path, {.name = "c", .url = "sqlite:c.db"}).ok());
   REQUIRE(cfgit::RemoveEnvironment(path, "a").ok());
   auto config = LoadConfig(path);
@@ -203,7 +214,8 @@ TEST_CASE("URL variables expand from the environment and passwords are redacted"
   REQUIRE(url.ok());
   CHECK(url.value() == "postgresql://u:s3cret@h/db");
   CHECK(cfgit::RedactUrl(url.value()) == "postgresql://u:***@h/db");
-  CHECK(cfgit::RedactUrl("postgresql://u@h/db?password=s3cret&x=1") == "postgresql://u@h/db?password=***&x=1");
+  CHECK(cfgit::RedactUrl("postgresql://u@h/db?password=s3cret&x=1") ==
+        "postgresql://u@h/db?password=***&x=1");
   CHECK(cfgit::RedactUrl("host=h password=s3cret dbname=d") == "host=h password=*** dbname=d");
   auto missing = cfgit::ExpandVariables("postgresql://u:${CFGIT_TEST_UNSET_VAR}@h/db");
   CHECK(missing.status().code() == Code::kNeedsAttention);

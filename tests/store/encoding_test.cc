@@ -1,11 +1,11 @@
 // The canonical encoding: exact bytes for known inputs, and lossless round trips.
+#include "store/encoding.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
-#include <map>
 #include <limits>
-
-#include "store/encoding.h"
+#include <map>
 
 using cfgit::DecodeKey;
 using cfgit::DecodeRow;
@@ -15,11 +15,12 @@ using cfgit::Row;
 using cfgit::Value;
 
 TEST_CASE("row files have one canonical text", "[encoding]") {
-  std::vector<std::string> cols = {"id", "x-uid", "null", "title", "options", "data", "price", "on"};
-  Row row = {Value::Integer(42),         Value::Text("abc"),
-             Value::Null(),              Value::Text("It's\nhere"),
-             Value::Text("{\"a\":1}"),  Value::Blob(std::string("\0\x01", 2)),
-             Value::Real(1.0),           Value::Bool(true)};
+  std::vector<std::string> cols = {"id",      "x-uid", "null",  "title",
+                                   "options", "data",  "price", "on"};
+  Row row = {
+      Value::Integer(42),        Value::Text("abc"),       Value::Null(),
+      Value::Text("It's\nhere"), Value::Text("{\"a\":1}"), Value::Blob(std::string("\0\x01", 2)),
+      Value::Real(1.0),          Value::Bool(true)};
   CHECK(EncodeRow(cols, row) ==
         "id: 42\n"
         "x-uid: 'abc'\n"
@@ -81,10 +82,21 @@ TEST_CASE("reals are written as the shortest exact decimal, always as a float", 
     const char* text;
   };
   const Case cases[] = {
-      {1.0, "1.0"},        {100.0, "100.0"},         {10.0, "10.0"},        {0.1, "0.1"},
-      {-2.5, "-2.5"},      {0.001, "0.001"},         {1e-5, "0.00001"},     {123456.789, "123456.789"},
-      {1e16, "10000000000000000.0"},                 {1e17, "1.0e+17"},     {1e20, "1.0e+20"},
-      {1.5e-7, "1.5e-07"}, {-0.0, "-0.0"},           {5e-324, "5.0e-324"},  {1.7976931348623157e308, "1.7976931348623157e+308"},
+      {1.0, "1.0"},
+      {100.0, "100.0"},
+      {10.0, "10.0"},
+      {0.1, "0.1"},
+      {-2.5, "-2.5"},
+      {0.001, "0.001"},
+      {1e-5, "0.00001"},
+      {123456.789, "123456.789"},
+      {1e16, "10000000000000000.0"},
+      {1e17, "1.0e+17"},
+      {1e20, "1.0e+20"},
+      {1.5e-7, "1.5e-07"},
+      {-0.0, "-0.0"},
+      {5e-324, "5.0e-324"},
+      {1.7976931348623157e308, "1.7976931348623157e+308"},
       {0.30000000000000004, "0.30000000000000004"},
   };
   for (const Case& c : cases) {
@@ -94,8 +106,8 @@ TEST_CASE("reals are written as the shortest exact decimal, always as a float", 
 }
 
 TEST_CASE("storage classes stay distinct", "[encoding]") {
-  Row values = {Value::Integer(1), Value::Real(1.0), Value::Text("1"), Value::Blob("1"),
-                Value::Text(""), Value::Null()};
+  Row values = {Value::Integer(1), Value::Real(1.0), Value::Text("1"),
+                Value::Blob("1"),  Value::Text(""),  Value::Null()};
   for (size_t i = 0; i < values.size(); ++i) {
     for (size_t j = 0; j < values.size(); ++j) {
       INFO(i << " vs " << j);

@@ -1,9 +1,10 @@
 // The Git store: snapshot trees, packs, refs, locking, tree diffs. Checked with stock git too.
+#include "store/store.h"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <thread>
 
-#include "store/store.h"
 #include "tests/support/support.h"
 
 using cfgit::Code;
@@ -113,7 +114,8 @@ TEST_CASE("commits land in packs that stock git reads", "[store][git]") {
   auto ls = Shell(dir.path(), "git --git-dir=.cfgit ls-tree -r --name-only dev");
   CHECK_THAT(ls.out, Catch::Contains("snapshot.yaml"));
   CHECK_THAT(ls.out, Catch::Contains("tables/t/schema.yaml"));
-  CHECK_THAT(ls.out, Catch::Matches("(.|\n)*tables/t/rows/[0-9a-f]{2}/[0-9a-f]{2}/3\\.yaml(.|\n)*"));
+  CHECK_THAT(ls.out,
+             Catch::Matches("(.|\n)*tables/t/rows/[0-9a-f]{2}/[0-9a-f]{2}/3\\.yaml(.|\n)*"));
   auto head = Shell(dir.path(), "git --git-dir=.cfgit rev-parse HEAD");
   CHECK(head.out == second.Hex() + "\n");
 
@@ -140,8 +142,8 @@ TEST_CASE("a 100k-row snapshot is written as packs, not loose objects", "[store]
   auto count = Shell(dir.path(), "git --git-dir=.cfgit ls-tree -r " + c.Hex() + " | wc -l");
   CHECK(count.out == "100002\n");  // rows + schema.yaml + snapshot.yaml
   // No tree object is large: the biggest holds a few hundred entries at most.
-  auto widest = Shell(dir.path(), "git --git-dir=.cfgit ls-tree " + c.Hex() +
-                                      ":tables/t/rows | wc -l");
+  auto widest =
+      Shell(dir.path(), "git --git-dir=.cfgit ls-tree " + c.Hex() + ":tables/t/rows | wc -l");
   CHECK(widest.out == "256\n");
 }
 
@@ -177,11 +179,14 @@ TEST_CASE("keyless tables count duplicates", "[store]") {
   Oid one = WriteTree(*store, {R(1, "a")}, s);
   CHECK_FALSE(two == one);
   int deleted = 0;
-  REQUIRE(store->DiffTrees(two, one, [&](const cfgit::TreeChange& c) {
-                  if (!c.after) ++deleted;
-                  CHECK(c.before.has_value());
-                  return cfgit::Status::Ok();
-                }).ok());
+  REQUIRE(store
+              ->DiffTrees(two, one,
+                          [&](const cfgit::TreeChange& c) {
+                            if (!c.after) ++deleted;
+                            CHECK(c.before.has_value());
+                            return cfgit::Status::Ok();
+                          })
+              .ok());
   CHECK(deleted == 1);
 }
 
@@ -208,9 +213,8 @@ TEST_CASE("tree diffs report changed rows only", "[store][diff]") {
   auto store = NewStore(dir);
   // A writer that never commits leaves nothing in the store.
   Oid uncommitted = WriteTree(*store, {R(1, "a")}, Table("t"), /*commit=*/false);
-  auto missing = store->DiffTrees(std::nullopt, uncommitted, [](const cfgit::TreeChange&) {
-    return cfgit::Status::Ok();
-  });
+  auto missing = store->DiffTrees(std::nullopt, uncommitted,
+                                  [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); });
   CHECK(missing.code() == Code::kInvalid);
 
   std::vector<cfgit::TreeChange> changes;
@@ -219,10 +223,13 @@ TEST_CASE("tree diffs report changed rows only", "[store][diff]") {
   auto ta = store->ReadCommit(ca), tb = store->ReadCommit(cb);
   REQUIRE((ta.ok() && tb.ok()));
   changes.clear();
-  REQUIRE(store->DiffTrees(ta->tree, tb->tree, [&](const cfgit::TreeChange& c) {
-                  changes.push_back(c);
-                  return cfgit::Status::Ok();
-                }).ok());
+  REQUIRE(store
+              ->DiffTrees(ta->tree, tb->tree,
+                          [&](const cfgit::TreeChange& c) {
+                            changes.push_back(c);
+                            return cfgit::Status::Ok();
+                          })
+              .ok());
   REQUIRE(changes.size() == 3);
   int added = 0, deleted = 0, modified = 0;
   for (const auto& c : changes) {
@@ -244,7 +251,8 @@ TEST_CASE("ref updates are compare-and-swap", "[store]") {
   REQUIRE(store->UpdateRef("refs/heads/dev", a, std::nullopt, "create").ok());
   CHECK(store->UpdateRef("refs/heads/dev", b, std::nullopt, "create again").code() ==
         Code::kNeedsAttention);
-  CHECK(store->UpdateRef("refs/heads/dev", b, b, "stale expectation").code() == Code::kNeedsAttention);
+  CHECK(store->UpdateRef("refs/heads/dev", b, b, "stale expectation").code() ==
+        Code::kNeedsAttention);
   auto still = store->ReadRef("refs/heads/dev");
   REQUIRE(still.ok());
   CHECK(still.value() == a);

@@ -72,8 +72,8 @@ void WriteFile(const std::string& path, const std::string& text) {
 
 RunResult Shell(const std::string& dir, const std::string& command_line) {
   TempDir capture;
-  std::string full = "cd '" + dir + "' && ( " + command_line + " ) >'" + capture / "out" +
-                     "' 2>'" + capture / "err" + "' </dev/null";
+  std::string full = "cd '" + dir + "' && ( " + command_line + " ) >'" + capture / "out" + "' 2>'" +
+                     capture / "err" + "' </dev/null";
   int status = std::system(full.c_str());
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -83,8 +83,10 @@ RunResult Shell(const std::string& dir, const std::string& command_line) {
 }
 
 RunResult Cfgit(const std::string& dir, const std::string& args) {
-  return Shell(dir, "CFGIT_TIME=1700000000 CFGIT_AUTHOR_NAME='Test Author' "
-                    "CFGIT_AUTHOR_EMAIL=test@example.com '" CFGIT_BINARY "' " + args);
+  return Shell(dir,
+               "CFGIT_TIME=1700000000 CFGIT_AUTHOR_NAME='Test Author' "
+               "CFGIT_AUTHOR_EMAIL=test@example.com '" CFGIT_BINARY "' " +
+                   args);
 }
 
 }  // namespace cfgit::test

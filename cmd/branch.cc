@@ -32,6 +32,11 @@ Status RunBranch(const Globals& globals, const BranchOptions& o) {
     CFGIT_ASSIGN_OR_RETURN(auto lock, s.store->LockForWriting(std::chrono::seconds(5)));
     std::string rev = o.rev.empty() ? "HEAD" : o.rev;
     CFGIT_ASSIGN_OR_RETURN(Oid id, s.store->ResolveCommit(rev));
+    CFGIT_ASSIGN_OR_RETURN(auto tag, s.store->ReadRef("refs/tags/" + o.name));
+    if (tag) {
+      return Status::Usage("there is a tag named '" + o.name +
+                           "'; a branch of the same name would be ambiguous, so pick another name");
+    }
     CFGIT_ASSIGN_OR_RETURN(auto existing, s.store->ReadRef("refs/heads/" + o.name));
     if (existing) {
       return Status::Usage("branch '" + o.name + "' already exists (at " + existing->Short() + ")");

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -186,6 +187,10 @@ Status ParseConfig(const std::string& path, const YAML::Node& doc, Config* confi
 }
 
 Result<std::string> ReadFile(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    return Status::Invalid(path + " is missing or not a regular file; restore it (docs/config.md)");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Invalid("cannot read " + path + "; check that it exists and is readable");
   std::stringstream ss;
@@ -337,6 +342,10 @@ Status CheckEnvironmentName(const std::string& name) {
                 c == '-' || c == '_' || c == '.');
   }
   if (name.size() >= 5 && name.compare(name.size() - 5, 5, ".lock") == 0) ok = false;
+  // Git's own names for special refs would make the store ambiguous for stock git.
+  if (name == "HEAD" || (name.size() > 5 && name.compare(name.size() - 5, 5, "_HEAD") == 0)) {
+    return Status::Usage("'" + name + "' is reserved by Git; choose another name");
+  }
   if (ok) return Status::Ok();
   return Status::Usage("'" + name +
                        "' is not a valid environment name: use letters, digits, '-', "
@@ -376,20 +385,25 @@ Status AddEnvironment(const std::string& path, const EnvironmentConfig& env) {
   std::vector<std::string> lines = SplitLines(text);
   std::string entry = env.name + ": { url: " + QuoteForYaml(env.url) +
                       (env.is_protected ? ", protected: true" : "") + " }";
-  YAML::Node doc = YAML::Load(text);
-  YAML::Node envs = doc.IsMap() ? doc["environments"] : YAML::Node();
-  if (!envs) {
+  const YAML::Node doc = YAML::Load(text);
+  const bool has_key = doc.IsMap() && doc["environments"];
+  YAML::Node envs;
+  if (has_key) envs = doc["environments"];
+  if (!has_key) {
     lines.push_back("environments:");
     lines.push_back("  " + entry);
   } else if (envs.IsNull()) {
-    // "environments:" with no entries: insert the first one right below the key.
-    size_t at = 0;
+    // "environments:" with no entries: insert the first one right below the key (a top-level
+    // key starts its line).
+    size_t at = lines.size();
     for (size_t i = 0; i < lines.size(); ++i) {
-      if (lines[i].rfind("environments:", 0) == 0) at = i;
+      if (lines[i].rfind("environments", 0) == 0) at = i;
     }
-    std::string rest = lines[at].substr(13);
-    if (rest.find_first_not_of(" \t") != std::string::npos &&
-        rest[rest.find_first_not_of(" \t")] != '#') {
+    if (at == lines.size()) return Status::Invalid(path + ": cannot find the environments: line");
+    size_t colon = lines[at].find(':');
+    std::string rest = colon == std::string::npos ? "" : lines[at].substr(colon + 1);
+    size_t first = rest.find_first_not_of(" \t");
+    if (first != std::string::npos && rest[first] != '#') {
       lines[at] = "environments:";  // an explicit null such as "environments: ~"
     }
     lines.insert(lines.begin() + static_cast<long>(at) + 1, "  " + entry);

@@ -397,6 +397,13 @@ class GitStore final : public Store {
   }
 
   Result<Oid> ResolveCommit(const std::string& rev) const override {
+    // A name that is both a branch and a tag would silently mean the tag (libgit2 tries
+    // refs/tags/ first); make the user say which.
+    std::string name = rev.substr(0, rev.find_first_of("~^@:"));
+    if (RefExists("refs/heads/" + name) && RefExists("refs/tags/" + name)) {
+      return Status::Usage("'" + name + "' is both a branch and a tag; say heads/" + name +
+                           " or tags/" + name);
+    }
     git_object* obj = nullptr;
     int rc = git_revparse_single(&obj, repo_.get(), rev.c_str());
     git::Object holder(obj);
@@ -531,8 +538,12 @@ class GitStore final : public Store {
 
   Status CreateTag(const std::string& name, const Oid& target, const std::string& message,
                    const Signature& tagger) override {
-    if (git_reference_is_valid_name(("refs/tags/" + name).c_str()) != 1) {
+    if (git_reference_is_valid_name(("refs/tags/" + name).c_str()) != 1 || name == "HEAD") {
       return Status::Usage("'" + name + "' is not a valid tag name");
+    }
+    if (RefExists("refs/heads/" + name)) {
+      return Status::Usage("there is a branch named '" + name +
+                           "'; a tag of the same name would hide it, so pick another name");
     }
     git_object* obj = nullptr;
     int rc = git_object_lookup(&obj, repo_.get(), Raw(target), GIT_OBJECT_COMMIT);
@@ -647,6 +658,11 @@ class GitStore final : public Store {
   }
 
  private:
+  bool RefExists(const std::string& ref) const {
+    git_oid raw;
+    return git_reference_name_to_id(&raw, repo_.get(), ref.c_str()) == 0;
+  }
+
   Result<git::Tree> LookupTree(const Oid& id) const {
     git_tree* t = nullptr;
     int rc = git_tree_lookup(&t, repo_.get(), Raw(id));

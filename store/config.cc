@@ -3,6 +3,7 @@
 #include <fnmatch.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -535,6 +536,11 @@ std::string RedactUrl(const std::string& url) {
        pos = out.find("password=", pos + 1)) {
     size_t start = pos + 9;
     size_t end = out.find_first_of("& ", start);
+    if (start < out.size() && out[start] == '\'') {  // libpq quoting: 'a b\'c'
+      end = start + 1;
+      while (end < out.size() && out[end] != '\'') end += out[end] == '\\' ? 2 : 1;
+      end = std::min(end + 1, out.size());
+    }
     out.replace(start, (end == std::string::npos ? out.size() : end) - start, "***");
   }
   return out;

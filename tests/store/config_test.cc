@@ -217,6 +217,7 @@ TEST_CASE("URL variables expand from the environment and passwords are redacted"
   CHECK(cfgit::RedactUrl("postgresql://u@h/db?password=s3cret&x=1") ==
         "postgresql://u@h/db?password=***&x=1");
   CHECK(cfgit::RedactUrl("host=h password=s3cret dbname=d") == "host=h password=*** dbname=d");
+  CHECK(cfgit::RedactUrl("host=h password='a b\\'c' dbname=d") == "host=h password=*** dbname=d");
   auto missing = cfgit::ExpandVariables("postgresql://u:${CFGIT_TEST_UNSET_VAR}@h/db");
   CHECK(missing.status().code() == Code::kNeedsAttention);
   CHECK_THAT(missing.status().message(), Catch::Contains("CFGIT_TEST_UNSET_VAR"));

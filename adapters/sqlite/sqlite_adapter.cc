@@ -3,8 +3,10 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 namespace cfgit {
 namespace {
@@ -210,15 +212,24 @@ class SqliteAdapter final : public Adapter {
 
  private:
   Status CreateTable(const TableSchema& schema, const std::string& source_dialect) {
-    if (source_dialect != "sqlite" || schema.sql.empty()) {
+    if (source_dialect == "postgresql") {
+      CFGIT_ASSIGN_OR_RETURN(std::string ddl, CreateFromPostgres(schema));
+      CFGIT_RETURN_IF_ERROR(Exec(ddl));
+    } else if (source_dialect != "sqlite" || schema.sql.empty()) {
       return Status::Invalid("table '" + schema.name + "' comes from a " + source_dialect +
                              " snapshot; creating it in SQLite needs its SQLite definition: "
                              "create the table in " +
                              path_ + " first, then apply again");
+    } else {
+      CFGIT_RETURN_IF_ERROR(Exec(schema.sql));
     }
-    CFGIT_RETURN_IF_ERROR(Exec(schema.sql));
     for (const Index& index : schema.indexes) {
       if (index.name.rfind("sqlite_autoindex_", 0) == 0) continue;  // made by CREATE TABLE
+      if (source_dialect == "postgresql" &&
+          (index.unique || std::find(index.columns.begin(), index.columns.end(), "<expression>") !=
+                               index.columns.end())) {
+        continue;  // unique ones are constraints of the CREATE TABLE; expressions do not carry
+      }
       std::string sql = std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
                         QuoteIdent(index.name) + " ON " + QuoteIdent(schema.name) + " (";
       for (size_t i = 0; i < index.columns.size(); ++i)
@@ -226,6 +237,107 @@ class SqliteAdapter final : public Adapter {
       CFGIT_RETURN_IF_ERROR(Exec(sql + ")"));
     }
     return Status::Ok();
+  }
+
+  // The SQLite column type for a PostgreSQL type (as format_type spells it). Types whose values
+  // cfgit keeps as exact text (numeric, date/time, uuid, json, arrays...) become TEXT, so SQLite's
+  // affinity never turns '1.10' into 1.1; types it does not know (enums, domains) are refused.
+  static std::optional<std::string> SqliteType(const std::string& pg) {
+    static const std::map<std::string, std::string> kExact = {{"smallint", "INTEGER"},
+                                                              {"integer", "INTEGER"},
+                                                              {"bigint", "INTEGER"},
+                                                              {"real", "REAL"},
+                                                              {"double precision", "REAL"},
+                                                              {"boolean", "BOOLEAN"},
+                                                              {"text", "TEXT"},
+                                                              {"bytea", "BLOB"},
+                                                              {"uuid", "TEXT"},
+                                                              {"json", "TEXT"},
+                                                              {"jsonb", "TEXT"},
+                                                              {"date", "TEXT"},
+                                                              {"interval", "TEXT"},
+                                                              {"inet", "TEXT"},
+                                                              {"cidr", "TEXT"},
+                                                              {"money", "TEXT"},
+                                                              {"xml", "TEXT"}};
+    if (auto it = kExact.find(pg); it != kExact.end()) return it->second;
+    if (pg.size() > 2 && pg.compare(pg.size() - 2, 2, "[]") == 0) return "TEXT";  // arrays
+    if (pg.rfind("character varying", 0) == 0) return "VARCHAR" + pg.substr(17);
+    if (pg.rfind("character", 0) == 0) return "CHAR" + pg.substr(9);
+    for (const char* prefix : {"numeric", "timestamp", "time", "bit"}) {
+      if (pg.rfind(prefix, 0) == 0) return "TEXT";
+    }
+    return std::nullopt;
+  }
+
+  // A PostgreSQL default as SQLite SQL: literals only ('x'::text -> 'x', true -> 1).
+  static std::optional<std::string> SqliteDefault(const std::string& pg) {
+    std::string d = pg;
+    if (d.front() == '\'') {
+      size_t end = 1;
+      while (end < d.size() && !(d[end] == '\'' && (end + 1 == d.size() || d[end + 1] != '\''))) {
+        end += d[end] == '\'' ? 2 : 1;
+      }
+      return end < d.size() ? std::optional<std::string>(d.substr(0, end + 1)) : std::nullopt;
+    }
+    if (d == "true") return "1";
+    if (d == "false") return "0";
+    if (d.find("::") != std::string::npos) d = d.substr(0, d.find("::"));
+    if (d.size() > 2 && d.front() == '(' && d.back() == ')') d = d.substr(1, d.size() - 2);
+    char* end = nullptr;
+    std::strtod(d.c_str(), &end);
+    if (!d.empty() && *end == '\0') return d;
+    return std::nullopt;
+  }
+
+  // CREATE TABLE for a table of a PostgreSQL snapshot: columns with mapped types, primary key,
+  // unique indexes and foreign keys. A single integer primary key whose values the server
+  // generated (serial, identity) becomes SQLite's INTEGER PRIMARY KEY, which generates them too.
+  Result<std::string> CreateFromPostgres(const TableSchema& schema) {
+    auto refuse = [&](const std::string& column, const std::string& why) {
+      return Status::Invalid("table '" + schema.name + "', column '" + column + "': " + why +
+                             "; create the table in " + path_ + " by hand, then apply again");
+    };
+    bool rowid_pk = schema.primary_key.size() == 1;
+    std::string sql = "CREATE TABLE " + QuoteIdent(schema.name) + " (";
+    for (size_t i = 0; i < schema.columns.size(); ++i) {
+      const Column& c = schema.columns[i];
+      std::optional<std::string> type = SqliteType(c.type);
+      if (!type) return refuse(c.name, "PostgreSQL type '" + c.type + "' has no SQLite equivalent");
+      bool is_pk = rowid_pk && c.name == schema.primary_key[0];
+      sql += (i ? ", " : "") + QuoteIdent(c.name) + " " + *type;
+      if (is_pk && *type == "INTEGER") {
+        sql += " PRIMARY KEY";
+        continue;  // generated ids: SQLite's rowid does the same
+      }
+      if (c.not_null) sql += " NOT NULL";
+      if (c.default_sql) {
+        std::optional<std::string> d = SqliteDefault(*c.default_sql);
+        if (!d) return refuse(c.name, "the default '" + *c.default_sql + "' is not a literal");
+        sql += " DEFAULT " + *d;
+      }
+    }
+    bool pk_inline = rowid_pk && schema.FindColumn(schema.primary_key[0]) &&
+                     SqliteType(schema.FindColumn(schema.primary_key[0])->type) == "INTEGER";
+    auto list = [](const std::vector<std::string>& cols) {
+      std::string out;
+      for (size_t i = 0; i < cols.size(); ++i) out += (i ? ", " : "") + QuoteIdent(cols[i]);
+      return out;
+    };
+    if (!schema.primary_key.empty() && !pk_inline)
+      sql += ", PRIMARY KEY (" + list(schema.primary_key) + ")";
+    for (const Index& index : schema.indexes) {
+      if (index.unique && index.columns != schema.primary_key)
+        sql += ", UNIQUE (" + list(index.columns) + ")";
+    }
+    for (const ForeignKey& f : schema.foreign_keys) {
+      sql += ", FOREIGN KEY (" + list(f.columns) + ") REFERENCES " + QuoteIdent(f.ref_table) +
+             " (" + list(f.ref_columns) + ") ON UPDATE " + f.on_update + " ON DELETE " +
+             f.on_delete;
+      if (f.deferrable)
+        sql += f.initially_deferred ? " DEFERRABLE INITIALLY DEFERRED" : " DEFERRABLE";
+    }
+    return sql + ")";
   }
 
   // "a IS ?1 AND b IS ?2": IS also matches NULLs (keyless rows may hold them).

@@ -1290,3 +1290,92 @@ TEST_CASE("postgres: fidelity: commit, then apply to an empty database, gives th
   auto again = target.Open();
   CHECK(CommitLive(**store2, *again) == tree);
 }
+
+namespace {
+
+// The rows of every given table of a PostgreSQL database, as a batch that creates them.
+ChangeBatch PgBatch(Adapter& pg, const std::vector<std::string>& tables) {
+  ChangeBatch batch{.source_dialect = "postgresql"};
+  for (const std::string& t : tables) {
+    TableSchema s = Schema(pg, t);
+    batch.tables.push_back({.schema = s, .create = true, .inserts = ReadAll(pg, s)});
+  }
+  return batch;
+}
+
+}  // namespace
+
+TEST_CASE("postgres: a PostgreSQL snapshot applies to SQLite for portable types",
+          "[postgres][cross-dialect]") {
+  SKIP_WITHOUT_PG(server);
+  TestDb db(server);
+  db.Exec(R"(
+    CREATE TABLE roles (name varchar(255) PRIMARY KEY, title text DEFAULT 'x'::text,
+      "default" boolean DEFAULT false);
+    CREATE TABLE "rolesResources" (id bigserial PRIMARY KEY, "roleName" varchar(255) NOT NULL
+      REFERENCES roles(name) ON DELETE CASCADE, name varchar(255) NOT NULL, amount numeric(10,2),
+      options jsonb, tags text[], at timestamptz, icon bytea, ratio double precision,
+      UNIQUE ("roleName", name));
+    INSERT INTO roles VALUES ('admin', 'Admin', true), ('member', NULL, false);
+    INSERT INTO "rolesResources" ("roleName", name, amount, options, tags, at, icon, ratio) VALUES
+      ('admin', 'users', 1.10, '{"a": [1, 2]}', '{x,"y z"}', '2026-01-01 10:00:00+02', '\x00ff', 0.1),
+      ('member', 'posts', NULL, NULL, '{}', NULL, NULL, NULL);
+  )");
+  auto pg = db.Open();
+  REQUIRE(pg->BeginConsistentRead().ok());
+  ChangeBatch batch = PgBatch(*pg, {"rolesResources", "roles"});
+
+  TempDir dir;
+  cfgit::test::Sqlite(dir / "prod.db", "PRAGMA user_version = 1");
+  auto sqlite = Adapter::Open("sqlite:prod.db", {.base_dir = dir.path(), .environment = "prod"});
+  REQUIRE(sqlite.ok());
+  cfgit::Status s = Apply(**sqlite, batch);
+  INFO(s.message());
+  REQUIRE(s.ok());
+
+  CHECK(cfgit::test::SqliteRows(dir / "prod.db",
+                                "SELECT name, title, \"default\" FROM roles ORDER BY name") ==
+        std::vector<std::string>{"admin|Admin|1", "member|NULL|0"});
+  CHECK(cfgit::test::SqliteRows(dir / "prod.db",
+                                "SELECT id, roleName, amount, typeof(amount), options, tags, at, "
+                                "hex(icon), ratio FROM rolesResources ORDER BY id") ==
+        std::vector<std::string>{
+            "1|admin|1.10|text|{\"a\": [1, 2]}|{x,\"y z\"}|2026-01-01 08:00:00+00|00FF|0.1",
+            "2|member|NULL|null|NULL|{}|NULL||NULL"});
+  // Keys, unique and foreign-key constraints came along; the default too; ids keep counting.
+  auto created = (*sqlite)->ReadSchema("rolesResources");
+  REQUIRE(created.ok());
+  CHECK(created->primary_key == std::vector<std::string>{"id"});
+  REQUIRE(created->foreign_keys.size() == 1);
+  CHECK(created->foreign_keys[0].on_delete == "CASCADE");
+  cfgit::test::Sqlite(dir / "prod.db", "INSERT INTO roles (name) VALUES ('new')");
+  CHECK(cfgit::test::SqliteRows(dir / "prod.db", "SELECT title FROM roles WHERE name = 'new'") ==
+        std::vector<std::string>{"x"});
+  cfgit::test::Sqlite(dir / "prod.db",
+                      "INSERT INTO rolesResources (roleName, name) VALUES ('admin', 'more')");
+  CHECK(cfgit::test::SqliteRows(dir / "prod.db", "SELECT max(id) FROM rolesResources") ==
+        std::vector<std::string>{"3"});
+}
+
+TEST_CASE("postgres: a PostgreSQL type SQLite cannot hold is refused, naming it",
+          "[postgres][cross-dialect]") {
+  SKIP_WITHOUT_PG(server);
+  TestDb db(server);
+  db.Exec(R"(
+    CREATE TYPE mood AS ENUM ('happy', 'sad');
+    CREATE TABLE people (id integer PRIMARY KEY, feeling mood);
+    INSERT INTO people VALUES (1, 'happy');
+  )");
+  auto pg = db.Open();
+  ChangeBatch batch = PgBatch(*pg, {"people"});
+  TempDir dir;
+  cfgit::test::Sqlite(dir / "prod.db", "PRAGMA user_version = 1");
+  auto sqlite = Adapter::Open("sqlite:prod.db", {.base_dir = dir.path(), .environment = "prod"});
+  REQUIRE(sqlite.ok());
+  cfgit::Status s = Apply(**sqlite, batch);
+  CHECK(s.code() == Code::kInvalid);
+  CHECK_THAT(s.message(), Catch::Contains("'people'") && Catch::Contains("'feeling'") &&
+                              Catch::Contains("mood"));
+  CHECK(cfgit::test::SqliteRows(dir / "prod.db", "SELECT count(*) FROM sqlite_schema") ==
+        std::vector<std::string>{"0"});
+}

@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "adapters/adapter.h"
+#include "tests/support/postgres.h"
 #include "tests/support/support.h"
 
 using cfgit::Adapter;
@@ -46,49 +47,23 @@ class SqliteBackend final : public Backend {
   TempDir dir_;
 };
 
-// Runs SQL through psql on a libpq connection string; fails the test on error.
-void Psql(const std::string& conninfo, const std::string& sql) {
-  TempDir dir;
-  cfgit::test::WriteFile(dir / "q.sql", sql);
-  auto r = cfgit::test::Shell(dir.path(),
-                              "psql -X -q -v ON_ERROR_STOP=1 -d '" + conninfo + "' -f q.sql");
-  INFO(sql << "\n" << r.err);
-  REQUIRE(r.exit_code == 0);
-}
-
 class PostgresBackend final : public Backend {
  public:
-  explicit PostgresBackend(std::string server) : server_(std::move(server)) {
-    static std::atomic<int> counter{0};
-    db_ = "cfgit_c" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
-    Psql(server_, "CREATE DATABASE " + db_ + " TEMPLATE template0 ENCODING 'UTF8'");
-  }
-  ~PostgresBackend() override {
-    cfgit::test::Shell("/", "psql -X -q -d '" + server_ + "' -c 'DROP DATABASE IF EXISTS " + db_ +
-                                " WITH (FORCE)' >/dev/null 2>&1");
-  }
+  explicit PostgresBackend(std::string server) : db_(std::move(server)) {}
   std::string name() const override { return "postgresql"; }
-  void Exec(const std::string& sql) override { Psql(url(), sql); }
-  std::string url() const override { return server_ + " dbname=" + db_; }
+  void Exec(const std::string& sql) override { db_.Exec(sql); }
+  std::string url() const override { return db_.conninfo(); }
   std::string AutoIdColumn() const override { return "SERIAL PRIMARY KEY"; }
 
  private:
-  std::string server_, db_;
+  cfgit::test::PgTestDatabase db_;
 };
 
-// The PostgreSQL backend, or nullptr when CFGIT_TEST_PG is unset (after failing the test under
-// CFGIT_REQUIRE_PG=1, warning otherwise).
+// The PostgreSQL backend, or nullptr when there is no server (see PgServer).
 std::unique_ptr<Backend> MakePostgres() {
-  const char* server = std::getenv("CFGIT_TEST_PG");
-  if (server && *server) return std::make_unique<PostgresBackend>(server);
-  const char* require = std::getenv("CFGIT_REQUIRE_PG");
-  if (require && std::string(require) == "1") {
-    FAIL(
-        "CFGIT_TEST_PG is not set but CFGIT_REQUIRE_PG=1: run the tests through "
-        "scripts/with-postgres.sh");
-  }
-  WARN("CFGIT_TEST_PG is not set: the PostgreSQL backend of the contract is skipped");
-  return nullptr;
+  std::string server = cfgit::test::PgServer();
+  if (server.empty()) return nullptr;
+  return std::make_unique<PostgresBackend>(server);
 }
 
 std::unique_ptr<Backend> MakeBackend(const std::string& kind) {

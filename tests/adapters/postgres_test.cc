@@ -1,6 +1,8 @@
 // The PostgreSQL adapter: its pure rules (COPY text, connection strings, cross-dialect mapping)
 // without a server, then introspection, reading and writing against the real server that
 // scripts/with-postgres.sh starts (CFGIT_TEST_PG). Each server test uses a fresh database.
+#include "tests/support/postgres.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,91 +43,26 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // A server and a fresh database per test.
 
-// CFGIT_TEST_PG, or "" when it is unset: then the test fails under CFGIT_REQUIRE_PG=1 (the
-// test command) and is skipped with a warning otherwise.
-std::string PgServer() {
-  const char* server = std::getenv("CFGIT_TEST_PG");
-  if (server && *server) return server;
-  const char* require = std::getenv("CFGIT_REQUIRE_PG");
-  if (require && std::string(require) == "1") {
-    FAIL(
-        "CFGIT_TEST_PG is not set but CFGIT_REQUIRE_PG=1: run the tests through "
-        "scripts/with-postgres.sh");
-  }
-  WARN(
-      "CFGIT_TEST_PG is not set: PostgreSQL test skipped (run it through "
-      "scripts/with-postgres.sh)");
-  return "";
-}
-
 #define SKIP_WITHOUT_PG(server)          \
   const std::string server = PgServer(); \
   if (server.empty()) return
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out + "'";
-}
+using cfgit::test::PgServer;
+using cfgit::test::Psql;
+using cfgit::test::ShellQuote;
 
-// Runs SQL through psql (an oracle independent of the code under test).
-cfgit::test::RunResult Psql(const std::string& conninfo, const std::string& sql,
-                            const std::string& flags = "") {
-  TempDir dir;
-  cfgit::test::WriteFile(dir / "q.sql", sql);
-  return Shell(dir.path(), "psql -X -q -v ON_ERROR_STOP=1 " + flags + " -d " +
-                               ShellQuote(conninfo) + " -f q.sql");
-}
-
-class TestDb {
+// A fresh database, plus the ways these tests reach it.
+class TestDb : public cfgit::test::PgTestDatabase {
  public:
-  explicit TestDb(std::string server) : server_(std::move(server)) {
-    static std::atomic<int> counter{0};
-    name_ = "cfgit_t" + std::to_string(::getpid()) + "_" + std::to_string(++counter);
-    auto r = Psql(server_, "CREATE DATABASE " + name_ + " TEMPLATE template0 ENCODING 'UTF8'");
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-  }
-  ~TestDb() { Psql(server_, "DROP DATABASE IF EXISTS " + name_ + " WITH (FORCE)"); }
-  TestDb(const TestDb&) = delete;
-  TestDb& operator=(const TestDb&) = delete;
+  using PgTestDatabase::PgTestDatabase;
 
-  const std::string& name() const { return name_; }
-  std::string conninfo() const { return server_ + " dbname=" + name_; }
   // The postgresql:// form, from the PG* variables the test script exports.
   std::string url(const std::string& query = "") const {
     const char* host = std::getenv("PGHOST");
     const char* port = std::getenv("PGPORT");
     const char* user = std::getenv("PGUSER");
     return std::string("postgresql://") + (user ? user : "postgres") + "@" +
-           (host ? host : "127.0.0.1") + ":" + (port ? port : "5432") + "/" + name_ + query;
-  }
-
-  void Exec(const std::string& sql) const {
-    auto r = Psql(conninfo(), sql);
-    INFO(sql << "\n" << r.err);
-    REQUIRE(r.exit_code == 0);
-  }
-  // Rows as "a|b|c" lines; NULL prints as NULL.
-  std::vector<std::string> Rows(const std::string& sql) const {
-    auto r = Psql(conninfo(), sql, "-A -t -F '|' -P null=NULL");
-    INFO(sql << "\n" << r.err);
-    REQUIRE(r.exit_code == 0);
-    std::vector<std::string> out;
-    size_t start = 0;
-    while (start < r.out.size()) {
-      size_t nl = r.out.find('\n', start);
-      out.push_back(r.out.substr(start, nl - start));
-      if (nl == std::string::npos) break;
-      start = nl + 1;
-    }
-    return out;
+           (host ? host : "127.0.0.1") + ":" + (port ? port : "5432") + "/" + name() + query;
   }
   std::string One(const std::string& sql) const {
     auto rows = Rows(sql);
@@ -140,10 +77,6 @@ class TestDb {
     REQUIRE(a.ok());
     return std::move(a).value();
   }
-
- private:
-  std::string server_;
-  std::string name_;
 };
 
 std::vector<Row> ReadAll(Adapter& a, const TableSchema& s) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,8 +36,14 @@ struct RowUpdate {
 // schema.VersionedColumns(), keys in schema.key order (keyless tables: the whole row, and one
 // delete removes one copy).
 struct TableBatch {
-  TableSchema schema;   // the table as the snapshot has it
+  TableSchema schema;   // the table as the snapshot has it (for `drop`: as the target has it)
   bool create = false;  // the target lacks the table: create it with its keys and constraints
+  bool drop = false;    // the snapshot lacks the table: drop it (no rows are given)
+  // Set when the table's structure differs: the table as the target has it now. The adapter
+  // alters it into `schema`; with `rebuild`, `inserts` holds every row of the snapshot's table
+  // and the table is recreated from `schema` (see RenderScript).
+  std::optional<TableSchema> alter_from;
+  bool rebuild = false;
   std::vector<Row> deletes;
   std::vector<RowUpdate> updates;
   std::vector<Row> inserts;
@@ -48,6 +55,15 @@ struct ChangeBatch {
   std::string source_dialect;  // dialect of the snapshot ("sqlite", "postgresql")
   std::vector<TableBatch> tables;
 };
+
+// The SQL script that makes a database of `target_dialect` go through `batch`: one transaction,
+// statements in foreign-key-safe order, identifiers and literals quoted for that dialect. Schema
+// changes the dialect cannot express from the snapshot's definitions are kInvalid, naming the
+// table and the change. Whether a table with `alter_from` needs `rebuild` (all rows) is
+// NeedsRebuild's answer for the target dialect.
+Result<std::string> RenderScript(const std::string& target_dialect, const ChangeBatch& batch);
+bool NeedsRebuild(const std::string& target_dialect, const TableSchema& from,
+                  const TableSchema& to);
 
 struct OpenOptions {
   std::string base_dir = ".";  // relative sqlite: paths are taken from here (the workspace root)

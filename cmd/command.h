@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "adapters/adapter.h"
 #include "diff/diff.h"
 #include "store/store.h"
 
@@ -29,6 +30,8 @@ void RegisterLog(CLI::App&, const Globals&, Action*);
 void RegisterShow(CLI::App&, const Globals&, Action*);
 void RegisterBranch(CLI::App&, const Globals&, Action*);
 void RegisterTag(CLI::App&, const Globals&, Action*);
+void RegisterDiff(CLI::App&, const Globals&, Action*);
+void RegisterStatus(CLI::App&, const Globals&, Action*);
 
 // An open workspace: its configuration and its store.
 struct Session {
@@ -41,10 +44,45 @@ Result<Session> OpenSession(const Globals& globals);
 // The environment NAME from cfgit.yaml, or a usage error that lists the known ones.
 Result<const EnvironmentConfig*> FindEnvironment(const Config& config, const std::string& name);
 
+// A live environment read into a snapshot tree that is staged, not stored (cmd/snapshot.cc).
+struct LiveSnapshot {
+  std::unique_ptr<SnapshotWriter> writer;  // keeps the staged tree readable through the store
+  Oid tree;
+  std::string dialect;
+  std::vector<TableWriteStats> tables;
+};
+// Reads every versioned table of ENV at one moment (skip tables are never read).
+Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env);
+
+// One side of a diff: a revision (branch, tag, id, REV~N) or @ENV, the live database.
+struct Side {
+  std::string label;          // as given
+  std::optional<Oid> commit;  // absent for @ENV
+  std::optional<Oid> tree;    // absent: the empty snapshot (an unborn branch)
+  std::string dialect;        // "" for the empty snapshot
+  std::shared_ptr<LiveSnapshot> live;
+};
+Result<Side> ResolveSide(const Session& s, const std::string& arg);
+Side EmptySide(const std::string& label);
+
+// What cfgit.yaml says to diff as JSON, per table.
+DiffOptions MakeDiffOptions(const Config& config, std::vector<std::string> tables);
+
+// The ChangeBatch that turns a database holding snapshot `from` into snapshot `to`
+// (cmd/plan.cc): rows as minimal deletes/updates/inserts, tables created, dropped or altered;
+// a table SQLite must rebuild carries all its rows.
+Result<ChangeBatch> PlanChanges(const Store& store, const Side& from, const Side& to,
+                                const std::string& target_dialect, const DiffOptions& options);
+
 // Adds `--format text|json` to a subcommand.
 void AddFormatOption(CLI::App* sub, std::string* format);
 
 std::string JsonString(const std::string& s);
+// A Value as JSON: null, numbers, true/false, strings; non-finite reals as strings ("NaN");
+// blobs as {"hex":"..."}.
+std::string JsonValue(const Value& v);
+// Whether to colour output: stdout is a terminal, NO_COLOR is unset and not `no_color`.
+bool UseColor(bool no_color);
 std::string IsoTime(int64_t time, int offset_minutes);
 std::string Subject(const std::string& message);  // first line
 // " users  +3 -1 ~2" lines, and the JSON array of the same.

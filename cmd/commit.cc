@@ -1,6 +1,4 @@
 // cfgit commit ENV -m MSG: snapshot the live database of ENV onto branch ENV.
-#include <unistd.h>
-
 #include <iostream>
 
 #include "adapters/adapter.h"
@@ -12,42 +10,6 @@ namespace {
 struct CommitOptions {
   std::string env, message, format = "text";
 };
-
-// Reads every versioned table of the environment into a snapshot tree.
-Result<Oid> Snapshot(const Session& s, const EnvironmentConfig& env, SnapshotWriter* writer,
-                     std::vector<TableWriteStats>* stats) {
-  CFGIT_ASSIGN_OR_RETURN(std::string url, ExpandVariables(env.url));
-  CFGIT_ASSIGN_OR_RETURN(
-      auto db, Adapter::Open(url, {.base_dir = s.workspace.root, .environment = env.name}));
-  CFGIT_RETURN_IF_ERROR(db->BeginConsistentRead());
-  CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
-  bool progress = ::isatty(STDERR_FILENO) == 1;
-  for (const std::string& table : tables) {
-    ResolvedTable settings = s.config.ForTable(table);
-    if (settings.rule == Rule::kSkip) continue;  // never read
-    CFGIT_ASSIGN_OR_RETURN(TableSchema schema, db->ReadSchema(table));
-    CFGIT_RETURN_IF_ERROR(ApplyTableSettings(settings, &schema));
-    CFGIT_RETURN_IF_ERROR(writer->BeginTable(schema));
-    if (schema.rows_versioned) {
-      CFGIT_ASSIGN_OR_RETURN(auto reader, db->Scan(schema));
-      Row row;
-      size_t n = 0;
-      while (true) {
-        CFGIT_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
-        if (!more) break;
-        CFGIT_RETURN_IF_ERROR(writer->AddRow(row));
-        if (progress && ++n % 100000 == 0) {
-          std::cerr << "\r" << env.name << ": reading " << table << ": " << n << " rows"
-                    << std::flush;
-        }
-      }
-      if (progress && n >= 100000) std::cerr << "\r" << std::string(60, ' ') << "\r";
-    }
-    CFGIT_ASSIGN_OR_RETURN(TableWriteStats t, writer->EndTable());
-    stats->push_back(std::move(t));
-  }
-  return writer->FinishTree(db->dialect());
-}
 
 Status RunCommit(const Globals& globals, const CommitOptions& o) {
   CFGIT_ASSIGN_OR_RETURN(Session s, OpenSession(globals));
@@ -64,10 +26,11 @@ Status RunCommit(const Globals& globals, const CommitOptions& o) {
   CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> head, s.store->ReadRef(branch));
   CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> was_deployed, s.store->ReadRef(deployed));
 
-  CFGIT_ASSIGN_OR_RETURN(auto writer, s.store->NewSnapshot());
-  std::vector<TableWriteStats> tables;
-  Result<Oid> tree = Snapshot(s, *env, writer.get(), &tables);
-  if (!tree.ok()) return tree.status().Wrap("cannot commit " + env->name + ": ");
+  Result<LiveSnapshot> live = ReadLive(s, *env);
+  if (!live.ok()) return live.status().Wrap("cannot commit " + env->name + ": ");
+  const std::vector<TableWriteStats>& tables = live->tables;
+  const Oid* tree = &live->tree;
+  SnapshotWriter* writer = live->writer.get();
 
   std::optional<Oid> head_tree;
   if (head) {

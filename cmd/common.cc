@@ -1,4 +1,8 @@
+#include <unistd.h>
+
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "cmd/command.h"
@@ -58,6 +62,40 @@ std::string JsonString(const std::string& s) {
     }
   }
   return out + "\"";
+}
+
+std::string JsonValue(const Value& v) {
+  switch (v.kind()) {
+    case Value::Kind::kNull:
+      return "null";
+    case Value::Kind::kInteger:
+      return std::to_string(v.integer());
+    case Value::Kind::kBool:
+      return v.boolean() ? "true" : "false";
+    case Value::Kind::kReal: {
+      if (std::isnan(v.real())) return "\"nan\"";
+      if (std::isinf(v.real())) return v.real() > 0 ? "\"inf\"" : "\"-inf\"";
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "%.17g", v.real());
+      return buf;
+    }
+    case Value::Kind::kText:
+      return JsonString(v.bytes());
+    case Value::Kind::kBlob: {
+      static const char* kDigits = "0123456789abcdef";
+      std::string hex;
+      for (unsigned char c : v.bytes()) {
+        hex.push_back(kDigits[c >> 4]);
+        hex.push_back(kDigits[c & 15]);
+      }
+      return "{\"hex\":\"" + hex + "\"}";
+    }
+  }
+  return "null";
+}
+
+bool UseColor(bool no_color) {
+  return !no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDOUT_FILENO) == 1;
 }
 
 std::string IsoTime(int64_t time, int offset_minutes) {

@@ -13,8 +13,9 @@ struct CommandEntry {
 // The command table, in the order `cfgit --help` lists them.
 constexpr CommandEntry kCommands[] = {
     {"init", cfgit::cmd::RegisterInit},     {"env", cfgit::cmd::RegisterEnv},
-    {"commit", cfgit::cmd::RegisterCommit}, {"log", cfgit::cmd::RegisterLog},
-    {"show", cfgit::cmd::RegisterShow},     {"branch", cfgit::cmd::RegisterBranch},
+    {"status", cfgit::cmd::RegisterStatus}, {"commit", cfgit::cmd::RegisterCommit},
+    {"log", cfgit::cmd::RegisterLog},       {"show", cfgit::cmd::RegisterShow},
+    {"diff", cfgit::cmd::RegisterDiff},     {"branch", cfgit::cmd::RegisterBranch},
     {"tag", cfgit::cmd::RegisterTag},
 };
 
@@ -38,7 +39,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   cfgit::Status status = action ? action() : cfgit::Status::Usage("no command given");
-  if (!status.ok()) {
+  if (!status.ok() && !status.message().empty()) {  // --exit-code: a code, no message
     std::cerr << "cfgit: " << status.message() << "\n";
   }
   return static_cast<int>(status.code());

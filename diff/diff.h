@@ -1,10 +1,14 @@
-// diff: what changed between two snapshots.
+// diff: what changed between two snapshots, at the level of tables, rows and cells.
 //
-// Works on store trees only, through Store::DiffTrees, which skips every subtree whose id is the
-// same on both sides: the cost follows the size of the change, not of the tables.
-// (Row and cell diffs come with the diff command; see docs/commands.md.)
+// Works on store trees only. A live database is diffed by snapshotting it into a tree that is
+// staged but never written (Store::NewSnapshot + FinishTree) and diffing that. The walk skips
+// every subtree whose id is the same on both sides, and only rows whose files differ are read
+// and parsed: the cost follows the size of the change, not of the tables.
+// JSON values (json/jsonb columns, and text columns named by DiffOptions::json_columns) are
+// compared by path, so a change deep inside a document is shown as that path's old and new value.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +17,7 @@
 
 namespace cfgit {
 
+// Counts only: what DiffStat reports per table.
 struct TableChangeStat {
   std::string table;
   size_t added = 0, deleted = 0, modified = 0;  // rows
@@ -25,8 +30,92 @@ struct TableChangeStat {
 };
 
 // Per table, the rows added/deleted/modified from tree `from` to tree `to` (either absent: the
-// empty snapshot), sorted by table name; tables without change are left out.
+// empty snapshot), sorted by table name; tables without change are left out. Reads trees only.
 Result<std::vector<TableChangeStat>> DiffStat(const Store& store, const std::optional<Oid>& from,
                                               const std::optional<Oid>& to);
+
+// One changed place inside a JSON value. `path` is "" for the whole value (see JsonPath).
+// Values are compact JSON text; nullopt means the member is absent on that side.
+struct JsonChange {
+  std::string path;
+  std::optional<std::string> old_json, new_json;
+};
+
+// One cell whose value differs. nullopt: the column does not exist on that side.
+struct CellChange {
+  std::string column;
+  std::optional<Value> old_value, new_value;
+  // For JSON columns whose two values both parse: the changes by path (empty when the values are
+  // equal as JSON and differ only in formatting or key order).
+  bool json = false;
+  std::vector<JsonChange> json_changes;
+};
+
+struct RowChange {
+  Row key;  // values of the key columns (keyless tables: empty; the row is its own identity)
+  // The row on each side, as values of that side's versioned columns (absent when added/deleted).
+  std::optional<Row> old_row, new_row;
+  std::vector<CellChange> cells;  // modified rows: every column whose value differs
+};
+
+struct ColumnChange {
+  Column old_column, new_column;
+};
+
+struct SchemaDiff {
+  std::vector<Column> columns_added, columns_removed;
+  std::vector<ColumnChange> columns_changed;  // same name, different type/nullability/default
+  bool primary_key_changed = false;
+  bool key_changed = false;     // the row identity cfgit uses
+  bool ignore_changed = false;  // the columns left unversioned
+  bool rows_versioned_changed = false;
+  std::vector<Index> indexes_added, indexes_removed;
+  std::vector<ForeignKey> foreign_keys_added, foreign_keys_removed;
+  bool sql_changed = false;  // the database's own DDL text differs
+  bool empty() const;
+};
+
+struct TableDiff {
+  std::string name;
+  std::optional<TableSchema> from, to;  // absent: the table is added (from) or removed (to)
+  SchemaDiff schema;                    // empty when the table is added or removed
+  // Sorted by key (keyless tables: by row).
+  std::vector<RowChange> added, deleted, modified;
+  bool empty() const {
+    return from.has_value() == to.has_value() && schema.empty() && added.empty() &&
+           deleted.empty() && modified.empty();
+  }
+};
+
+struct DiffOptions {
+  std::vector<std::string> tables;  // only these tables (empty: every table)
+  // Text columns to compare as JSON, per table (json/jsonb columns always are).
+  std::function<std::vector<std::string>(const std::string& table)> json_columns;
+};
+
+// Calls `each` once per table that differs, in table name order. Either tree may be absent
+// (the empty snapshot). Fails with kInvalid when the store holds something the encoding rejects.
+Status DiffSnapshots(const Store& store, const std::optional<Oid>& from,
+                     const std::optional<Oid>& to, const DiffOptions& options,
+                     const std::function<Status(TableDiff&&)>& each);
+
+// The schema part alone (also used by merge and apply).
+SchemaDiff DiffSchemas(const TableSchema& from, const TableSchema& to);
+
+// The cells of `new_row` (columns `new_columns`) that differ from `old_row` (`old_columns`):
+// columns matched by name; a column on one side only counts as a change. JSON columns
+// (`json_columns`) whose values both parse are compared by path.
+std::vector<CellChange> DiffCells(const std::vector<std::string>& old_columns, const Row& old_row,
+                                  const std::vector<std::string>& new_columns, const Row& new_row,
+                                  const std::vector<std::string>& json_columns);
+
+// The changes by path from one JSON text to another; nullopt when either does not parse.
+// Objects are compared member by member, recursively; arrays and scalars as whole values.
+std::optional<std::vector<JsonChange>> DiffJson(const std::string& old_text,
+                                                const std::string& new_text);
+
+// Total order on values for sorting rows: NULL first, then by kind, then by value.
+int CompareValues(const Value& a, const Value& b);
+int CompareRows(const Row& a, const Row& b);
 
 }  // namespace cfgit

@@ -170,6 +170,8 @@ std::string FormatReal(double v) {
 
 }  // namespace
 
+bool IsValidUtf8(const std::string& text) { return text::IsValidUtf8(text); }
+
 std::string EncodeValue(const Value& v) {
   switch (v.kind()) {
     case Value::Kind::kNull:

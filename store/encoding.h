@@ -38,6 +38,9 @@ constexpr size_t kMaxKeyName = 180;
 std::string EncodeSchema(const TableSchema& schema);
 Result<TableSchema> DecodeSchema(const std::string& text);
 
+// Whether text is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
+bool IsValidUtf8(const std::string& text);
+
 // A Value in its row-file form (`42`, `1.5`, `'text'`, `null`, ...), also used in messages.
 std::string EncodeValue(const Value& v);
 

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
 #include "store/store.h"
 
@@ -80,12 +81,90 @@ std::string SignatureLine(const Signature& s) {
   return clean(s.name) + " <" + clean(s.email) + "> " + std::to_string(s.time) + " " + tz;
 }
 
+// New objects of a snapshot, held in memory until they are written out as one pack. Shared by
+// the writer and by the read-only view the store's object database gets of it.
+struct Staging {
+  git::Repository repo;  // packbuilder needs a repository; its only backend is the mempack
+  git::Odb odb;
+  git_odb_backend* mempack = nullptr;  // owned by odb
+
+  static Result<std::shared_ptr<Staging>> Make() {
+    auto s = std::make_shared<Staging>();
+    git_repository* repo = nullptr;
+    if (int rc = git_repository_new(&repo)) return git::Error(rc, "creating an in-memory store");
+    s->repo.reset(repo);
+    git_odb* odb = nullptr;
+    if (int rc = git_odb_new(&odb)) return git::Error(rc, "creating an object database");
+    s->odb.reset(odb);
+    if (int rc = git_mempack_new(&s->mempack)) return git::Error(rc, "creating an in-memory store");
+    if (int rc = git_odb_add_backend(odb, s->mempack, 1)) {
+      return git::Error(rc, "creating an in-memory store");
+    }
+    git_repository_set_odb(repo, odb);
+    return s;
+  }
+};
+
+// An object database backend that reads a Staging (and never writes): added to the store's own
+// object database, it makes staged trees readable through the Store interface.
+struct StagedView {
+  git_odb_backend parent;  // first member: libgit2 passes &parent back to the callbacks
+  std::shared_ptr<Staging> staging;
+
+  static Status Make(std::shared_ptr<Staging> staging, git_odb_backend** out) {
+    auto view = std::make_unique<StagedView>();
+    if (int rc = git_odb_init_backend(&view->parent, GIT_ODB_BACKEND_VERSION)) {
+      return git::Error(rc, "opening the store");
+    }
+    view->staging = std::move(staging);
+    view->parent.read = Read;
+    view->parent.read_header = ReadHeader;
+    view->parent.exists = Exists;
+    view->parent.free = Free;
+    *out = &view.release()->parent;
+    return Status::Ok();
+  }
+
+ private:
+  static StagedView* Self(git_odb_backend* b) { return reinterpret_cast<StagedView*>(b); }
+  static int Read(void** data, size_t* len, git_object_t* type, git_odb_backend* b,
+                  const git_oid* id) {
+    git_odb_object* obj = nullptr;
+    if (int rc = git_odb_read(&obj, Self(b)->staging->odb.get(), id)) return rc;
+    *len = git_odb_object_size(obj);
+    *type = git_odb_object_type(obj);
+    *data = git_odb_backend_data_alloc(b, *len);
+    if (*data == nullptr) {
+      git_odb_object_free(obj);
+      return -1;
+    }
+    std::memcpy(*data, git_odb_object_data(obj), *len);
+    git_odb_object_free(obj);
+    return 0;
+  }
+  static int ReadHeader(size_t* len, git_object_t* type, git_odb_backend* b, const git_oid* id) {
+    return git_odb_read_header(len, type, Self(b)->staging->odb.get(), id);
+  }
+  static int Exists(git_odb_backend* b, const git_oid* id) {
+    return git_odb_exists(Self(b)->staging->odb.get(), id);
+  }
+  static void Free(git_odb_backend* b) { delete Self(b); }
+};
+
 constexpr size_t kFlushBytes = 128u << 20;  // stage at most this much before writing a pack
 
 class GitSnapshotWriter final : public SnapshotWriter {
  public:
-  GitSnapshotWriter(git_repository* repo, const std::string& objects_dir)
-      : repo_(repo), objects_dir_(objects_dir) {}
+  GitSnapshotWriter(git_repository* repo, const std::string& objects_dir, std::string memo_path)
+      : repo_(repo), objects_dir_(objects_dir), memo_path_(std::move(memo_path)) {
+    if (!memo_path_.empty()) memo_ = FingerprintMemo::Load(memo_path_);
+  }
+
+  ~GitSnapshotWriter() override {
+    // Staged objects that were never written (a live snapshot for diff, a failed commit) are
+    // dropped; the store's reads stop seeing them.
+    if (staging_) git_mempack_reset(staging_->mempack);
+  }
 
   Status Init() {
     git_odb* odb = nullptr;
@@ -102,16 +181,15 @@ class GitSnapshotWriter final : public SnapshotWriter {
     if (int rc = git_odb_add_backend(pack_odb_.get(), packs, 1)) {
       return git::Error(rc, "opening the store's packs");
     }
-    git_repository* mem = nullptr;
-    if (int rc = git_repository_new(&mem)) return git::Error(rc, "creating an in-memory store");
-    mem_repo_.reset(mem);
-    if (int rc = git_odb_new(&odb)) return git::Error(rc, "creating an object database");
-    mem_odb_.reset(odb);
-    if (int rc = git_mempack_new(&mempack_)) return git::Error(rc, "creating an in-memory store");
-    if (int rc = git_odb_add_backend(mem_odb_.get(), mempack_, 1)) {
-      return git::Error(rc, "creating an in-memory store");
+    CFGIT_ASSIGN_OR_RETURN(staging_, Staging::Make());
+    // The store reads staged objects too (last, after its packs and loose objects), so a tree
+    // that is built but not yet written can be diffed like any other.
+    git_odb_backend* view = nullptr;
+    CFGIT_RETURN_IF_ERROR(StagedView::Make(staging_, &view));
+    if (int rc = git_odb_add_backend(store_odb_.get(), view, 0)) {
+      view->free(view);
+      return git::Error(rc, "opening the store");
     }
-    git_repository_set_odb(mem_repo_.get(), mem_odb_.get());
     return Status::Ok();
   }
 
@@ -131,6 +209,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
       key_index_.push_back(static_cast<size_t>(it - cols.begin()));
     }
     columns_ = std::move(cols);
+    seed_ = LayoutSeed(columns_, key_index_);
     rows_ = 0;
     return Status::Ok();
   }
@@ -143,21 +222,39 @@ class GitSnapshotWriter final : public SnapshotWriter {
                              std::to_string(columns_.size()) + " versioned columns");
     }
     ++rows_;
-    std::string yaml = EncodeRow(columns_, row);
-    std::string stem;
-    if (key_index_.empty()) {
-      std::string first = KeylessName(yaml, 1);
-      int occurrence = ++keyless_seen_[first];
-      stem = occurrence == 1 ? first : KeylessName(yaml, occurrence);
-    } else {
-      Row key;
-      for (size_t i : key_index_) key.push_back(row[i]);
-      for (const Value& v : key) {
-        if (v.is_null() && null_keys_.size() < 5) null_keys_.push_back(yaml);
-      }
-      stem = EncodeKey(key);
+    Fingerprint fp = RowFingerprint(seed_, row);
+    std::optional<FingerprintMemo::Hit> hit = memo_.Find(fp);
+    std::string stem, base;  // base: the name the memo keeps (keyless rows: the first copy's)
+    Oid blob;
+    int occurrence = 1;
+    if (hit) {
+      base = std::string(hit->name);
+      if (key_index_.empty()) occurrence = ++keyless_seen_[base];
     }
-    CFGIT_ASSIGN_OR_RETURN(Oid blob, Stage(GIT_OBJECT_BLOB, yaml));
+    if (hit && occurrence == 1) {
+      // The same values as a row already stored: the same file under the same name.
+      stem = base;
+      blob = hit->blob;
+    } else {
+      std::string yaml = EncodeRow(columns_, row);
+      if (key_index_.empty()) {
+        if (!hit) {
+          base = KeylessName(yaml, 1);
+          occurrence = ++keyless_seen_[base];
+        }
+        stem = occurrence == 1 ? base : KeylessName(yaml, occurrence);
+      } else {
+        Row key;
+        for (size_t i : key_index_) key.push_back(row[i]);
+        for (const Value& v : key) {
+          if (v.is_null() && null_keys_.size() < 5) null_keys_.push_back(yaml);
+        }
+        stem = EncodeKey(key);
+        base = stem;
+      }
+      CFGIT_ASSIGN_OR_RETURN(blob, Stage(GIT_OBJECT_BLOB, yaml));
+    }
+    if (!memo_path_.empty()) memo_.Add(fp, blob, base);
     auto [d1, d2] = FanoutDirs(stem);
     entries_.push_back({d1 + d2, stem + ".yaml", blob});
     return Status::Ok();
@@ -239,6 +336,9 @@ class GitSnapshotWriter final : public SnapshotWriter {
     if (body.back() != '\n') body.push_back('\n');
     CFGIT_ASSIGN_OR_RETURN(Oid commit, Stage(GIT_OBJECT_COMMIT, body));
     CFGIT_RETURN_IF_ERROR(Flush());
+    // Every row file is in the store now: the memo may point at them. A memo that cannot be
+    // written only costs speed next time, so it does not fail the commit.
+    if (!memo_path_.empty()) memo_.Save(memo_path_).ok();
     return commit;
   }
 
@@ -301,7 +401,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
     }
     if (!git_odb_exists_ext(pack_odb_.get(), &raw, GIT_ODB_LOOKUP_NO_REFRESH)) {
       git_oid written;
-      if (int rc = git_odb_write(&written, mem_odb_.get(), data.data(), data.size(), type)) {
+      if (int rc = git_odb_write(&written, staging_->odb.get(), data.data(), data.size(), type)) {
         return git::Error(rc, "staging an object");
       }
       staged_.push_back(raw);
@@ -316,7 +416,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   Status Flush() {
     if (staged_.empty()) return Status::Ok();
     git_packbuilder* pb = nullptr;
-    if (int rc = git_packbuilder_new(&pb, mem_repo_.get()))
+    if (int rc = git_packbuilder_new(&pb, staging_->repo.get()))
       return git::Error(rc, "packing new objects");
     git::PackBuilder holder(pb);
     git_packbuilder_set_threads(pb, 0);
@@ -334,7 +434,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
     if (wp) wp->free(wp);
     git_buf_dispose(&buf);
     if (rc) return git::Error(rc, "writing a pack into the store");
-    git_mempack_reset(mempack_);
+    git_mempack_reset(staging_->mempack);
     staged_.clear();
     staged_bytes_ = 0;
     git_odb_refresh(pack_odb_.get());
@@ -344,11 +444,14 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
   git_repository* repo_;
   std::string objects_dir_;
-  git::Odb store_odb_, pack_odb_, mem_odb_;
-  git::Repository mem_repo_;
-  git_odb_backend* mempack_ = nullptr;  // owned by mem_odb_
-  std::vector<git_oid> staged_;         // staged object ids (the mempack does not list them)
+  git::Odb store_odb_, pack_odb_;
+  std::shared_ptr<Staging> staging_;
+  std::vector<git_oid> staged_;  // staged object ids (the mempack does not list them)
   size_t staged_bytes_ = 0;
+
+  std::string memo_path_;
+  FingerprintMemo memo_;
+  uint64_t seed_ = 0;
 
   TableSchema schema_;
   std::vector<std::string> columns_;
@@ -567,10 +670,27 @@ class GitStore final : public Store {
     return Status::Ok();
   }
 
-  Result<std::unique_ptr<SnapshotWriter>> NewSnapshot() override {
-    auto writer = std::make_unique<GitSnapshotWriter>(repo_.get(), path_ + "/objects");
+  Result<std::unique_ptr<SnapshotWriter>> NewSnapshot(
+      const std::string& fingerprint_cache) override {
+    std::string memo = fingerprint_cache.empty() ? std::string()
+                                                 : path_ + "/cfgit/fingerprints/" +
+                                                       EncodePathComponent(fingerprint_cache);
+    auto writer = std::make_unique<GitSnapshotWriter>(repo_.get(), path_ + "/objects", memo);
     CFGIT_RETURN_IF_ERROR(writer->Init());
     return std::unique_ptr<SnapshotWriter>(std::move(writer));
+  }
+
+  Result<std::string> SnapshotDialect(const Oid& tree_id) const override {
+    CFGIT_ASSIGN_OR_RETURN(git::Tree root, LookupTree(tree_id));
+    const git_tree_entry* meta = git_tree_entry_byname(root.get(), "snapshot.yaml");
+    if (!meta) return Status::Invalid("tree " + tree_id.Short() + " has no snapshot.yaml");
+    CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlob(FromRaw(git_tree_entry_id(meta))));
+    size_t at = text.find("\ndialect: ");
+    if (at == std::string::npos) {
+      return Status::Invalid("snapshot.yaml of tree " + tree_id.Short() + " names no dialect");
+    }
+    at += 10;
+    return text.substr(at, text.find('\n', at) - at);
   }
 
   Result<std::vector<TableEntry>> ListTables(const Oid& tree_id) const override {

@@ -142,8 +142,18 @@ class Store {
   virtual Status CreateTag(const std::string& name, const Oid& target, const std::string& message,
                            const Signature& tagger) = 0;
 
-  // Snapshot trees.
-  virtual Result<std::unique_ptr<SnapshotWriter>> NewSnapshot() = 0;
+  // Snapshot trees. A writer's objects are staged in memory; once FinishTree has returned, the
+  // staged tree can be read through this Store (ListTables, ReadBlob, DiffTrees...) like a
+  // stored one, until the writer is destroyed. That is how a live database is diffed.
+  //
+  // `fingerprint_cache` names a memo (one per environment, kept in the store directory) of the
+  // rows of that environment's last committed snapshot: an xxHash fingerprint of each row's values
+  // and the id of its row file. Rows whose fingerprint is found are not encoded or hashed again.
+  // The memo is read when the writer starts and replaced by WriteCommit; "" uses none.
+  virtual Result<std::unique_ptr<SnapshotWriter>> NewSnapshot(
+      const std::string& fingerprint_cache = "") = 0;
+  // The dialect recorded in the snapshot's snapshot.yaml ("sqlite", "postgresql").
+  virtual Result<std::string> SnapshotDialect(const Oid& tree) const = 0;
   virtual Result<std::vector<TableEntry>> ListTables(const Oid& tree) const = 0;
   virtual Result<std::string> ReadBlob(const Oid& id) const = 0;
   // Every blob path that differs between two trees (either may be absent: the empty tree).

@@ -6,40 +6,12 @@
 #include <regex>
 #include <set>
 
+#include "adapters/internal/sql_text.h"
 #include "adapters/postgres/copy_text.h"
+#include "store/encoding.h"
 
 namespace cfgit::pg {
 namespace {
-
-bool ValidUtf8(const std::string& s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;  // continuation bytes
-    if (c >= 0x80) {
-      if (c >= 0xc2 && c <= 0xdf)
-        n = 1;
-      else if (c >= 0xe0 && c <= 0xef)
-        n = 2;
-      else if (c >= 0xf0 && c <= 0xf4)
-        n = 3;
-      else
-        return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
-    }
-    // Overlong forms, surrogates and code points past U+10FFFF: the server refuses them too.
-    auto c1 = n ? static_cast<unsigned char>(s[i + 1]) : 0;
-    if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 >= 0xa0) || (c == 0xf0 && c1 < 0x90) ||
-        (c == 0xf4 && c1 >= 0x90)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 bool IsNumericText(const std::string& s) {
   static const std::regex kNumber(
@@ -213,7 +185,7 @@ std::string RefuseReason(const Value& v, const PgColumn& target,
     case Value::Kind::kText: {
       if (v.bytes().find('\0') != std::string::npos)
         return "text with a NUL byte cannot be stored in PostgreSQL";
-      if (!ValidUtf8(v.bytes()))
+      if (!IsValidUtf8(v.bytes()))
         return "text that is not valid UTF-8 cannot be stored in PostgreSQL";
       switch (target.type_class) {
         case TypeClass::kInteger:
@@ -284,13 +256,6 @@ Result<std::string> SqliteColumnDefinition(const Column& column, bool rowid_alia
   return type + def;
 }
 
-std::string QuoteIdent(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
+std::string QuoteIdent(const std::string& name) { return cfgit::QuoteIdent(name); }
 
 }  // namespace cfgit::pg

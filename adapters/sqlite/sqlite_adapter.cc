@@ -8,6 +8,8 @@
 #include <map>
 #include <optional>
 
+#include "adapters/internal/sql_text.h"
+
 namespace cfgit {
 namespace {
 
@@ -25,15 +27,6 @@ Status SqliteError(sqlite3* db, const std::string& what) {
   return Status::Database(what + ": " + (db ? sqlite3_errmsg(db) : "out of memory") +
                           " (SQLite error " +
                           std::to_string(db ? sqlite3_extended_errcode(db) : 0) + ")");
-}
-
-std::string QuoteIdent(const std::string& name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
 }
 
 std::string ColumnText(sqlite3_stmt* s, int i) {

@@ -1,0 +1,83 @@
+// Reading live environments into snapshot trees, and resolving the two sides of a diff.
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cmd/command.h"
+
+namespace cfgit::cmd {
+
+Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env) {
+  LiveSnapshot live;
+  CFGIT_ASSIGN_OR_RETURN(live.writer, s.store->NewSnapshot(env.name));
+  CFGIT_ASSIGN_OR_RETURN(std::string url, ExpandVariables(env.url));
+  CFGIT_ASSIGN_OR_RETURN(
+      auto db, Adapter::Open(url, {.base_dir = s.workspace.root, .environment = env.name}));
+  CFGIT_RETURN_IF_ERROR(db->BeginConsistentRead());
+  CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
+  bool progress = ::isatty(STDERR_FILENO) == 1;
+  for (const std::string& table : tables) {
+    ResolvedTable settings = s.config.ForTable(table);
+    if (settings.rule == Rule::kSkip) continue;  // never read
+    CFGIT_ASSIGN_OR_RETURN(TableSchema schema, db->ReadSchema(table));
+    CFGIT_RETURN_IF_ERROR(ApplyTableSettings(settings, &schema));
+    CFGIT_RETURN_IF_ERROR(live.writer->BeginTable(schema));
+    if (schema.rows_versioned) {
+      CFGIT_ASSIGN_OR_RETURN(auto reader, db->Scan(schema));
+      Row row;
+      size_t n = 0;
+      while (true) {
+        CFGIT_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
+        if (!more) break;
+        CFGIT_RETURN_IF_ERROR(live.writer->AddRow(row));
+        if (progress && ++n % 100000 == 0) {
+          std::cerr << "\r" << env.name << ": reading " << table << ": " << n << " rows"
+                    << std::flush;
+        }
+      }
+      if (progress && n >= 100000) std::cerr << "\r" << std::string(60, ' ') << "\r";
+    }
+    CFGIT_ASSIGN_OR_RETURN(TableWriteStats t, live.writer->EndTable());
+    live.tables.push_back(std::move(t));
+  }
+  live.dialect = db->dialect();
+  CFGIT_ASSIGN_OR_RETURN(live.tree, live.writer->FinishTree(live.dialect));
+  return live;
+}
+
+Side EmptySide(const std::string& label) {
+  Side side;
+  side.label = label;
+  return side;
+}
+
+Result<Side> ResolveSide(const Session& s, const std::string& arg) {
+  Side side;
+  side.label = arg;
+  if (!arg.empty() && arg[0] == '@') {
+    CFGIT_ASSIGN_OR_RETURN(const EnvironmentConfig* env, FindEnvironment(s.config, arg.substr(1)));
+    Result<LiveSnapshot> live = ReadLive(s, *env);
+    if (!live.ok()) return live.status().Wrap("cannot read " + arg + ": ");
+    side.live = std::make_shared<LiveSnapshot>(std::move(*live));
+    side.tree = side.live->tree;
+    side.dialect = side.live->dialect;
+    return side;
+  }
+  CFGIT_ASSIGN_OR_RETURN(Oid commit, s.store->ResolveCommit(arg));
+  CFGIT_ASSIGN_OR_RETURN(CommitInfo info, s.store->ReadCommit(commit));
+  side.commit = commit;
+  side.tree = info.tree;
+  CFGIT_ASSIGN_OR_RETURN(side.dialect, s.store->SnapshotDialect(info.tree));
+  return side;
+}
+
+DiffOptions MakeDiffOptions(const Config& config, std::vector<std::string> tables) {
+  DiffOptions options;
+  options.tables = std::move(tables);
+  options.json_columns = [&config](const std::string& table) {
+    return config.ForTable(table).json.columns;
+  };
+  return options;
+}
+
+}  // namespace cfgit::cmd

@@ -1,0 +1,249 @@
+// DiffSnapshots: table, schema, row and cell differences between two snapshot trees.
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <map>
+
+#include "diff/diff.h"
+
+namespace cfgit {
+namespace {
+
+std::string Lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The JSON columns of a table: declared json/jsonb, or configured.
+std::vector<std::string> JsonColumns(const TableSchema& schema, const DiffOptions& options) {
+  std::vector<std::string> out;
+  if (options.json_columns) out = options.json_columns(schema.name);
+  for (const Column& c : schema.columns) {
+    std::string t = Lower(c.type);
+    if ((t == "json" || t == "jsonb") && std::find(out.begin(), out.end(), c.name) == out.end())
+      out.push_back(c.name);
+  }
+  return out;
+}
+
+Result<TableSchema> ReadSchema(const Store& store, const Oid& blob) {
+  CFGIT_ASSIGN_OR_RETURN(std::string text, store.ReadBlob(blob));
+  return DecodeSchema(text);
+}
+
+// A row file's path below rows/: "3f/a0/<stem>.yaml".
+bool IsRowPath(const std::string& path) {
+  return path.size() > 11 && path.compare(path.size() - 5, 5, ".yaml") == 0;
+}
+
+Row KeyOf(const TableSchema& schema, const Row& row) {
+  Row key;
+  std::vector<std::string> cols = schema.VersionedColumns();
+  for (const std::string& k : schema.key) {
+    auto it = std::find(cols.begin(), cols.end(), k);
+    if (it != cols.end()) key.push_back(row[static_cast<size_t>(it - cols.begin())]);
+  }
+  return key;
+}
+
+Result<Row> ReadRow(const Store& store, const TableSchema& schema, const Oid& blob) {
+  CFGIT_ASSIGN_OR_RETURN(std::string text, store.ReadBlob(blob));
+  Result<Row> row = DecodeRow(schema.VersionedColumns(), text);
+  if (!row.ok())
+    return row.status().Wrap("table '" + schema.name + "', row " + blob.Short() + ": ");
+  return row;
+}
+
+void SortChanges(std::vector<RowChange>* rows, bool by_old) {
+  std::sort(rows->begin(), rows->end(), [by_old](const RowChange& a, const RowChange& b) {
+    int c = CompareRows(a.key, b.key);
+    if (c != 0) return c < 0;
+    const auto& ra = by_old ? a.old_row : a.new_row;
+    const auto& rb = by_old ? b.old_row : b.new_row;
+    return ra && rb && CompareRows(*ra, *rb) < 0;
+  });
+}
+
+Status DiffRows(const Store& store, const TableEntry* from, const TableEntry* to,
+                const DiffOptions& options, TableDiff* out) {
+  std::optional<Oid> a = from ? from->rows : std::nullopt;
+  std::optional<Oid> b = to ? to->rows : std::nullopt;
+  std::vector<std::string> json_old, json_new;
+  if (out->from) json_old = JsonColumns(*out->from, options);
+  if (out->to) json_new = JsonColumns(*out->to, options);
+  std::vector<std::string> old_cols, new_cols;
+  if (out->from) old_cols = out->from->VersionedColumns();
+  if (out->to) new_cols = out->to->VersionedColumns();
+  CFGIT_RETURN_IF_ERROR(store.DiffTrees(a, b, [&](const TreeChange& change) -> Status {
+    if (!IsRowPath(change.path)) {
+      return Status::Invalid("table '" + out->name + "': unexpected file rows/" + change.path);
+    }
+    RowChange row;
+    if (change.before) {
+      CFGIT_ASSIGN_OR_RETURN(row.old_row, ReadRow(store, *out->from, *change.before));
+    }
+    if (change.after) {
+      CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, *change.after));
+    }
+    if (row.old_row && row.new_row) {
+      row.key = KeyOf(*out->to, *row.new_row);
+      // A cell is compared as JSON when its column is JSON on the side it ends up on.
+      row.cells = DiffCells(old_cols, *row.old_row, new_cols, *row.new_row, json_new);
+      out->modified.push_back(std::move(row));
+    } else if (row.new_row) {
+      row.key = KeyOf(*out->to, *row.new_row);
+      out->added.push_back(std::move(row));
+    } else {
+      row.key = KeyOf(*out->from, *row.old_row);
+      out->deleted.push_back(std::move(row));
+    }
+    return Status::Ok();
+  }));
+  SortChanges(&out->added, false);
+  SortChanges(&out->deleted, true);
+  SortChanges(&out->modified, false);
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool SchemaDiff::empty() const {
+  return columns_added.empty() && columns_removed.empty() && columns_changed.empty() &&
+         !primary_key_changed && !key_changed && !ignore_changed && !rows_versioned_changed &&
+         indexes_added.empty() && indexes_removed.empty() && foreign_keys_added.empty() &&
+         foreign_keys_removed.empty() && !sql_changed;
+}
+
+SchemaDiff DiffSchemas(const TableSchema& from, const TableSchema& to) {
+  SchemaDiff d;
+  for (const Column& c : from.columns) {
+    const Column* n = to.FindColumn(c.name);
+    if (!n) {
+      d.columns_removed.push_back(c);
+    } else if (!(*n == c)) {
+      d.columns_changed.push_back({c, *n});
+    }
+  }
+  for (const Column& c : to.columns) {
+    if (!from.FindColumn(c.name)) d.columns_added.push_back(c);
+  }
+  d.primary_key_changed = from.primary_key != to.primary_key;
+  d.key_changed = from.key != to.key;
+  d.ignore_changed = from.ignore != to.ignore;
+  d.rows_versioned_changed = from.rows_versioned != to.rows_versioned;
+  for (const Index& i : from.indexes) {
+    if (std::find(to.indexes.begin(), to.indexes.end(), i) == to.indexes.end())
+      d.indexes_removed.push_back(i);
+  }
+  for (const Index& i : to.indexes) {
+    if (std::find(from.indexes.begin(), from.indexes.end(), i) == from.indexes.end())
+      d.indexes_added.push_back(i);
+  }
+  for (const ForeignKey& f : from.foreign_keys) {
+    if (std::find(to.foreign_keys.begin(), to.foreign_keys.end(), f) == to.foreign_keys.end())
+      d.foreign_keys_removed.push_back(f);
+  }
+  for (const ForeignKey& f : to.foreign_keys) {
+    if (std::find(from.foreign_keys.begin(), from.foreign_keys.end(), f) == from.foreign_keys.end())
+      d.foreign_keys_added.push_back(f);
+  }
+  d.sql_changed = from.sql != to.sql;
+  return d;
+}
+
+std::vector<CellChange> DiffCells(const std::vector<std::string>& old_columns, const Row& old_row,
+                                  const std::vector<std::string>& new_columns, const Row& new_row,
+                                  const std::vector<std::string>& json_columns) {
+  std::vector<CellChange> out;
+  auto find = [](const std::vector<std::string>& cols, const std::string& name) -> long {
+    auto it = std::find(cols.begin(), cols.end(), name);
+    return it == cols.end() ? -1 : it - cols.begin();
+  };
+  for (size_t i = 0; i < new_columns.size(); ++i) {
+    long j = find(old_columns, new_columns[i]);
+    const Value& now = new_row[i];
+    if (j >= 0 && old_row[static_cast<size_t>(j)] == now) continue;
+    CellChange c;
+    c.column = new_columns[i];
+    c.new_value = now;
+    if (j >= 0) c.old_value = old_row[static_cast<size_t>(j)];
+    if (c.old_value && c.old_value->kind() == Value::Kind::kText &&
+        now.kind() == Value::Kind::kText &&
+        std::find(json_columns.begin(), json_columns.end(), c.column) != json_columns.end()) {
+      if (auto changes = DiffJson(c.old_value->bytes(), now.bytes())) {
+        c.json = true;
+        c.json_changes = std::move(*changes);
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  for (size_t j = 0; j < old_columns.size(); ++j) {
+    if (find(new_columns, old_columns[j]) >= 0) continue;
+    CellChange c;
+    c.column = old_columns[j];
+    c.old_value = old_row[j];
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+int CompareValues(const Value& a, const Value& b) {
+  if (a.kind() != b.kind()) return a.kind() < b.kind() ? -1 : 1;
+  switch (a.kind()) {
+    case Value::Kind::kNull:
+      return 0;
+    case Value::Kind::kInteger:
+    case Value::Kind::kBool:
+      return a.integer() < b.integer() ? -1 : a.integer() > b.integer() ? 1 : 0;
+    case Value::Kind::kReal:
+      return a.real() < b.real() ? -1 : a.real() > b.real() ? 1 : 0;
+    case Value::Kind::kText:
+    case Value::Kind::kBlob:
+      return a.bytes().compare(b.bytes()) < 0 ? -1 : a.bytes() == b.bytes() ? 0 : 1;
+  }
+  return 0;
+}
+
+int CompareRows(const Row& a, const Row& b) {
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    if (int c = CompareValues(a[i], b[i])) return c;
+  }
+  return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
+}
+
+Status DiffSnapshots(const Store& store, const std::optional<Oid>& from,
+                     const std::optional<Oid>& to, const DiffOptions& options,
+                     const std::function<Status(TableDiff&&)>& each) {
+  if (from && to && *from == *to) return Status::Ok();
+  std::map<std::string, std::pair<std::optional<TableEntry>, std::optional<TableEntry>>> tables;
+  if (from) {
+    CFGIT_ASSIGN_OR_RETURN(std::vector<TableEntry> list, store.ListTables(*from));
+    for (TableEntry& t : list) tables[t.name].first = std::move(t);
+  }
+  if (to) {
+    CFGIT_ASSIGN_OR_RETURN(std::vector<TableEntry> list, store.ListTables(*to));
+    for (TableEntry& t : list) tables[t.name].second = std::move(t);
+  }
+  for (auto& [name, pair] : tables) {
+    if (!options.tables.empty() &&
+        std::find(options.tables.begin(), options.tables.end(), name) == options.tables.end())
+      continue;
+    const std::optional<TableEntry>& a = pair.first;
+    const std::optional<TableEntry>& b = pair.second;
+    if (a && b && a->schema == b->schema && a->rows == b->rows) continue;
+    TableDiff d;
+    d.name = name;
+    if (a) {
+      CFGIT_ASSIGN_OR_RETURN(d.from, ReadSchema(store, a->schema));
+    }
+    if (b) {
+      CFGIT_ASSIGN_OR_RETURN(d.to, ReadSchema(store, b->schema));
+    }
+    if (a && b && !(a->schema == b->schema)) d.schema = DiffSchemas(*d.from, *d.to);
+    CFGIT_RETURN_IF_ERROR(DiffRows(store, a ? &*a : nullptr, b ? &*b : nullptr, options, &d));
+    CFGIT_RETURN_IF_ERROR(each(std::move(d)));
+  }
+  return Status::Ok();
+}
+
+}  // namespace cfgit

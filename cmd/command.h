@@ -65,6 +65,12 @@ struct Side {
 Result<Side> ResolveSide(const Session& s, const std::string& arg);
 Side EmptySide(const std::string& label);
 
+// For an environment cfgit has never written (no deployed record): the commit on the first-parent
+// history of `head` whose tree equals the live tree, if any. Its live content then counts as
+// deployed; otherwise it is drift.
+Result<std::optional<CommitInfo>> DeployedByContent(const Store& store, const Oid& head,
+                                                    const Oid& live_tree);
+
 // What cfgit.yaml says to diff as JSON, per table.
 DiffOptions MakeDiffOptions(const Config& config, std::vector<std::string> tables);
 

@@ -71,6 +71,17 @@ Result<Side> ResolveSide(const Session& s, const std::string& arg) {
   return side;
 }
 
+Result<std::optional<CommitInfo>> DeployedByContent(const Store& store, const Oid& head,
+                                                    const Oid& live_tree) {
+  std::optional<Oid> at = head;
+  while (at) {
+    CFGIT_ASSIGN_OR_RETURN(CommitInfo c, store.ReadCommit(*at));
+    if (c.tree == live_tree) return std::optional<CommitInfo>(std::move(c));
+    at = c.parents.empty() ? std::nullopt : std::optional<Oid>(c.parents[0]);
+  }
+  return std::optional<CommitInfo>();
+}
+
 DiffOptions MakeDiffOptions(const Config& config, std::vector<std::string> tables) {
   DiffOptions options;
   options.tables = std::move(tables);

@@ -16,6 +16,7 @@ struct StatusOptions {
 struct EnvStatus {
   const EnvironmentConfig* env = nullptr;
   std::optional<CommitInfo> head, deployed;
+  bool deployed_by_content = false;  // no record: the live content equals this branch commit
   std::string compared_with;  // "deployed", "head", or "" when there is nothing to compare with
   std::vector<TableChangeStat> drift;
   Status live_error;  // the database could not be read
@@ -41,6 +42,14 @@ Result<EnvStatus> Inspect(const Session& s, const EnvironmentConfig& env) {
     st.live_error = live.status();
     return st;
   }
+  if (!st.deployed) {
+    CFGIT_ASSIGN_OR_RETURN(st.deployed, DeployedByContent(*s.store, st.head->id, live->tree));
+    st.deployed_by_content = st.deployed.has_value();
+    if (st.deployed) {
+      st.compared_with = "deployed";
+      return st;  // equal: no drift
+    }
+  }
   CFGIT_ASSIGN_OR_RETURN(st.drift, DiffStat(*s.store, base->tree, live->tree));
   return st;
 }
@@ -56,7 +65,9 @@ void PrintText(const EnvStatus& st, bool color, std::ostream& out) {
   const EnvironmentConfig& env = *st.env;
   out << paint("1", env.name) << (env.is_protected ? " (protected)" : "") << "\n";
   out << "  branch:   " << CommitText(st.head) << "\n";
-  out << "  deployed: " << CommitText(st.deployed) << "\n";
+  out << "  deployed: " << CommitText(st.deployed)
+      << (st.deployed_by_content ? " (no record yet: the live database equals this commit)" : "")
+      << "\n";
   if (!st.live_error.ok()) {
     out << "  live:     " << paint("31", "cannot read the database: " + st.live_error.message())
         << "\n";
@@ -101,7 +112,8 @@ std::string Json(const EnvStatus& st) {
   };
   std::string out = "{\"environment\":" + JsonString(st.env->name) +
                     ",\"protected\":" + (st.env->is_protected ? "true" : "false") +
-                    ",\"head\":" + commit(st.head) + ",\"deployed\":" + commit(st.deployed);
+                    ",\"head\":" + commit(st.head) + ",\"deployed\":" + commit(st.deployed) +
+                    ",\"deployed_by_content\":" + (st.deployed_by_content ? "true" : "false");
   if (!st.live_error.ok()) return out + ",\"error\":" + JsonString(st.live_error.message()) + "}";
   out += ",\"compared_with\":" +
          (st.compared_with.empty() ? std::string("null") : JsonString(st.compared_with));

@@ -310,3 +310,72 @@ TEST_CASE("opening something that is not a store is an invalid-store error", "[s
   CHECK(store.status().code() == Code::kInvalid);
   CHECK_THAT(store.status().message(), Catch::Contains("missing"));
 }
+
+namespace {
+
+// A snapshot of `schema` with `rows`, using the fingerprint memo `memo` ("" for none).
+Oid MemoTree(Store& store, const std::string& memo, const TableSchema& schema,
+             const std::vector<Row>& rows, bool commit) {
+  auto writer = store.NewSnapshot(memo);
+  REQUIRE(writer.ok());
+  REQUIRE((*writer)->BeginTable(schema).ok());
+  for (const Row& r : rows) REQUIRE((*writer)->AddRow(r).ok());
+  REQUIRE((*writer)->EndTable().ok());
+  auto tree = (*writer)->FinishTree("sqlite");
+  REQUIRE(tree.ok());
+  if (commit) REQUIRE((*writer)->WriteCommit({}, "snapshot", {"T", "t@x", 1, 0}).ok());
+  return tree.value();
+}
+
+}  // namespace
+
+TEST_CASE("the fingerprint memo gives the same trees and is really used", "[store][memo]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  TableSchema keyed = Table("t");
+  TableSchema keyless = Table("k", {});
+  keyless.primary_key.clear();
+  std::vector<Row> rows;
+  for (int64_t i = 0; i < 50; ++i) rows.push_back({Value::Integer(i), Value::Text("v")});
+  std::vector<Row> dups = {{Value::Integer(1), Value::Text("x")},
+                           {Value::Integer(1), Value::Text("x")},
+                           {Value::Integer(2), Value::Null()}};
+
+  MemoTree(*store, "dev", keyed, rows, true);
+  MemoTree(*store, "dev-k", keyless, dups, true);
+  std::string memo_path = dir / ".cfgit/cfgit/fingerprints/dev";
+  REQUIRE(std::filesystem::exists(memo_path));
+
+  // Unchanged, and changed in one row: the memo's trees equal trees built without it.
+  auto changed = rows;
+  changed[7][1] = Value::Text("changed");
+  changed.push_back({Value::Integer(99), Value::Text("new")});
+  CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
+  CHECK(MemoTree(*store, "dev", keyed, changed, false) ==
+        MemoTree(*store, "", keyed, changed, false));
+  auto more_dups = dups;
+  more_dups.push_back(dups[0]);  // a third copy: named by occurrence, not by the memo
+  CHECK(MemoTree(*store, "dev-k", keyless, more_dups, false) ==
+        MemoTree(*store, "", keyless, more_dups, false));
+
+  // A live snapshot (never committed) leaves the memo as it was.
+  std::string before = cfgit::test::ReadFile(memo_path);
+  MemoTree(*store, "dev", keyed, changed, false);
+  CHECK(cfgit::test::ReadFile(memo_path) == before);
+
+  // Hits are taken from the memo, not re-encoded: point one record at another blob and the tree
+  // changes (a white-box check that the fast path is the one that runs).
+  std::string tampered = before;
+  const size_t first_blob = std::string("cfgit-fingerprints 1\n").size() + 16;
+  REQUIRE(tampered.size() > first_blob + 20);
+  for (size_t i = 0; i < 20; ++i) tampered[first_blob + i] = static_cast<char>(0x42);
+  cfgit::test::WriteFile(memo_path, tampered);
+  CHECK_FALSE(MemoTree(*store, "dev", keyed, rows, false) ==
+              MemoTree(*store, "", keyed, rows, false));
+
+  // A truncated or foreign file is ignored.
+  cfgit::test::WriteFile(memo_path, before.substr(0, before.size() - 3));
+  CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
+  cfgit::test::WriteFile(memo_path, "not a memo");
+  CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
+}

@@ -72,7 +72,10 @@ class SqliteDialect final : public Dialect {
         return out;
       }
       case Value::Kind::kText:
-        if (v.bytes().find('\0') != std::string::npos || !IsValidUtf8(v.bytes()))
+        // NUL cannot be in a literal, and the sqlite3 shell drops a CR before a newline: such
+        // text goes as hex bytes.
+        if (v.bytes().find_first_of(std::string("\0\r", 2)) != std::string::npos ||
+            !IsValidUtf8(v.bytes()))
           return "CAST(X'" + Hex(v.bytes()) + "' AS TEXT)";
         return QuoteText(v.bytes());
       case Value::Kind::kBlob:
@@ -215,11 +218,13 @@ Result<std::string> SqliteScript(const ChangeBatch& batch) {
           QuoteIdent(s.name) + ")) WHERE name = " + QuoteText(s.name) + ";\n";
     }
   }
-  std::string out;
-  // Rebuilding a table renames it; with foreign keys off and the legacy rename, other tables'
-  // REFERENCES keep naming the table, which then exists again under its own name.
-  if (structural) out += "PRAGMA foreign_keys = OFF;\nPRAGMA legacy_alter_table = ON;\n";
-  out += "BEGIN;\nPRAGMA defer_foreign_keys = ON;\n";
+  // Foreign keys off: the script writes B's exact rows, so ON DELETE CASCADE and the like must
+  // not act on them (a child moved off a deleted parent would be deleted with it). Rebuilding a
+  // table renames it; with the legacy rename, other tables' REFERENCES keep naming the table,
+  // which then exists again under its own name.
+  std::string out = "PRAGMA foreign_keys = OFF;\n";
+  if (structural) out += "PRAGMA legacy_alter_table = ON;\n";
+  out += "BEGIN;\n";
   out += ddl + deletes + updates + inserts + drops + counters;
   out += "COMMIT;\n";
   return out;

@@ -166,12 +166,14 @@ class SqliteAdapter final : public Adapter {
       CFGIT_RETURN_IF_ERROR(Exec("COMMIT"));
       in_read_ = false;
     }
-    // Foreign keys are enforced (SQLite leaves that to each connection; it must be set outside
-    // a transaction) and checked at COMMIT, so the order of the statements does not matter.
-    CFGIT_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = ON"));
+    // Foreign-key actions stay off while the batch is written (it holds the snapshot's exact
+    // rows: an ON DELETE CASCADE must not remove a child the batch moves to another parent);
+    // the keys are checked as a whole before COMMIT instead (Commit), so the order of the
+    // statements does not matter. The pragma only works outside a transaction.
+    CFGIT_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = OFF"));
     CFGIT_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     in_write_ = true;
-    return Exec("PRAGMA defer_foreign_keys = ON");
+    return Status::Ok();
   }
 
   Status Write(const ChangeBatch& batch) override {
@@ -187,6 +189,11 @@ class SqliteAdapter final : public Adapter {
 
   Status Commit() override {
     if (!in_write_) return Status::Ok();
+    if (Status fk = CheckForeignKeys(); !fk.ok()) {
+      Exec("ROLLBACK").ok();
+      in_write_ = false;
+      return fk;
+    }
     Status s = Exec("COMMIT");
     if (!s.ok()) {
       Exec("ROLLBACK").ok();
@@ -204,6 +211,24 @@ class SqliteAdapter final : public Adapter {
   }
 
  private:
+  // Every foreign key of the database, as SQLite checks them at COMMIT with foreign_keys on.
+  Status CheckForeignKeys() {
+    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("PRAGMA foreign_key_check"));
+    std::string found;
+    int n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+      if (++n > 5) continue;
+      found += "\n  - table '" + ColumnText(s.get(), 0) + "', rowid " + ColumnText(s.get(), 1) +
+               ": no matching row in '" + ColumnText(s.get(), 2) + "'";
+    }
+    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "checking foreign keys of " + path_);
+    if (n == 0) return Status::Ok();
+    return Status::Database("FOREIGN KEY constraint failed in " + path_ + " (" +
+                            std::to_string(n) + " rows):" + found +
+                            "\nnothing was written; fix the rows in the snapshot or the database");
+  }
+
   Status CreateTable(const TableSchema& schema, const std::string& source_dialect) {
     if (source_dialect == "postgresql") {
       CFGIT_ASSIGN_OR_RETURN(std::string ddl, CreateFromPostgres(schema));

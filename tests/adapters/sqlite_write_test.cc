@@ -200,3 +200,29 @@ TEST_CASE("a write lock keeps other writers out until commit", "[adapter][sqlite
   CHECK(second->BeginWrite({"roles"}).ok());
   CHECK(second->Rollback().ok());
 }
+
+TEST_CASE("sqlite writes exact rows: ON DELETE CASCADE does not remove a child moved away",
+          "[adapter][sqlite][write]") {
+  TempDir dir;
+  Sqlite(dir / "db.sqlite", R"(
+    CREATE TABLE groups (id INTEGER PRIMARY KEY, name TEXT);
+    CREATE TABLE members (id INTEGER PRIMARY KEY,
+      group_id INTEGER REFERENCES groups(id) ON DELETE CASCADE, name TEXT);
+    INSERT INTO groups VALUES (1, 'a'), (2, 'b');
+    INSERT INTO members VALUES (1, 1, 'x'), (2, 2, 'y');
+  )");
+  auto db = Open(dir);
+  REQUIRE(db->BeginWrite({"groups", "members"}).ok());
+  ChangeBatch batch{.source_dialect = "sqlite"};
+  batch.tables.push_back({.schema = Schema(*db, "groups"),
+                          .deletes = {{Value::Integer(2)}},
+                          .inserts = {{Value::Integer(3), Value::Text("c")}}});
+  cfgit::RowUpdate move{{Value::Integer(2)}, {"group_id"}, {Value::Integer(3)}};
+  batch.tables.push_back({.schema = Schema(*db, "members"), .updates = {move}});
+  REQUIRE(db->Write(batch).ok());
+  REQUIRE(db->Commit().ok());
+  CHECK(SqliteRows(dir / "db.sqlite", "SELECT * FROM members ORDER BY id") ==
+        std::vector<std::string>{"1|1|x", "2|3|y"});
+  CHECK(SqliteRows(dir / "db.sqlite", "SELECT * FROM groups ORDER BY id") ==
+        std::vector<std::string>{"1|a", "3|c"});
+}

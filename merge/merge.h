@@ -1,12 +1,24 @@
 // merge: the pure three-way merge of snapshot content (no I/O, no libgit2).
 //
-// This first piece decides one cell: given the base value and the two sides' values, which one
-// the merge keeps, or that they conflict. Row, table and schema merges build on it.
+// ours = the target branch, theirs = the source, base = their merge base. A table is merged from
+// the two diffs base→ours and base→theirs (diff/diff.h), so rows neither side changed are never
+// looked at: the cost follows the size of the changes. The result is expressed as edits to ours'
+// table (rows to put, rows to remove), plus conflicts and a summary; the caller applies the edits
+// to ours' tree. Semantics, with examples: docs/merge.md.
 #pragma once
 
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diff/diff.h"
+#include "store/config.h"
 #include "store/value.h"
 
 namespace cfgit {
+
+// --- cells ---
 
 enum class CellOutcome {
   kUnchanged,  // neither side changed the cell
@@ -24,5 +36,100 @@ struct CellMerge {
 // A change is a change of value (NULL counts as a value): a side that set a cell and set it
 // back did not change it.
 CellMerge MergeCell(const Value& base, const Value& ours, const Value& theirs);
+
+// A cell of a JSON column: when MergeCell conflicts and all present values are JSON text,
+// objects merge member by member, recursively; arrays and scalars are whole values. An edit
+// inside an object that the other side replaced or removed conflicts, and so does NULL against an
+// object edit. A merged value is written in compact canonical form (store/json.h); a value taken
+// whole from one side keeps its exact text. `conflict_paths` names where the sides collide.
+struct JsonCellMerge {
+  CellOutcome outcome;
+  Value value;
+  std::vector<std::string> conflict_paths;
+};
+JsonCellMerge MergeJsonCell(const Value& base, const Value& ours, const Value& theirs);
+
+// --- tables ---
+
+enum class ConflictKind { kModifyModify, kModifyDelete, kAddAdd, kSchema, kUnique, kForeignKey };
+const char* ConflictKindName(ConflictKind kind);  // "modify/modify", ..., "foreign-key"
+
+// One conflict. Rows are given as column → value over the columns involved (for row conflicts:
+// the columns that collide; for modify/delete: the whole row; absent side: nullopt).
+struct Conflict {
+  std::string table;
+  ConflictKind kind;
+  std::vector<std::string> key_columns;
+  Row key;                                // empty for table-level schema conflicts
+  std::vector<std::string> columns;       // the cells in conflict ([] for a whole row or the table)
+  std::optional<Row> base, ours, theirs;  // values of `columns` (or of every merged column)
+  std::vector<std::string> row_columns;   // names for base/ours/theirs values
+  std::string detail;                     // for schema/unique/foreign-key: what collides
+  std::optional<Row> other_key;           // unique: the key of ours' colliding row
+};
+
+struct TableMergeSummary {
+  size_t from_theirs = 0;  // rows whose merged content took something from theirs
+  size_t converged = 0;    // rows both sides changed the same way
+  size_t conflicts = 0;
+  std::vector<Row> overwritten;  // keys of ours' changed rows replaced (rule overwrite)
+  bool schema_merged = false;    // the merged schema differs from ours'
+};
+
+struct TableMergeInput {
+  std::string name;
+  std::optional<TableSchema> base, ours, theirs;  // absent: no such table on that side
+  TableDiff ours_diff, theirs_diff;               // base → side (empty when unchanged)
+  Rule rule = Rule::kMerge;
+  std::vector<std::string> json_columns;  // text columns merged as JSON (json/jsonb always are)
+};
+
+struct TableMergeResult {
+  std::optional<TableSchema> schema;  // the merged table; absent: it is dropped
+  // Merged rows (values of schema->VersionedColumns()) that differ from ours'. When a side
+  // changed the table's columns, every row file changed on that side, so every row of the table
+  // is among the changes and comes out here in the merged columns.
+  std::vector<Row> puts;
+  std::vector<Row> removes;  // ours' rows to remove (ours' versioned columns; keyless: one copy)
+  std::vector<Conflict> conflicts;
+  TableMergeSummary summary;
+  // Every merged row either side changed (also those ours already holds), for CheckConstraints.
+  struct Touched {
+    Row row;      // values of schema->VersionedColumns()
+    bool theirs;  // it took something from theirs (else it is ours' change)
+  };
+  std::vector<Touched> touched;
+  bool changed() const { return !puts.empty() || !removes.empty(); }
+};
+
+// Merges one table. Conflicted cells keep ours' value in `puts` (the result is ours' wherever
+// a person must decide).
+TableMergeResult MergeTable(const TableMergeInput& input);
+
+// The merged schema of a table present on all three sides, with conflicts (kind kSchema).
+struct SchemaMerge {
+  TableSchema schema;
+  std::vector<Conflict> conflicts;
+};
+SchemaMerge MergeSchemas(const TableSchema& base, const TableSchema& ours,
+                         const TableSchema& theirs);
+
+// The value a column's default gives a row that lacks the column: the literal of
+// `column.default_sql` (numbers, 'text', NULL, TRUE/FALSE), else NULL.
+Value DefaultValue(const Column& column);
+
+// --- constraints on the merged result ---
+
+// Checks one merged table's unique indexes (and primary key) among its touched rows, and the
+// foreign keys of those rows: `parent_exists(table, columns, values)` says whether the merged
+// result has a row with those values (the caller answers from the merged tree). Rows only one
+// side changed cannot collide with rows no side changed (that side's database held both), so
+// only touched rows are compared. Violations come back as conflicts of kind kUnique (on theirs'
+// row; other_key names ours' row) and kForeignKey (on the child row).
+using ParentExists = std::function<bool(
+    const std::string& table, const std::vector<std::string>& columns, const Row& values)>;
+std::vector<Conflict> CheckConstraints(const TableSchema& schema,
+                                       const std::vector<TableMergeResult::Touched>& touched,
+                                       const ParentExists& parent_exists);
 
 }  // namespace cfgit

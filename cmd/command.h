@@ -10,6 +10,7 @@
 
 #include "adapters/adapter.h"
 #include "diff/diff.h"
+#include "merge/merge.h"
 #include "store/store.h"
 
 namespace cfgit::cmd {
@@ -31,6 +32,9 @@ void RegisterShow(CLI::App&, const Globals&, Action*);
 void RegisterBranch(CLI::App&, const Globals&, Action*);
 void RegisterTag(CLI::App&, const Globals&, Action*);
 void RegisterDiff(CLI::App&, const Globals&, Action*);
+void RegisterMerge(CLI::App&, const Globals&, Action*);
+void RegisterConflicts(CLI::App&, const Globals&, Action*);
+void RegisterResolve(CLI::App&, const Globals&, Action*);
 void RegisterStatus(CLI::App&, const Globals&, Action*);
 
 // An open workspace: its configuration and its store.
@@ -80,6 +84,22 @@ DiffOptions MakeDiffOptions(const Config& config, std::vector<std::string> table
 Result<ChangeBatch> PlanChanges(const Store& store, const Side& from, const Side& to,
                                 const std::string& target_dialect, const DiffOptions& options);
 
+// The three-way merge of snapshot trees (cmd/merging.cc): the two diffs against the base, each
+// table merged by merge/ (pure), the edits applied to ours' tree, constraints checked on the
+// result. The editor holds the staged result until a commit or a merge state writes it.
+struct TableOutcome {
+  std::string table;
+  TableMergeSummary summary;
+};
+struct MergeOutcome {
+  std::unique_ptr<SnapshotEditor> editor;
+  Oid result;  // the merged tree (staged)
+  std::vector<Conflict> conflicts;
+  std::vector<TableOutcome> tables;  // tables the merge changed or that conflict
+};
+Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base, const Oid& ours,
+                                const Oid& theirs);
+
 // Adds `--format text|json` to a subcommand.
 void AddFormatOption(CLI::App* sub, std::string* format);
 
@@ -87,6 +107,9 @@ std::string JsonString(const std::string& s);
 // A Value as JSON: null, numbers, true/false, strings; non-finite reals as strings ("NaN");
 // blobs as {"hex":"..."}.
 std::string JsonValue(const Value& v);
+// A key as `resolve --key` takes it: values joined by ',', text as is (quoted as in row files
+// when it holds a ',' or a quote, or is empty), integers in decimal, NULL as `null`.
+std::string KeyValuesText(const Row& key);
 // Whether to colour output: stdout is a terminal, NO_COLOR is unset and not `no_color`.
 bool UseColor(bool no_color);
 std::string IsoTime(int64_t time, int offset_minutes);

@@ -94,6 +94,22 @@ std::string JsonValue(const Value& v) {
   return "null";
 }
 
+std::string KeyValuesText(const Row& key) {
+  std::string out;
+  for (size_t i = 0; i < key.size(); ++i) {
+    const Value& v = key[i];
+    std::string text;
+    if (v.kind() == Value::Kind::kText && !v.bytes().empty() &&
+        v.bytes().find_first_of(",'\"") == std::string::npos) {
+      text = v.bytes();
+    } else {
+      text = EncodeValue(v);
+    }
+    out += (i ? "," : "") + text;
+  }
+  return out;
+}
+
 bool UseColor(bool no_color) {
   return !no_color && std::getenv("NO_COLOR") == nullptr && ::isatty(STDOUT_FILENO) == 1;
 }

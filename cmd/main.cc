@@ -12,11 +12,18 @@ struct CommandEntry {
 
 // The command table, in the order `cfgit --help` lists them.
 constexpr CommandEntry kCommands[] = {
-    {"init", cfgit::cmd::RegisterInit},     {"env", cfgit::cmd::RegisterEnv},
-    {"status", cfgit::cmd::RegisterStatus}, {"commit", cfgit::cmd::RegisterCommit},
-    {"log", cfgit::cmd::RegisterLog},       {"show", cfgit::cmd::RegisterShow},
-    {"diff", cfgit::cmd::RegisterDiff},     {"branch", cfgit::cmd::RegisterBranch},
+    {"init", cfgit::cmd::RegisterInit},
+    {"env", cfgit::cmd::RegisterEnv},
+    {"status", cfgit::cmd::RegisterStatus},
+    {"commit", cfgit::cmd::RegisterCommit},
+    {"log", cfgit::cmd::RegisterLog},
+    {"show", cfgit::cmd::RegisterShow},
+    {"diff", cfgit::cmd::RegisterDiff},
+    {"branch", cfgit::cmd::RegisterBranch},
     {"tag", cfgit::cmd::RegisterTag},
+    {"merge", cfgit::cmd::RegisterMerge},
+    {"conflicts", cfgit::cmd::RegisterConflicts},
+    {"resolve", cfgit::cmd::RegisterResolve},
 };
 
 }  // namespace

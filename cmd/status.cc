@@ -19,7 +19,8 @@ struct EnvStatus {
   bool deployed_by_content = false;  // no record: the live content equals this branch commit
   std::string compared_with;  // "deployed", "head", or "" when there is nothing to compare with
   std::vector<TableChangeStat> drift;
-  Status live_error;  // the database could not be read
+  Status live_error;                // the database could not be read
+  std::optional<MergeState> merge;  // a merge into the environment's branch, in progress
 };
 
 Result<EnvStatus> Inspect(const Session& s, const EnvironmentConfig& env) {
@@ -34,6 +35,7 @@ Result<EnvStatus> Inspect(const Session& s, const EnvironmentConfig& env) {
   if (deployed) {
     CFGIT_ASSIGN_OR_RETURN(st.deployed, s.store->ReadCommit(*deployed));
   }
+  CFGIT_ASSIGN_OR_RETURN(st.merge, s.store->ReadMergeState(env.name));
   const std::optional<CommitInfo>& base = st.deployed ? st.deployed : st.head;
   if (!base) return st;
   st.compared_with = st.deployed ? "deployed" : "head";
@@ -65,6 +67,12 @@ void PrintText(const EnvStatus& st, bool color, std::ostream& out) {
   const EnvironmentConfig& env = *st.env;
   out << paint("1", env.name) << (env.is_protected ? " (protected)" : "") << "\n";
   out << "  branch:   " << CommitText(st.head) << "\n";
+  if (st.merge) {
+    size_t n = st.merge->conflicts.size();
+    out << "  merge:    " << paint("33", "in progress: " + st.merge->source + " into " + env.name)
+        << ", " << n << (n == 1 ? " conflict" : " conflicts") << " (cfgit conflicts " << env.name
+        << "; then cfgit merge --continue " << env.name << ")\n";
+  }
   out << "  deployed: " << CommitText(st.deployed)
       << (st.deployed_by_content ? " (no record yet: the live database equals this commit)" : "")
       << "\n";
@@ -114,6 +122,10 @@ std::string Json(const EnvStatus& st) {
                     ",\"protected\":" + (st.env->is_protected ? "true" : "false") +
                     ",\"head\":" + commit(st.head) + ",\"deployed\":" + commit(st.deployed) +
                     ",\"deployed_by_content\":" + (st.deployed_by_content ? "true" : "false");
+  out += ",\"merge\":" +
+         (st.merge ? "{\"source\":" + JsonString(st.merge->source) +
+                         ",\"conflicts\":" + std::to_string(st.merge->conflicts.size()) + "}"
+                   : std::string("null"));
   if (!st.live_error.ok()) return out + ",\"error\":" + JsonString(st.live_error.message()) + "}";
   out += ",\"compared_with\":" +
          (st.compared_with.empty() ? std::string("null") : JsonString(st.compared_with));

@@ -14,6 +14,7 @@
 
 #include "diff/diff.h"
 #include "store/config.h"
+#include "store/conflict.h"
 #include "store/value.h"
 
 namespace cfgit {
@@ -50,23 +51,6 @@ struct JsonCellMerge {
 JsonCellMerge MergeJsonCell(const Value& base, const Value& ours, const Value& theirs);
 
 // --- tables ---
-
-enum class ConflictKind { kModifyModify, kModifyDelete, kAddAdd, kSchema, kUnique, kForeignKey };
-const char* ConflictKindName(ConflictKind kind);  // "modify/modify", ..., "foreign-key"
-
-// One conflict. Rows are given as column → value over the columns involved (for row conflicts:
-// the columns that collide; for modify/delete: the whole row; absent side: nullopt).
-struct Conflict {
-  std::string table;
-  ConflictKind kind;
-  std::vector<std::string> key_columns;
-  Row key;                                // empty for table-level schema conflicts
-  std::vector<std::string> columns;       // the cells in conflict ([] for a whole row or the table)
-  std::optional<Row> base, ours, theirs;  // values of `columns` (or of every merged column)
-  std::vector<std::string> row_columns;   // names for base/ours/theirs values
-  std::string detail;                     // for schema/unique/foreign-key: what collides
-  std::optional<Row> other_key;           // unique: the key of ours' colliding row
-};
 
 struct TableMergeSummary {
   size_t from_theirs = 0;  // rows whose merged content took something from theirs

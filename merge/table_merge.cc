@@ -381,24 +381,6 @@ class TableMerger {
 
 }  // namespace
 
-const char* ConflictKindName(ConflictKind kind) {
-  switch (kind) {
-    case ConflictKind::kModifyModify:
-      return "modify/modify";
-    case ConflictKind::kModifyDelete:
-      return "modify/delete";
-    case ConflictKind::kAddAdd:
-      return "add/add";
-    case ConflictKind::kSchema:
-      return "schema";
-    case ConflictKind::kUnique:
-      return "unique";
-    case ConflictKind::kForeignKey:
-      return "foreign-key";
-  }
-  return "conflict";
-}
-
 TableMergeResult MergeTable(const TableMergeInput& input) { return TableMerger(input).Run(); }
 
 }  // namespace cfgit

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "store/internal/edit.h"
 #include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
 #include "store/internal/staging.h"
@@ -479,6 +480,46 @@ class GitStore final : public Store {
     auto writer = std::make_unique<GitSnapshotWriter>(repo_.get(), path_ + "/objects", memo);
     CFGIT_RETURN_IF_ERROR(writer->Init());
     return std::unique_ptr<SnapshotWriter>(std::move(writer));
+  }
+
+  Result<std::unique_ptr<SnapshotEditor>> EditSnapshot(const Oid& tree) override {
+    return NewSnapshotEditor(repo_.get(), path_ + "/objects", tree);
+  }
+
+  Result<std::optional<Row>> ReadRow(const Oid& tree, const TableSchema& schema,
+                                     const Row& key) const override {
+    return ReadRowAt(repo_.get(), tree, schema, key);
+  }
+
+  Result<std::optional<Oid>> MergeBase(const Oid& a, const Oid& b) const override {
+    git_oid out;
+    int rc = git_merge_base(&out, repo_.get(), Raw(a), Raw(b));
+    if (rc == GIT_ENOTFOUND) return std::optional<Oid>();
+    if (rc) return git::Error(rc, "finding the merge base of " + a.Short() + " and " + b.Short());
+    return std::optional<Oid>(FromRaw(&out));
+  }
+
+  Result<std::optional<MergeState>> ReadMergeState(const std::string& target) const override {
+    return ReadMergeStateAt(repo_.get(), "refs/cfgit/merge/" + target);
+  }
+
+  Status WriteMergeState(const MergeState& state, const std::optional<Oid>& expected,
+                         const Signature& author) override {
+    CFGIT_ASSIGN_OR_RETURN(Oid id,
+                           WriteMergeStateCommit(repo_.get(), path_ + "/objects", state, author));
+    return UpdateRef("refs/cfgit/merge/" + state.target, id, expected,
+                     "merge: " + state.source + " into " + state.target);
+  }
+
+  Status DeleteMergeState(const std::string& target) override {
+    return DeleteRef("refs/cfgit/merge/" + target);
+  }
+
+  Result<std::vector<std::string>> ListMergeStates() const override {
+    CFGIT_ASSIGN_OR_RETURN(std::vector<RefInfo> refs, ListRefs("refs/cfgit/merge/"));
+    std::vector<std::string> out;
+    for (const RefInfo& r : refs) out.push_back(r.name);
+    return out;
   }
 
   Result<std::string> SnapshotDialect(const Oid& tree_id) const override {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "store/config.h"
+#include "store/conflict.h"
 #include "store/encoding.h"
 #include "store/schema.h"
 #include "store/status.h"
@@ -94,6 +95,45 @@ class SnapshotWriter {
                                   const Signature& author) = 0;
 };
 
+// Edits an existing snapshot tree: how a merge turns ours' tree into the merged one without
+// rewriting what did not change (the cost follows the number of edits). Rows are values of the
+// given schema's VersionedColumns() and are placed by their key exactly as SnapshotWriter does.
+// New objects are staged (readable through the store) until WriteCommit writes them as a pack.
+class SnapshotEditor {
+ public:
+  virtual ~SnapshotEditor() = default;
+  // Writes the table's schema.yaml (creating the table when it does not exist).
+  virtual Status SetSchema(const TableSchema& schema) = 0;
+  virtual Status RemoveTable(const std::string& table) = 0;
+  // Makes the table exactly what it is in snapshot `from` (removed if `from` lacks it).
+  virtual Status CopyTable(const Oid& from, const std::string& table) = 0;
+  // Keyed tables: puts the row under its key, replacing any row there. Keyless: adds one copy.
+  virtual Status PutRow(const TableSchema& schema, const Row& row) = 0;
+  // Keyed: removes the row with the key of `row`. Keyless: removes one copy of `row`.
+  virtual Status RemoveRow(const TableSchema& schema, const Row& row) = 0;
+  // The row with these key values in the edited snapshot, if any.
+  virtual Result<std::optional<Row>> GetRow(const TableSchema& schema, const Row& key) = 0;
+  // The edited tree (staged).
+  virtual Result<Oid> Finish() = 0;
+  // Stages a commit of the finished tree and writes every staged object as one pack.
+  virtual Result<Oid> WriteCommit(const Oid& tree, const std::vector<Oid>& parents,
+                                  const std::string& message, const Signature& author) = 0;
+  // Writes every staged object as one pack, without a commit (a merge state refers to them).
+  virtual Status Flush() = 0;
+};
+
+// A merge in progress (store/conflict.h describes its layout in the store).
+struct MergeState {
+  std::string target;  // the branch merged into
+  std::string source;  // the revision merged, as given
+  Oid ours, theirs;
+  std::optional<Oid> base;
+  Oid result;           // the merged snapshot tree so far (conflicted cells: ours' values)
+  std::string message;  // of the merge commit to make
+  std::vector<Conflict> conflicts;
+  Oid id;  // the state commit, when read (for compare-and-swap)
+};
+
 // Held while a command writes to the workspace; released on destruction (also on a crash,
 // since it is an flock on .cfgit/cfgit.lock).
 class WriteLock {
@@ -152,6 +192,23 @@ class Store {
   // The memo is read when the writer starts and replaced by WriteCommit; "" uses none.
   virtual Result<std::unique_ptr<SnapshotWriter>> NewSnapshot(
       const std::string& fingerprint_cache = "") = 0;
+  // Edits snapshot `tree` (see SnapshotEditor).
+  virtual Result<std::unique_ptr<SnapshotEditor>> EditSnapshot(const Oid& tree) = 0;
+  // The row with these key values (values of schema.key) in a snapshot's table, if any.
+  virtual Result<std::optional<Row>> ReadRow(const Oid& tree, const TableSchema& schema,
+                                             const Row& key) const = 0;
+  // The best common ancestor of two commits, if they have one.
+  virtual Result<std::optional<Oid>> MergeBase(const Oid& a, const Oid& b) const = 0;
+
+  // Merges in progress, one per target branch, under refs/cfgit/merge/<target>.
+  virtual Result<std::optional<MergeState>> ReadMergeState(const std::string& target) const = 0;
+  // Writes `state` and moves the ref from `expected` (nullopt: no merge may be in progress).
+  // `state.result` must be stored already (SnapshotEditor::Flush).
+  virtual Status WriteMergeState(const MergeState& state, const std::optional<Oid>& expected,
+                                 const Signature& author) = 0;
+  virtual Status DeleteMergeState(const std::string& target) = 0;
+  virtual Result<std::vector<std::string>> ListMergeStates() const = 0;
+
   // The dialect recorded in the snapshot's snapshot.yaml ("sqlite", "postgresql").
   virtual Result<std::string> SnapshotDialect(const Oid& tree) const = 0;
   virtual Result<std::vector<TableEntry>> ListTables(const Oid& tree) const = 0;

@@ -94,6 +94,28 @@ class CountingStore : public cfgit::Store {
       const std::string& cache) override {
     return s_.NewSnapshot(cache);
   }
+  cfgit::Result<std::unique_ptr<cfgit::SnapshotEditor>> EditSnapshot(const Oid& t) override {
+    return s_.EditSnapshot(t);
+  }
+  cfgit::Result<std::optional<Row>> ReadRow(const Oid& t, const TableSchema& s,
+                                            const Row& k) const override {
+    return s_.ReadRow(t, s, k);
+  }
+  cfgit::Result<std::optional<Oid>> MergeBase(const Oid& a, const Oid& b) const override {
+    return s_.MergeBase(a, b);
+  }
+  cfgit::Result<std::optional<cfgit::MergeState>> ReadMergeState(
+      const std::string& t) const override {
+    return s_.ReadMergeState(t);
+  }
+  cfgit::Status WriteMergeState(const cfgit::MergeState& m, const std::optional<Oid>& e,
+                                const cfgit::Signature& a) override {
+    return s_.WriteMergeState(m, e, a);
+  }
+  cfgit::Status DeleteMergeState(const std::string& t) override { return s_.DeleteMergeState(t); }
+  cfgit::Result<std::vector<std::string>> ListMergeStates() const override {
+    return s_.ListMergeStates();
+  }
   cfgit::Result<std::string> SnapshotDialect(const Oid& t) const override {
     return s_.SnapshotDialect(t);
   }

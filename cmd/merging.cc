@@ -1,0 +1,141 @@
+// MergeTrees: base/ours/theirs snapshot trees -> merged tree, conflicts, summary (command.h).
+#include <algorithm>
+#include <map>
+
+#include "cmd/command.h"
+
+namespace cfgit::cmd {
+namespace {
+
+// The table's schema in a snapshot tree (nullopt: no such table). Cached per tree.
+class Schemas {
+ public:
+  explicit Schemas(const Store& store) : store_(store) {}
+  Result<std::optional<TableSchema>> Get(const Oid& tree, const std::string& table) {
+    auto& tables = cache_[tree.Hex()];
+    if (tables.empty()) {
+      CFGIT_ASSIGN_OR_RETURN(std::vector<TableEntry> list, store_.ListTables(tree));
+      tables[""] = std::nullopt;  // marks the tree as loaded
+      for (const TableEntry& t : list) {
+        CFGIT_ASSIGN_OR_RETURN(std::string text, store_.ReadBlob(t.schema));
+        CFGIT_ASSIGN_OR_RETURN(TableSchema schema, DecodeSchema(text));
+        tables[t.name] = std::move(schema);
+      }
+    }
+    auto it = tables.find(table);
+    if (it == tables.end()) return std::optional<TableSchema>();
+    return it->second;
+  }
+
+ private:
+  const Store& store_;
+  std::map<std::string, std::map<std::string, std::optional<TableSchema>>> cache_;
+};
+
+}  // namespace
+
+Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base, const Oid& ours,
+                                const Oid& theirs) {
+  const Store& store = *s.store;
+  DiffOptions all;
+  std::map<std::string, TableDiff> ours_diffs, theirs_diffs;
+  auto keep = [](std::map<std::string, TableDiff>* into) {
+    return [into](TableDiff&& d) {
+      std::string name = d.name;
+      into->emplace(std::move(name), std::move(d));
+      return Status::Ok();
+    };
+  };
+  CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, ours, all, keep(&ours_diffs)));
+  CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, theirs, all, keep(&theirs_diffs)));
+
+  MergeOutcome out;
+  CFGIT_ASSIGN_OR_RETURN(out.editor, s.store->EditSnapshot(ours));
+  std::map<std::string, TableMergeResult> results;
+  for (const auto& [name, d] : theirs_diffs) {
+    ResolvedTable settings = s.config.ForTable(name);
+    if (settings.rule == Rule::kSkip) continue;
+    TableMergeInput in;
+    in.name = name;
+    in.rule = settings.rule;
+    in.json_columns = settings.json.columns;
+    in.theirs_diff = d;
+    in.base = d.from;
+    in.theirs = d.to;
+    auto o = ours_diffs.find(name);
+    if (o != ours_diffs.end()) {
+      in.ours_diff = o->second;
+      in.ours = o->second.to;
+    } else {
+      in.ours = d.from;  // ours did not touch it: as in the base
+    }
+    results.emplace(name, MergeTable(in));
+  }
+
+  for (auto& [name, r] : results) {
+    std::optional<TableSchema> ours_schema;
+    if (auto o = ours_diffs.find(name); o != ours_diffs.end()) {
+      ours_schema = o->second.to;
+    } else {
+      ours_schema = theirs_diffs[name].from;
+    }
+    if (!r.schema) {
+      if (ours_schema) CFGIT_RETURN_IF_ERROR(out.editor->RemoveTable(name));
+    } else {
+      if (!ours_schema || !(*ours_schema == *r.schema)) {
+        CFGIT_RETURN_IF_ERROR(out.editor->SetSchema(*r.schema));
+      }
+      for (const Row& row : r.removes) {
+        CFGIT_RETURN_IF_ERROR(out.editor->RemoveRow(ours_schema ? *ours_schema : *r.schema, row));
+      }
+      for (const Row& row : r.puts) CFGIT_RETURN_IF_ERROR(out.editor->PutRow(*r.schema, row));
+    }
+    for (Conflict& c : r.conflicts) out.conflicts.push_back(std::move(c));
+    if (r.changed() || r.summary.conflicts || r.summary.schema_merged || !r.conflicts.empty())
+      out.tables.push_back({name, r.summary});
+  }
+
+  // Unique and foreign keys among the rows the merge touched, against the merged result.
+  Schemas schemas(store);
+  auto parent_exists = [&](const std::string& table, const std::vector<std::string>& columns,
+                           const Row& values) -> bool {
+    std::optional<TableSchema> parent;
+    if (auto it = results.find(table); it != results.end()) {
+      parent = it->second.schema;
+    } else {
+      Result<std::optional<TableSchema>> p = schemas.Get(ours, table);
+      if (!p.ok()) return true;
+      parent = *p;
+    }
+    if (!parent) return false;                // the parent table is gone
+    if (parent->key != columns) return true;  // not its row identity: not checked
+    Result<std::optional<Row>> row = out.editor->GetRow(*parent, values);
+    return !row.ok() || row->has_value();
+  };
+  for (auto& [name, r] : results) {
+    if (!r.schema || r.touched.empty()) continue;
+    for (Conflict& c : CheckConstraints(*r.schema, r.touched, parent_exists)) {
+      out.conflicts.push_back(std::move(c));
+    }
+  }
+  // Rows of tables only ours changed may point at parents theirs removed.
+  for (const auto& [name, d] : ours_diffs) {
+    if (results.count(name) || !d.to || d.to->foreign_keys.empty()) continue;
+    bool near = std::any_of(d.to->foreign_keys.begin(), d.to->foreign_keys.end(),
+                            [&](const ForeignKey& f) { return results.count(f.ref_table) > 0; });
+    if (!near) continue;
+    std::vector<TableMergeResult::Touched> touched;
+    for (const RowChange& r : d.added) touched.push_back({*r.new_row, false});
+    for (const RowChange& r : d.modified) touched.push_back({*r.new_row, false});
+    TableSchema only_fks = *d.to;
+    only_fks.indexes.clear();  // ours' own rows cannot collide with each other
+    only_fks.primary_key = only_fks.key;
+    for (Conflict& c : CheckConstraints(only_fks, touched, parent_exists)) {
+      out.conflicts.push_back(std::move(c));
+    }
+  }
+  CFGIT_ASSIGN_OR_RETURN(out.result, out.editor->Finish());
+  return out;
+}
+
+}  // namespace cfgit::cmd

@@ -1,0 +1,282 @@
+// SnapshotEditor (see store.h): edits of a snapshot tree, applied path by path.
+#include "store/internal/edit.h"
+
+#include <algorithm>
+#include <map>
+
+namespace cfgit {
+namespace {
+
+// The index of each key column among the versioned columns.
+Result<std::vector<size_t>> KeyIndex(const TableSchema& schema) {
+  std::vector<std::string> cols = schema.VersionedColumns();
+  std::vector<size_t> out;
+  for (const std::string& k : schema.key) {
+    auto it = std::find(cols.begin(), cols.end(), k);
+    if (it == cols.end()) {
+      return Status::Invalid("key column '" + k + "' of table '" + schema.name +
+                             "' is not versioned");
+    }
+    out.push_back(static_cast<size_t>(it - cols.begin()));
+  }
+  return out;
+}
+
+std::string RowFile(const std::string& stem) {
+  auto [d1, d2] = FanoutDirs(stem);
+  return d1 + "/" + d2 + "/" + stem + ".yaml";
+}
+
+// Applies `edits` (paths relative to `tree` → blob, or nullopt to remove) to `tree` (nullopt:
+// empty) and returns the new tree, or nullopt when nothing is left in it.
+Result<std::optional<Oid>> EditTree(git_repository* repo, ObjectStager* stager,
+                                    const std::optional<Oid>& tree,
+                                    const std::map<std::string, std::optional<Oid>>& edits) {
+  std::map<std::string, TreeEntry> entries;
+  if (tree) {
+    CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> list, ReadTree(repo, *tree));
+    for (TreeEntry& e : list) entries[e.name] = std::move(e);
+  }
+  std::map<std::string, std::map<std::string, std::optional<Oid>>> below;
+  for (const auto& [path, blob] : edits) {
+    size_t slash = path.find('/');
+    if (slash == std::string::npos) {
+      if (blob) {
+        entries[path] = {path, false, *blob};
+      } else {
+        entries.erase(path);
+      }
+    } else {
+      below[path.substr(0, slash)][path.substr(slash + 1)] = blob;
+    }
+  }
+  for (const auto& [dir, sub] : below) {
+    std::optional<Oid> current;
+    if (auto it = entries.find(dir); it != entries.end() && it->second.is_tree)
+      current = it->second.id;
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> edited, EditTree(repo, stager, current, sub));
+    if (edited) {
+      entries[dir] = {dir, true, *edited};
+    } else {
+      entries.erase(dir);
+    }
+  }
+  if (entries.empty()) return std::optional<Oid>();
+  std::vector<TreeEntry> list;
+  for (auto& [name, e] : entries) list.push_back(e);
+  CFGIT_ASSIGN_OR_RETURN(Oid id, stager->StageTree(list));
+  return std::optional<Oid>(id);
+}
+
+class GitSnapshotEditor final : public SnapshotEditor {
+ public:
+  GitSnapshotEditor(git_repository* repo, const Oid& root) : repo_(repo), root_(root) {}
+
+  Status Init(const std::string& objects_dir) { return stager_.Init(repo_, objects_dir); }
+
+  Status SetSchema(const TableSchema& schema) override {
+    CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(schema.name));
+    CFGIT_ASSIGN_OR_RETURN(t->schema_blob, stager_.Stage(GIT_OBJECT_BLOB, EncodeSchema(schema)));
+    return Status::Ok();
+  }
+
+  Status RemoveTable(const std::string& table) override {
+    CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(table));
+    *t = Pending{};
+    t->loaded = true;
+    return Status::Ok();
+  }
+
+  Status CopyTable(const Oid& from, const std::string& table) override {
+    CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(table));
+    *t = Pending{};
+    t->loaded = true;
+    CFGIT_ASSIGN_OR_RETURN(t->table_tree,
+                           LookupPath(repo_, from, "tables/" + EncodePathComponent(table)));
+    return Status::Ok();
+  }
+
+  Status PutRow(const TableSchema& schema, const Row& row) override {
+    CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(schema.name));
+    std::string yaml = EncodeRow(schema.VersionedColumns(), row);
+    CFGIT_ASSIGN_OR_RETURN(Oid blob, stager_.Stage(GIT_OBJECT_BLOB, yaml));
+    if (!schema.key.empty()) {
+      CFGIT_ASSIGN_OR_RETURN(std::string path, KeyedPath(schema, row));
+      t->rows[path] = blob;
+      return Status::Ok();
+    }
+    for (int k = 1;; ++k) {  // the first free occurrence name
+      std::string path = RowFile(KeylessName(yaml, k));
+      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> there, RowAt(t, path));
+      if (!there) {
+        t->rows[path] = blob;
+        return Status::Ok();
+      }
+    }
+  }
+
+  Status RemoveRow(const TableSchema& schema, const Row& row) override {
+    CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(schema.name));
+    if (!schema.key.empty()) {
+      CFGIT_ASSIGN_OR_RETURN(std::string path, KeyedPath(schema, row));
+      t->rows[path] = std::nullopt;
+      return Status::Ok();
+    }
+    std::string yaml = EncodeRow(schema.VersionedColumns(), row);
+    std::optional<std::string> last;  // the highest occurrence present
+    for (int k = 1;; ++k) {
+      std::string path = RowFile(KeylessName(yaml, k));
+      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> there, RowAt(t, path));
+      if (!there) break;
+      last = path;
+    }
+    if (last) t->rows[*last] = std::nullopt;
+    return Status::Ok();
+  }
+
+  Result<std::optional<Row>> GetRow(const TableSchema& schema, const Row& key) override {
+    CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(schema.name));
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> blob, RowAt(t, RowFile(EncodeKey(key))));
+    if (!blob) return std::optional<Row>();
+    CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlobText(repo_, *blob));
+    CFGIT_ASSIGN_OR_RETURN(Row row, DecodeRow(schema.VersionedColumns(), text));
+    return std::optional<Row>(std::move(row));
+  }
+
+  Result<Oid> Finish() override {
+    std::map<std::string, std::optional<Oid>> table_edits;  // "<dir>" -> table tree
+    for (auto& [dir, t] : tables_) {
+      std::map<std::string, std::optional<Oid>> edits;
+      for (const auto& [path, blob] : t.rows) edits["rows/" + path] = blob;
+      if (t.schema_blob) edits["schema.yaml"] = t.schema_blob;
+      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> tree,
+                             EditTree(repo_, &stager_, t.table_tree, edits));
+      table_edits[dir] = tree;
+    }
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> tables, LookupPath(repo_, root_, "tables"));
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> new_tables, PlaceTrees(tables, table_edits));
+    CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> root, ReadTree(repo_, root_));
+    root.erase(std::remove_if(root.begin(), root.end(),
+                              [](const TreeEntry& e) { return e.name == "tables"; }),
+               root.end());
+    if (new_tables) root.push_back({"tables", true, *new_tables});
+    return stager_.StageTree(root);
+  }
+
+  Result<Oid> WriteCommit(const Oid& tree, const std::vector<Oid>& parents,
+                          const std::string& message, const Signature& author) override {
+    CFGIT_ASSIGN_OR_RETURN(
+        Oid commit, stager_.Stage(GIT_OBJECT_COMMIT, CommitBytes(tree, parents, message, author)));
+    CFGIT_RETURN_IF_ERROR(stager_.Flush());
+    return commit;
+  }
+
+  Status Flush() override { return stager_.Flush(); }
+
+ private:
+  struct Pending {
+    bool loaded = false;
+    std::optional<Oid> table_tree;                   // the table's tree to edit (nullopt: none yet)
+    std::optional<Oid> schema_blob;                  // a new schema.yaml
+    std::map<std::string, std::optional<Oid>> rows;  // "d1/d2/stem.yaml" -> blob / removed
+  };
+
+  Result<Pending*> Table(const std::string& name) {
+    Pending& t = tables_[EncodePathComponent(name)];
+    if (!t.loaded) {
+      CFGIT_ASSIGN_OR_RETURN(t.table_tree,
+                             LookupPath(repo_, root_, "tables/" + EncodePathComponent(name)));
+      t.loaded = true;
+    }
+    return &t;
+  }
+
+  Result<std::string> KeyedPath(const TableSchema& schema, const Row& row) {
+    CFGIT_ASSIGN_OR_RETURN(std::vector<size_t> index, KeyIndex(schema));
+    Row key;
+    for (size_t i : index) key.push_back(row[i]);
+    return RowFile(EncodeKey(key));
+  }
+
+  // The blob at rows/<path> of a table as edited so far.
+  Result<std::optional<Oid>> RowAt(Pending* t, const std::string& path) {
+    if (auto it = t->rows.find(path); it != t->rows.end()) return it->second;
+    if (!t->table_tree) return std::optional<Oid>();
+    return LookupPath(repo_, *t->table_tree, "rows/" + path);
+  }
+
+  // Sets whole subtrees (table directories) in `tree`.
+  Result<std::optional<Oid>> PlaceTrees(const std::optional<Oid>& tree,
+                                        const std::map<std::string, std::optional<Oid>>& dirs) {
+    std::map<std::string, TreeEntry> entries;
+    if (tree) {
+      CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> list, ReadTree(repo_, *tree));
+      for (TreeEntry& e : list) entries[e.name] = std::move(e);
+    }
+    for (const auto& [name, id] : dirs) {
+      if (id) {
+        entries[name] = {name, true, *id};
+      } else {
+        entries.erase(name);
+      }
+    }
+    if (entries.empty()) return std::optional<Oid>();
+    std::vector<TreeEntry> list;
+    for (auto& [name, e] : entries) list.push_back(e);
+    CFGIT_ASSIGN_OR_RETURN(Oid id, stager_.StageTree(list));
+    return std::optional<Oid>(id);
+  }
+
+  git_repository* repo_;
+  Oid root_;
+  ObjectStager stager_;
+  std::map<std::string, Pending> tables_;
+};
+
+}  // namespace
+
+Result<std::optional<Oid>> LookupPath(git_repository* repo, const Oid& tree,
+                                      const std::string& path) {
+  git_tree* t = nullptr;
+  if (int rc = git_tree_lookup(&t, repo, Raw(tree))) {
+    return git::Error(rc, "reading tree " + tree.Short());
+  }
+  git::Tree holder(t);
+  git_tree_entry* e = nullptr;
+  int rc = git_tree_entry_bypath(&e, t, path.c_str());
+  if (rc == GIT_ENOTFOUND) return std::optional<Oid>();
+  if (rc) return git::Error(rc, "reading " + path + " in tree " + tree.Short());
+  Oid id = FromRaw(git_tree_entry_id(e));
+  git_tree_entry_free(e);
+  return std::optional<Oid>(id);
+}
+
+Result<std::string> ReadBlobText(git_repository* repo, const Oid& id) {
+  git_blob* b = nullptr;
+  if (int rc = git_blob_lookup(&b, repo, Raw(id))) return git::Error(rc, "reading " + id.Short());
+  git::Blob holder(b);
+  return std::string(static_cast<const char*>(git_blob_rawcontent(b)),
+                     static_cast<size_t>(git_blob_rawsize(b)));
+}
+
+Result<std::optional<Row>> ReadRowAt(git_repository* repo, const Oid& tree,
+                                     const TableSchema& schema, const Row& key) {
+  CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> blob,
+                         LookupPath(repo, tree,
+                                    "tables/" + EncodePathComponent(schema.name) + "/rows/" +
+                                        RowFile(EncodeKey(key))));
+  if (!blob) return std::optional<Row>();
+  CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlobText(repo, *blob));
+  CFGIT_ASSIGN_OR_RETURN(Row row, DecodeRow(schema.VersionedColumns(), text));
+  return std::optional<Row>(std::move(row));
+}
+
+Result<std::unique_ptr<SnapshotEditor>> NewSnapshotEditor(git_repository* repo,
+                                                          const std::string& objects_dir,
+                                                          const Oid& tree) {
+  auto editor = std::make_unique<GitSnapshotEditor>(repo, tree);
+  CFGIT_RETURN_IF_ERROR(editor->Init(objects_dir));
+  return std::unique_ptr<SnapshotEditor>(std::move(editor));
+}
+
+}  // namespace cfgit

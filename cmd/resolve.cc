@@ -59,6 +59,10 @@ class Resolver {
       return Status::Ok();  // ours' table stays
     }
     if (!schema) return Status::Invalid("table " + c.table + " is missing from the merge result");
+    if (c.kind == ConflictKind::kSchema && sets.empty()) {
+      return Status::Usage("row " + KeyValuesText(c.key) + " of " + c.table +
+                           " needs a value: " + c.detail);
+    }
     if (!sets.empty()) return Set(*schema, c, sets);
     if (o.ours) {
       if (c.kind == ConflictKind::kUnique || c.kind == ConflictKind::kForeignKey) {

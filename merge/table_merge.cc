@@ -210,6 +210,7 @@ class TableMerger {
 
   // Puts `row` unless ours already holds exactly that content in the merged columns.
   void Put(const Entry& e, Row row) {
+    RequireValues(row);
     result_.touched.push_back({row, e.theirs_changed});
     const std::optional<SideRow>& ours = State(e, true);
     if (ours && ours_columns_ == merged_columns_ && ours->values == row) return;
@@ -219,6 +220,28 @@ class TableMerger {
   void Remove(const Entry& e) {
     const std::optional<SideRow>& ours = State(e, true);
     if (ours) result_.removes.push_back(ours->values);
+  }
+
+  // A NOT NULL column without a default that one side added leaves the other side's rows
+  // without a value: each such row is reported, to be settled with --set.
+  void RequireValues(const Row& row) {
+    if (keyless_) return;
+    for (size_t i = 0; i < merged_columns_.size(); ++i) {
+      const Column* col = result_.schema->FindColumn(merged_columns_[i]);
+      if (!col || !col->not_null || col->default_sql || !row[i].is_null()) continue;
+      Row key;
+      for (const std::string& k : result_.schema->key) {
+        auto it = std::find(merged_columns_.begin(), merged_columns_.end(), k);
+        key.push_back(row[static_cast<size_t>(it - merged_columns_.begin())]);
+      }
+      Conflict c = RowConflict(ConflictKind::kSchema, key);
+      c.columns = {merged_columns_[i]};
+      c.detail = "column " + merged_columns_[i] +
+                 " is NOT NULL without a default and this row has no value for it; give it one "
+                 "with --set " +
+                 merged_columns_[i] + "=VALUE";
+      result_.conflicts.push_back(std::move(c));
+    }
   }
 
   Conflict RowConflict(ConflictKind kind, const Row& key) const {

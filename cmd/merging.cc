@@ -125,8 +125,8 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
                             [&](const ForeignKey& f) { return results.count(f.ref_table) > 0; });
     if (!near) continue;
     std::vector<TableMergeResult::Touched> touched;
-    for (const RowChange& r : d.added) touched.push_back({*r.new_row, false});
-    for (const RowChange& r : d.modified) touched.push_back({*r.new_row, false});
+    for (const RowChange& r : d.added) touched.push_back({*r.new_row, true, false});
+    for (const RowChange& r : d.modified) touched.push_back({*r.new_row, true, false});
     TableSchema only_fks = *d.to;
     only_fks.indexes.clear();  // ours' own rows cannot collide with each other
     only_fks.primary_key = only_fks.key;

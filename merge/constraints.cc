@@ -49,28 +49,35 @@ std::vector<Conflict> CheckConstraints(const TableSchema& schema,
       unique.emplace_back("unique index " + i.name, i.columns);
   }
   for (const auto& [name, cols] : unique) {
-    std::map<Row, const TableMergeResult::Touched*, RowLess> seen;
+    std::map<Row, std::vector<const TableMergeResult::Touched*>, RowLess> by_value;
     for (const auto& t : touched) {
       std::optional<Row> values = Pick(columns, t.row, cols);
       if (!values || AnyNull(*values)) continue;  // NULLs never collide in SQL
-      auto [it, fresh] = seen.emplace(*values, &t);
-      if (fresh || it->second->theirs == t.theirs) continue;  // one side's rows held together
-      const auto* ours = t.theirs ? it->second : &t;
-      const auto* theirs = t.theirs ? &t : it->second;
-      Conflict c;
-      c.table = schema.name;
-      c.kind = ConflictKind::kUnique;
-      c.key_columns = schema.key;
-      c.key = *Pick(columns, theirs->row, schema.key);
-      c.other_key = *Pick(columns, ours->row, schema.key);
-      c.columns = cols;
-      c.row_columns = cols;
-      c.ours = values;
-      c.theirs = values;
-      c.detail = "theirs' row " + Describe(schema.key, c.key) + " and ours' row " +
-                 Describe(schema.key, *c.other_key) + " both have " + Describe(cols, *values) +
-                 " (" + name + ")";
-      out.push_back(std::move(c));
+      by_value[*values].push_back(&t);
+    }
+    for (const auto& [values, rows] : by_value) {
+      for (size_t i = 0; i < rows.size(); ++i) {
+        for (size_t j = i + 1; j < rows.size(); ++j) {
+          const auto* a = rows[i];
+          const auto* b = rows[j];
+          if ((a->as_ours && b->as_ours) || (a->as_theirs && b->as_theirs)) continue;
+          if (!a->as_ours && b->as_ours) std::swap(a, b);  // a: ours' row if one is
+          Conflict c;
+          c.table = schema.name;
+          c.kind = ConflictKind::kUnique;
+          c.key_columns = schema.key;
+          c.key = *Pick(columns, b->row, schema.key);
+          c.other_key = *Pick(columns, a->row, schema.key);
+          c.columns = cols;
+          c.row_columns = cols;
+          c.ours = values;
+          c.theirs = values;
+          c.detail = "rows " + Describe(schema.key, c.key) + " and " +
+                     Describe(schema.key, *c.other_key) + " both have " + Describe(cols, values) +
+                     " (" + name + ")";
+          out.push_back(std::move(c));
+        }
+      }
     }
   }
   for (const ForeignKey& fk : schema.foreign_keys) {
@@ -85,7 +92,7 @@ std::vector<Conflict> CheckConstraints(const TableSchema& schema,
       c.key = *Pick(columns, t.row, schema.key);
       c.columns = fk.columns;
       c.row_columns = fk.columns;
-      (t.theirs ? c.theirs : c.ours) = values;
+      (t.as_ours ? c.ours : c.theirs) = values;
       c.detail = "row " + Describe(schema.key, c.key) + " refers to " + fk.ref_table + " " +
                  Describe(fk.ref_columns, *values) + ", which the merged result does not have";
       out.push_back(std::move(c));

@@ -79,8 +79,9 @@ struct TableMergeResult {
   TableMergeSummary summary;
   // Every merged row either side changed (also those ours already holds), for CheckConstraints.
   struct Touched {
-    Row row;      // values of schema->VersionedColumns()
-    bool theirs;  // it took something from theirs (else it is ours' change)
+    Row row;         // values of schema->VersionedColumns()
+    bool as_ours;    // ours' database holds exactly this row
+    bool as_theirs;  // theirs' database holds exactly this row
   };
   std::vector<Touched> touched;
   bool changed() const { return !puts.empty() || !removes.empty(); }
@@ -108,8 +109,9 @@ Value DefaultValue(const Column& column);
 // foreign keys of those rows: `parent_exists(table, columns, values)` says whether the merged
 // result has a row with those values (the caller answers from the merged tree). Rows only one
 // side changed cannot collide with rows no side changed (that side's database held both), so
-// only touched rows are compared. Violations come back as conflicts of kind kUnique (on theirs'
-// row; other_key names ours' row) and kForeignKey (on the child row).
+// only touched rows are compared, and two of them only when no one side held both as they are.
+// Violations come back as conflicts of kind kUnique (on the row that is not ours' as it is;
+// other_key names the other) and kForeignKey (on the child row).
 using ParentExists = std::function<bool(
     const std::string& table, const std::vector<std::string>& columns, const Row& values)>;
 std::vector<Conflict> CheckConstraints(const TableSchema& schema,

@@ -51,10 +51,11 @@ bool Widens(const std::string& from, const std::string& to) {
   return false;
 }
 
-// Both sides changed one column differently: the wider of the two, if one only widens the other
-// and they agree on everything else.
-std::optional<Column> Widest(const Column& a, const Column& b) {
+// Both sides changed one column differently: the wider of the two, if both only widened the
+// base's type and they agree on everything else.
+std::optional<Column> Widest(const Column& base, const Column& a, const Column& b) {
   if (a.not_null != b.not_null || a.default_sql != b.default_sql) return std::nullopt;
+  if (!Widens(base.type, a.type) || !Widens(base.type, b.type)) return std::nullopt;
   if (Widens(a.type, b.type)) return b;
   if (Widens(b.type, a.type)) return a;
   return std::nullopt;
@@ -137,7 +138,7 @@ SchemaMerge MergeSchemas(const TableSchema& base, const TableSchema& ours,
     Conflict c;
     c.table = ours.name;
     c.kind = ConflictKind::kSchema;
-    c.columns = {column};
+    if (!column.empty()) c.columns = {column};
     c.detail = detail;
     out.conflicts.push_back(std::move(c));
   };
@@ -156,7 +157,7 @@ SchemaMerge MergeSchemas(const TableSchema& base, const TableSchema& ours,
     }
     // Both changed it, differently.
     if (o && t && b) {
-      if (std::optional<Column> w = Widest(*o, *t)) {
+      if (std::optional<Column> w = Widest(*b, *o, *t)) {
         columns.push_back(*w);
         return;
       }
@@ -188,6 +189,13 @@ SchemaMerge MergeSchemas(const TableSchema& base, const TableSchema& ours,
   out.schema.indexes = MergeSet(base.indexes, ours.indexes, theirs.indexes);
   std::sort(out.schema.indexes.begin(), out.schema.indexes.end(),
             [](const Index& a, const Index& b) { return a.name < b.name; });
+  for (size_t i = 1; i < out.schema.indexes.size(); ++i) {
+    if (out.schema.indexes[i].name == out.schema.indexes[i - 1].name) {
+      conflict("index " + out.schema.indexes[i].name +
+                   " was added on both sides with different definitions",
+               "");
+    }
+  }
   out.schema.foreign_keys = MergeSet(base.foreign_keys, ours.foreign_keys, theirs.foreign_keys);
 
   // The database's own DDL text (SQLite): one side's, or ours' with the columns theirs appended.

@@ -42,11 +42,19 @@ class TableMerger {
 
   TableMergeResult Run() {
     const auto &b = in_.base, &o = in_.ours, &t = in_.theirs;
-    if (!o && !t) return result_;  // dropped on both sides, or never there
-    if (!b) return Created();
-    if (!o) return DroppedByOurs();
-    if (!t) return DroppedByTheirs();
-    return Merged();
+    if (o || t) {  // else: dropped on both sides, or never there
+      if (!b) {
+        Created();
+      } else if (!o) {
+        DroppedByOurs();
+      } else if (!t) {
+        DroppedByTheirs();
+      } else {
+        Merged();
+      }
+    }
+    result_.summary.conflicts = result_.conflicts.size();
+    return std::move(result_);
   }
 
  private:
@@ -63,7 +71,10 @@ class TableMerger {
   TableMergeResult Created() {
     if (!in_.ours) {  // created by theirs only: it appears, with all its rows
       result_.schema = in_.theirs;
-      for (const RowChange& r : in_.theirs_diff.added) result_.puts.push_back(*r.new_row);
+      for (const RowChange& r : in_.theirs_diff.added) {
+        result_.puts.push_back(*r.new_row);
+        result_.touched.push_back({*r.new_row, false, true});
+      }
       result_.summary.from_theirs = result_.puts.size();
       result_.summary.schema_merged = true;
       return result_;
@@ -159,7 +170,6 @@ class TableMerger {
         MergeKeyed(key, e);
       }
     }
-    result_.summary.conflicts = result_.conflicts.size();
     return result_;
   }
 
@@ -211,8 +221,12 @@ class TableMerger {
   // Puts `row` unless ours already holds exactly that content in the merged columns.
   void Put(const Entry& e, Row row) {
     RequireValues(row);
-    result_.touched.push_back({row, e.theirs_changed});
+    // Whether each side's database held this exact row (with the rows it did not change).
+    const std::optional<SideRow>& theirs_row = State(e, false);
     const std::optional<SideRow>& ours = State(e, true);
+    bool as_ours = ours && Project(*ours) == row;
+    bool as_theirs = theirs_row && Project(*theirs_row) == row;
+    result_.touched.push_back({row, as_ours, as_theirs});
     if (ours && ours_columns_ == merged_columns_ && ours->values == row) return;
     result_.puts.push_back(std::move(row));
   }
@@ -371,7 +385,12 @@ class TableMerger {
   }
 
   void InsertOnly(const Entry& e) {
-    if (e.base || !e.theirs || State(e, true)) return;  // only rows theirs added and ours lacks
+    const std::optional<SideRow>& ours = State(e, true);
+    if (ours && ours_columns_ != merged_columns_) {
+      Put(e, Project(*ours));  // ours' row in the merged columns (a column theirs added)
+      return;
+    }
+    if (e.base || !e.theirs || ours) return;  // only rows theirs added and ours lacks
     ++result_.summary.from_theirs;
     Put(e, Project(*e.theirs));
   }
@@ -383,7 +402,19 @@ class TableMerger {
       if (e.theirs_changed) ++result_.summary.converged;
       return;
     }
-    int delta = in_.rule == Rule::kOverwrite ? e.theirs_delta - e.ours_delta : e.theirs_delta;
+    // Copies are rows of their own: a copy added (or deleted) on both sides converges, so the
+    // change to ours is what theirs did beyond ours in the same direction, or all of it when
+    // the two went opposite ways. Overwrite makes the count theirs'.
+    int o = e.ours_delta, t = e.theirs_delta, delta;
+    if (in_.rule == Rule::kOverwrite) {
+      delta = t - o;
+    } else if (o >= 0 && t >= 0) {
+      delta = std::max(0, t - o);
+    } else if (o <= 0 && t <= 0) {
+      delta = std::min(0, t - o);
+    } else {
+      delta = t;
+    }
     if (in_.rule == Rule::kOverwrite && e.ours_changed && delta != 0)
       result_.summary.overwritten.push_back(row);
     if (delta != 0 && e.theirs_changed) ++result_.summary.from_theirs;

@@ -379,3 +379,144 @@ TEST_CASE("the fingerprint memo gives the same trees and is really used", "[stor
   cfgit::test::WriteFile(memo_path, "not a memo");
   CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
 }
+
+TEST_CASE("an edited snapshot equals the same content written from scratch", "[store][edit]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  TableSchema keyed = Table("t");
+  TableSchema keyless = Table("k", {});
+  keyless.primary_key.clear();
+  TableSchema gone = Table("gone");
+  auto write = [&](const std::vector<std::pair<TableSchema, std::vector<Row>>>& tables) {
+    auto writer = store->NewSnapshot();
+    REQUIRE(writer.ok());
+    for (const auto& [schema, rows] : tables) {
+      REQUIRE((*writer)->BeginTable(schema).ok());
+      for (const Row& r : rows) REQUIRE((*writer)->AddRow(r).ok());
+      REQUIRE((*writer)->EndTable().ok());
+    }
+    auto tree = (*writer)->FinishTree("sqlite");
+    REQUIRE(tree.ok());
+    REQUIRE((*writer)->WriteCommit({}, "x", {"T", "t@x", 1, 0}).ok());
+    return tree.value();
+  };
+  auto r = [](int64_t id, const char* v) { return Row{Value::Integer(id), Value::Text(v)}; };
+  Oid before = write({{keyed, {r(1, "a"), r(2, "b"), r(3, "c")}},
+                      {keyless, {r(1, "x"), r(1, "x"), r(2, "y")}},
+                      {gone, {r(1, "g")}}});
+  TableSchema wider = keyed;
+  wider.name = "new";
+  Oid expected = write({{keyed, {r(1, "A"), r(3, "c"), r(4, "d")}},
+                        {keyless, {r(1, "x"), r(2, "y"), r(2, "y"), r(5, "z")}},
+                        {wider, {r(9, "n")}}});
+
+  auto editor = store->EditSnapshot(before);
+  REQUIRE(editor.ok());
+  auto& e = **editor;
+  REQUIRE(e.PutRow(keyed, r(1, "A")).ok());  // replace
+  REQUIRE(e.RemoveRow(keyed, r(2, "b")).ok());
+  REQUIRE(e.PutRow(keyed, r(4, "d")).ok());
+  REQUIRE(e.RemoveRow(keyless, r(1, "x")).ok());  // one of two copies
+  REQUIRE(e.PutRow(keyless, r(2, "y")).ok());     // a second copy
+  REQUIRE(e.PutRow(keyless, r(5, "z")).ok());
+  REQUIRE(e.RemoveTable("gone").ok());
+  REQUIRE(e.SetSchema(wider).ok());
+  REQUIRE(e.PutRow(wider, r(9, "n")).ok());
+  auto got = e.GetRow(keyed, {Value::Integer(1)});
+  REQUIRE(got.ok());
+  CHECK(**got == r(1, "A"));
+  auto none = e.GetRow(keyed, {Value::Integer(2)});
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+  auto tree = e.Finish();
+  REQUIRE(tree.ok());
+  CHECK(tree->Hex() == expected.Hex());
+
+  // Copying a table from another snapshot, and a commit of the edit that stock git checks.
+  auto second = store->EditSnapshot(before);
+  REQUIRE(second.ok());
+  REQUIRE((*second)->CopyTable(expected, "t").ok());
+  REQUIRE((*second)->CopyTable(expected, "gone").ok());  // absent there: removed
+  auto copied = (*second)->Finish();
+  REQUIRE(copied.ok());
+  auto tables = store->ListTables(*copied);
+  REQUIRE(tables.ok());
+  REQUIRE(tables->size() == 2);
+  auto row = store->ReadRow(*copied, keyed, {Value::Integer(4)});
+  REQUIRE(row.ok());
+  CHECK(**row == r(4, "d"));
+  auto commit = (*second)->WriteCommit(*copied, {}, "edited", {"T", "t@x", 1, 0});
+  REQUIRE(commit.ok());
+  REQUIRE(store->UpdateRef("refs/heads/e", *commit, std::nullopt, "test").ok());
+  CHECK(Shell(dir.path(), "git --git-dir=.cfgit fsck --strict").exit_code == 0);
+}
+
+TEST_CASE("a merge state round-trips through the store, compare-and-swap", "[store][merge]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  Oid a = Commit(*store, {{Value::Integer(1), Value::Text("a")}});
+  Oid b = Commit(*store, {{Value::Integer(1), Value::Text("b")}});
+  auto info = store->ReadCommit(b);
+  REQUIRE(info.ok());
+  cfgit::MergeState state;
+  state.target = "staging";
+  state.source = "dev-bob";
+  state.ours = a;
+  state.theirs = b;
+  state.result = info->tree;
+  state.message = "Merge dev-bob into staging\n\n users: 1 rows from theirs\n";
+  cfgit::Conflict c;
+  c.table = "users";
+  c.kind = cfgit::ConflictKind::kModifyDelete;
+  c.key_columns = {"id"};
+  c.key = {Value::Integer(7)};
+  c.row_columns = {"id", "name"};
+  c.base = Row{Value::Integer(7), Value::Text("it's\nmultiline")};
+  c.ours = Row{Value::Integer(7), Value::Blob(std::string("\0\1", 2))};
+  c.detail = "ours changed the row, theirs deleted it";
+  cfgit::Conflict schema;
+  schema.table = "odd table";
+  schema.kind = cfgit::ConflictKind::kSchema;
+  schema.columns = {"x"};
+  schema.detail = "column x changed on both sides";
+  state.conflicts = {c, schema};
+  cfgit::Signature sig{"T", "t@x", 1, 0};
+  REQUIRE(store->WriteMergeState(state, std::nullopt, sig).ok());
+  // Only one merge per target: writing again without the current id is refused.
+  CHECK(store->WriteMergeState(state, std::nullopt, sig).code() == Code::kNeedsAttention);
+
+  auto read = store->ReadMergeState("staging");
+  REQUIRE(read.ok());
+  REQUIRE(read->has_value());
+  const cfgit::MergeState& got = **read;
+  CHECK(got.source == "dev-bob");
+  CHECK(got.ours == a);
+  CHECK(got.theirs == b);
+  CHECK_FALSE(got.base.has_value());
+  CHECK(got.result == info->tree);
+  CHECK(got.message == state.message);
+  REQUIRE(got.conflicts.size() == 2);
+  CHECK(got.conflicts[0].kind == cfgit::ConflictKind::kModifyDelete);
+  CHECK(got.conflicts[0].key == c.key);
+  CHECK(got.conflicts[0].base == c.base);
+  CHECK(got.conflicts[0].ours == c.ours);
+  CHECK_FALSE(got.conflicts[0].theirs.has_value());
+  CHECK(got.conflicts[1].table == "odd table");
+  CHECK(got.conflicts[1].key.empty());
+  CHECK(got.conflicts[1].columns == std::vector<std::string>{"x"});
+
+  cfgit::MergeState next = got;
+  next.conflicts.pop_back();
+  REQUIRE(store->WriteMergeState(next, got.id, sig).ok());
+  CHECK(store->WriteMergeState(next, got.id, sig).code() == Code::kNeedsAttention);  // stale id
+  auto list = store->ListMergeStates();
+  REQUIRE(list.ok());
+  CHECK(*list == std::vector<std::string>{"staging"});
+  CHECK(
+      Shell(dir.path(), "git --git-dir=.cfgit log --oneline refs/cfgit/merge/staging").exit_code ==
+      0);
+  REQUIRE(store->DeleteMergeState("staging").ok());
+  auto after = store->ReadMergeState("staging");
+  REQUIRE(after.ok());
+  CHECK_FALSE(after->has_value());
+}

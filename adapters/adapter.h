@@ -68,6 +68,7 @@ bool NeedsRebuild(const std::string& target_dialect, const TableSchema& from,
 struct OpenOptions {
   std::string base_dir = ".";  // relative sqlite: paths are taken from here (the workspace root)
   std::string environment;     // for messages: "environment 'dev'"
+  bool create = false;  // SQLite: create a missing database file (a write into a new environment)
 };
 
 class Adapter {

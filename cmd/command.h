@@ -35,6 +35,11 @@ void RegisterDiff(CLI::App&, const Globals&, Action*);
 void RegisterMerge(CLI::App&, const Globals&, Action*);
 void RegisterConflicts(CLI::App&, const Globals&, Action*);
 void RegisterResolve(CLI::App&, const Globals&, Action*);
+void RegisterApply(CLI::App&, const Globals&, Action*);
+void RegisterPromote(CLI::App&, const Globals&, Action*);
+void RegisterRollback(CLI::App&, const Globals&, Action*);
+void RegisterBackups(CLI::App&, const Globals&, Action*);
+void RegisterRestore(CLI::App&, const Globals&, Action*);
 void RegisterStatus(CLI::App&, const Globals&, Action*);
 
 // An open workspace: its configuration and its store.
@@ -57,6 +62,13 @@ struct LiveSnapshot {
 };
 // Reads every versioned table of ENV at one moment (skip tables are never read).
 Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env);
+// `create`: a SQLite file that does not exist yet is created (a write into a new environment).
+Result<std::unique_ptr<Adapter>> OpenEnvironment(const Session& s, const EnvironmentConfig& env,
+                                                 bool create = false);
+// The same from an open adapter, in whatever transaction it has (a write transaction: the locked
+// state). With `backup`, also a snapshot of every column, ignored ones too, from the same scan.
+Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env, Adapter* db,
+                                  LiveSnapshot* backup);
 
 // One side of a diff: a revision (branch, tag, id, REV~N) or @ENV, the live database.
 struct Side {
@@ -99,6 +111,33 @@ struct MergeOutcome {
 };
 Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base, const Oid& ours,
                                 const Oid& theirs);
+
+// Writes revision `commit` to ENV's database (cmd/release.cc): the live state is read inside the
+// write transaction (locked), refused on drift of a protected environment (unless `force`) and
+// on {{$env.NAME}} variables ENV does not define, backed up to refs/cfgit/backups/ENV/<time>,
+// then the difference is written in one transaction and refs/cfgit/deployed/ENV moves. Branch
+// moves are the caller's.
+struct DeployRequest {
+  const EnvironmentConfig* env = nullptr;
+  Oid commit;
+  std::string label;   // the revision as given, for messages
+  std::string reason;  // "apply of v1 (3fa0c1d2e4)", for the backup's message
+  bool force = false;
+  bool dry_run = false;      // plan only: nothing is written, no backup
+  bool sql = false;          // with dry_run: the script too
+  bool all_columns = false;  // restore: compare and write ignored columns too
+};
+struct DeployResult {
+  bool changed = false;
+  std::vector<TableChangeStat> drift;  // what --force overwrote
+  std::optional<std::string> backup_ref;
+  std::string batch_text;  // counts per table of what was (or would be) written
+  std::string script;      // dry_run with sql
+};
+Result<DeployResult> Deploy(const Session& s, const DeployRequest& request);
+// Prints what Deploy did (or would do) for `command` ("apply", "promote"...), text or JSON.
+void PrintDeploy(const DeployRequest& request, const DeployResult& result,
+                 const std::string& format, const std::string& extra_json = "");
 
 // Adds `--format text|json` to a subcommand.
 void AddFormatOption(CLI::App* sub, std::string* format);

@@ -24,6 +24,11 @@ constexpr CommandEntry kCommands[] = {
     {"merge", cfgit::cmd::RegisterMerge},
     {"conflicts", cfgit::cmd::RegisterConflicts},
     {"resolve", cfgit::cmd::RegisterResolve},
+    {"apply", cfgit::cmd::RegisterApply},
+    {"promote", cfgit::cmd::RegisterPromote},
+    {"rollback", cfgit::cmd::RegisterRollback},
+    {"backups", cfgit::cmd::RegisterBackups},
+    {"restore", cfgit::cmd::RegisterRestore},
 };
 
 }  // namespace

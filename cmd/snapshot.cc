@@ -1,6 +1,7 @@
 // Reading live environments into snapshot trees, and resolving the two sides of a diff.
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cmd/command.h"
@@ -8,12 +9,25 @@
 namespace cfgit::cmd {
 
 Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env) {
+  CFGIT_ASSIGN_OR_RETURN(auto db, OpenEnvironment(s, env));
+  CFGIT_RETURN_IF_ERROR(db->BeginConsistentRead());
+  return ReadLiveFrom(s, env, db.get(), nullptr);
+}
+
+Result<std::unique_ptr<Adapter>> OpenEnvironment(const Session& s, const EnvironmentConfig& env,
+                                                 bool create) {
+  CFGIT_ASSIGN_OR_RETURN(std::string url, ExpandVariables(env.url));
+  return Adapter::Open(url,
+                       {.base_dir = s.workspace.root, .environment = env.name, .create = create});
+}
+
+Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env, Adapter* db,
+                                  LiveSnapshot* backup) {
   LiveSnapshot live;
   CFGIT_ASSIGN_OR_RETURN(live.writer, s.store->NewSnapshot(env.name));
-  CFGIT_ASSIGN_OR_RETURN(std::string url, ExpandVariables(env.url));
-  CFGIT_ASSIGN_OR_RETURN(
-      auto db, Adapter::Open(url, {.base_dir = s.workspace.root, .environment = env.name}));
-  CFGIT_RETURN_IF_ERROR(db->BeginConsistentRead());
+  if (backup) {
+    CFGIT_ASSIGN_OR_RETURN(backup->writer, s.store->NewSnapshot());
+  }
   CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
   bool progress = ::isatty(STDERR_FILENO) == 1;
   for (const std::string& table : tables) {
@@ -21,15 +35,33 @@ Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env) {
     if (settings.rule == Rule::kSkip) continue;  // never read
     CFGIT_ASSIGN_OR_RETURN(TableSchema schema, db->ReadSchema(table));
     CFGIT_RETURN_IF_ERROR(ApplyTableSettings(settings, &schema));
+    // The backup keeps every column, ignored ones too; the snapshot only the versioned ones.
+    TableSchema full = schema;
+    full.ignore.clear();
+    std::vector<size_t> pick;
+    if (backup) {
+      std::vector<std::string> all = full.VersionedColumns(), some = schema.VersionedColumns();
+      for (const std::string& c : some) {
+        pick.push_back(static_cast<size_t>(std::find(all.begin(), all.end(), c) - all.begin()));
+      }
+      CFGIT_RETURN_IF_ERROR(backup->writer->BeginTable(full));
+    }
     CFGIT_RETURN_IF_ERROR(live.writer->BeginTable(schema));
     if (schema.rows_versioned) {
-      CFGIT_ASSIGN_OR_RETURN(auto reader, db->Scan(schema));
-      Row row;
+      CFGIT_ASSIGN_OR_RETURN(auto reader, db->Scan(backup ? full : schema));
+      Row row, part;
       size_t n = 0;
       while (true) {
         CFGIT_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
         if (!more) break;
-        CFGIT_RETURN_IF_ERROR(live.writer->AddRow(row));
+        if (backup) {
+          CFGIT_RETURN_IF_ERROR(backup->writer->AddRow(row));
+          part.clear();
+          for (size_t i : pick) part.push_back(row[i]);
+          CFGIT_RETURN_IF_ERROR(live.writer->AddRow(part));
+        } else {
+          CFGIT_RETURN_IF_ERROR(live.writer->AddRow(row));
+        }
         if (progress && ++n % 100000 == 0) {
           std::cerr << "\r" << env.name << ": reading " << table << ": " << n << " rows"
                     << std::flush;
@@ -37,11 +69,19 @@ Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env) {
       }
       if (progress && n >= 100000) std::cerr << "\r" << std::string(60, ' ') << "\r";
     }
+    if (backup) {
+      CFGIT_ASSIGN_OR_RETURN(TableWriteStats b, backup->writer->EndTable());
+      backup->tables.push_back(std::move(b));
+    }
     CFGIT_ASSIGN_OR_RETURN(TableWriteStats t, live.writer->EndTable());
     live.tables.push_back(std::move(t));
   }
   live.dialect = db->dialect();
   CFGIT_ASSIGN_OR_RETURN(live.tree, live.writer->FinishTree(live.dialect));
+  if (backup) {
+    backup->dialect = live.dialect;
+    CFGIT_ASSIGN_OR_RETURN(backup->tree, backup->writer->FinishTree(live.dialect));
+  }
   return live;
 }
 

@@ -160,7 +160,23 @@ Status ParseTable(const std::string& path, const YAML::Node& key, const YAML::No
 Status ParseConfig(const std::string& path, const YAML::Node& doc, Config* config) {
   if (doc.IsNull()) return Status::Ok();
   if (!doc.IsMap()) return ErrorAt(path, doc, "cfgit.yaml must be a mapping");
-  CFGIT_RETURN_IF_ERROR(CheckKeys(path, doc, "cfgit.yaml", {"environments", "tables", "author"}));
+  CFGIT_RETURN_IF_ERROR(
+      CheckKeys(path, doc, "cfgit.yaml", {"environments", "tables", "author", "backups"}));
+  if (const YAML::Node backups = doc["backups"]; backups && !backups.IsNull()) {
+    if (!backups.IsMap()) return ErrorAt(path, backups, "backups must be a mapping {keep: N}");
+    CFGIT_RETURN_IF_ERROR(CheckKeys(path, backups, "backups", {"keep"}));
+    if (backups["keep"]) {
+      CFGIT_ASSIGN_OR_RETURN(std::string keep, ScalarAt(path, backups["keep"], "keep"));
+      char* end = nullptr;
+      long n = std::strtol(keep.c_str(), &end, 10);
+      if (keep.empty() || *end != '\0' || n < 1 || n > 100000) {
+        return ErrorAt(path, backups["keep"],
+                       "backups.keep must be a whole number of backups to keep per "
+                       "environment, at least 1");
+      }
+      config->backups_keep = static_cast<int>(n);
+    }
+  }
   if (const YAML::Node envs = doc["environments"]; envs && !envs.IsNull()) {
     if (!envs.IsMap())
       return ErrorAt(path, envs, "environments must be a mapping NAME: {url: ...}");

@@ -51,6 +51,7 @@ struct Config {
   std::vector<EnvironmentConfig> environments;
   std::vector<TableSettings> tables;
   std::optional<std::string> author_name, author_email;
+  int backups_keep = 20;  // backups kept per environment (older ones are pruned after a write)
 
   const EnvironmentConfig* FindEnvironment(const std::string& name) const;
   ResolvedTable ForTable(const std::string& table) const;

@@ -412,6 +412,49 @@ class GitStore final : public Store {
     return out;
   }
 
+  Result<std::vector<CommitInfo>> LogRange(const std::vector<Oid>& include,
+                                           const std::vector<Oid>& exclude) const override {
+    git_revwalk* w = nullptr;
+    if (int rc = git_revwalk_new(&w, repo_.get())) return git::Error(rc, "walking history");
+    git::Revwalk walk(w);
+    git_revwalk_sorting(w, GIT_SORT_TOPOLOGICAL | GIT_SORT_TIME);
+    for (const Oid& s : include) {
+      if (int rc = git_revwalk_push(w, Raw(s))) return git::Error(rc, "walking history");
+    }
+    for (const Oid& s : exclude) {
+      if (int rc = git_revwalk_hide(w, Raw(s))) return git::Error(rc, "walking history");
+    }
+    std::vector<CommitInfo> out;
+    git_oid raw;
+    while (git_revwalk_next(&raw, w) == 0) {
+      CFGIT_ASSIGN_OR_RETURN(CommitInfo info, ReadCommit(FromRaw(&raw)));
+      out.push_back(std::move(info));
+    }
+    return out;
+  }
+
+  Result<std::vector<RefMove>> Reflog(const std::string& ref) const override {
+    git_reflog* log = nullptr;
+    if (int rc = git_reflog_read(&log, repo_.get(), ref.c_str())) {
+      return git::Error(rc, "reading the history of " + ref);
+    }
+    std::unique_ptr<git_reflog, void (*)(git_reflog*)> holder(log, git_reflog_free);
+    std::vector<RefMove> out;
+    for (size_t i = 0; i < git_reflog_entrycount(log); ++i) {
+      const git_reflog_entry* e = git_reflog_entry_byindex(log, i);  // 0: the newest
+      RefMove m;
+      Oid from = FromRaw(git_reflog_entry_id_old(e)), to = FromRaw(git_reflog_entry_id_new(e));
+      if (!from.IsZero()) m.from = from;
+      if (!to.IsZero()) m.to = to;
+      const char* msg = git_reflog_entry_message(e);
+      m.message = msg ? msg : "";
+      const git_signature* who = git_reflog_entry_committer(e);
+      m.who = {who->name, who->email, static_cast<int64_t>(who->when.time), who->when.offset};
+      out.push_back(std::move(m));
+    }
+    return out;
+  }
+
   Result<std::vector<RefInfo>> ListRefs(const std::string& prefix) const override {
     git_reference_iterator* it = nullptr;
     if (int rc = git_reference_iterator_glob_new(&it, repo_.get(), (prefix + "*").c_str())) {

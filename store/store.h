@@ -174,6 +174,16 @@ class Store {
   virtual Status AdoptHeadIfUnborn(const std::string& branch) = 0;
 
   virtual Result<CommitInfo> ReadCommit(const Oid& id) const = 0;
+  // Commits reachable from `include` and not from `exclude`, newest first.
+  virtual Result<std::vector<CommitInfo>> LogRange(const std::vector<Oid>& include,
+                                                   const std::vector<Oid>& exclude) const = 0;
+  // The moves of a ref, newest first (the reflog Git keeps for it).
+  struct RefMove {
+    std::optional<Oid> from, to;
+    std::string message;
+    Signature who;
+  };
+  virtual Result<std::vector<RefMove>> Reflog(const std::string& ref) const = 0;
   // Commits reachable from `starts`, newest first, at most `limit` (0: all).
   virtual Result<std::vector<CommitInfo>> Log(const std::vector<Oid>& starts,
                                               size_t limit) const = 0;

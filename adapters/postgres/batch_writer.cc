@@ -69,6 +69,15 @@ class Writer {
       : conn_(conn), tx_(tx), catalog_(catalog), batch_(batch), serial_(serial) {}
 
   Status Run() {
+    for (const TableBatch& b : batch_.tables) {
+      if (b.alter_from) {
+        return Status::Invalid(
+            "table '" + b.schema.name +
+            "' has a different structure in the snapshot than in the database; cfgit does not "
+            "alter existing PostgreSQL tables yet: change it by hand (cfgit diff --format sql "
+            "prints the ALTER TABLE statements), then apply again; nothing was written");
+      }
+    }
     CFGIT_RETURN_IF_ERROR(Locate());
     std::vector<std::string> create, after;
     for (Target& t : targets_) {
@@ -79,10 +88,15 @@ class Writer {
     CFGIT_RETURN_IF_ERROR(Validate());
     std::vector<Target*> order = ParentsFirst();
     for (auto it = order.rbegin(); it != order.rend(); ++it) Deletes(**it);
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {  // children first
+      if ((*it)->batch->drop) tx_.exec("DROP TABLE " + (*it)->ref.Qualified());
+    }
     for (Target* t : order) Updates(*t);
     for (Target* t : order) Inserts(*t);
     for (const std::string& sql : after) tx_.exec(sql);
-    for (const Target& t : targets_) FixSequences(t);
+    for (const Target& t : targets_) {
+      if (!t.batch->drop) FixSequences(t);
+    }
     return Status::Ok();
   }
 

@@ -179,11 +179,20 @@ class SqliteAdapter final : public Adapter {
   Status Write(const ChangeBatch& batch) override {
     if (!in_write_) return Status::Invalid("Write called outside BeginWrite/Commit");
     for (const TableBatch& t : batch.tables) {
+      if (t.alter_from && !t.rebuild) {
+        return Status::Invalid("table '" + t.schema.name +
+                               "': a changed structure is written to SQLite by rebuilding the "
+                               "table (TableBatch::rebuild)");
+      }
+      if (t.rebuild) CFGIT_RETURN_IF_ERROR(Rebuild(t, batch.source_dialect));
       if (t.create) CFGIT_RETURN_IF_ERROR(CreateTable(t.schema, batch.source_dialect));
     }
     for (const TableBatch& t : batch.tables) CFGIT_RETURN_IF_ERROR(WriteDeletes(t));
     for (const TableBatch& t : batch.tables) CFGIT_RETURN_IF_ERROR(WriteUpdates(t));
     for (const TableBatch& t : batch.tables) CFGIT_RETURN_IF_ERROR(WriteInserts(t));
+    for (const TableBatch& t : batch.tables) {
+      if (t.drop) CFGIT_RETURN_IF_ERROR(Exec("DROP TABLE " + QuoteIdent(t.schema.name)));
+    }
     return Status::Ok();
   }
 
@@ -224,9 +233,25 @@ class SqliteAdapter final : public Adapter {
     }
     if (rc != SQLITE_DONE) return SqliteError(db_.get(), "checking foreign keys of " + path_);
     if (n == 0) return Status::Ok();
-    return Status::Database("FOREIGN KEY constraint failed in " + path_ + " (" +
-                            std::to_string(n) + " rows):" + found +
+    return Status::Database("FOREIGN KEY constraint failed in " + path_ + " (" + std::to_string(n) +
+                            " rows):" + found +
                             "\nnothing was written; fix the rows in the snapshot or the database");
+  }
+
+  // The table created again from the snapshot's definition (its rows come as inserts). With
+  // the legacy rename, other tables' REFERENCES keep naming the table (foreign keys are off
+  // during the write and checked before COMMIT).
+  Status Rebuild(const TableBatch& t, const std::string& source_dialect) {
+    std::string old = QuoteIdent(t.schema.name + "__cfgit_old");
+    for (const Index& index : t.alter_from->indexes) {  // their names are needed again
+      if (index.name.rfind("sqlite_autoindex_", 0) == 0) continue;
+      CFGIT_RETURN_IF_ERROR(Exec("DROP INDEX " + QuoteIdent(index.name)));
+    }
+    CFGIT_RETURN_IF_ERROR(Exec("PRAGMA legacy_alter_table = ON"));
+    CFGIT_RETURN_IF_ERROR(Exec("ALTER TABLE " + QuoteIdent(t.schema.name) + " RENAME TO " + old));
+    CFGIT_RETURN_IF_ERROR(CreateTable(t.schema, source_dialect));
+    CFGIT_RETURN_IF_ERROR(Exec("DROP TABLE " + old));
+    return Exec("PRAGMA legacy_alter_table = OFF");
   }
 
   Status CreateTable(const TableSchema& schema, const std::string& source_dialect) {
@@ -561,14 +586,17 @@ Result<std::unique_ptr<Adapter>> OpenSqlite(const std::string& path, const OpenO
   fs::path p(path);
   if (p.is_relative()) p = fs::path(options.base_dir) / p;
   std::error_code ec;
-  if (!fs::exists(p, ec)) {
+  bool create = options.create && !fs::exists(p, ec) && fs::is_directory(p.parent_path(), ec);
+  if (!create && !fs::exists(p, ec)) {
     return Status::Database("environment '" + options.environment + "': database file " +
                             p.string() +
                             " does not exist; check its url in cfgit.yaml "
                             "(cfgit env list)");
   }
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(p.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc = sqlite3_open_v2(
+      p.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0), nullptr);
   Db db(raw);
   if (rc != SQLITE_OK)
     return SqliteError(raw, "environment '" + options.environment + "': opening " + p.string());

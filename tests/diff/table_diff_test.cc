@@ -83,6 +83,13 @@ class CountingStore : public cfgit::Store {
                                                     size_t n) const override {
     return s_.Log(s, n);
   }
+  cfgit::Result<std::vector<cfgit::CommitInfo>> LogRange(const std::vector<Oid>& i,
+                                                         const std::vector<Oid>& e) const override {
+    return s_.LogRange(i, e);
+  }
+  cfgit::Result<std::vector<RefMove>> Reflog(const std::string& r) const override {
+    return s_.Reflog(r);
+  }
   cfgit::Result<std::vector<cfgit::RefInfo>> ListRefs(const std::string& p) const override {
     return s_.ListRefs(p);
   }

@@ -1,0 +1,261 @@
+// Deploy: the one way cfgit writes an environment's database (apply, promote, rollback,
+// restore). See command.h and docs/releases.md.
+#include <ctime>
+#include <iostream>
+#include <regex>
+#include <set>
+
+#include "cmd/command.h"
+
+namespace cfgit::cmd {
+namespace {
+
+std::string UtcStamp(int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
+  return buf;
+}
+
+// {{$env.NAME}} placeholders in the values a batch writes, with where they are.
+std::map<std::string, std::string> Placeholders(const ChangeBatch& batch) {
+  static const std::regex kPlaceholder(R"(\{\{\s*\$env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\})");
+  std::map<std::string, std::string> found;  // name -> first table it appears in
+  auto scan = [&](const std::string& table, const Row& values) {
+    for (const Value& v : values) {
+      if (v.kind() != Value::Kind::kText || v.bytes().find("{{") == std::string::npos) continue;
+      for (std::sregex_iterator it(v.bytes().begin(), v.bytes().end(), kPlaceholder), end;
+           it != end; ++it) {
+        found.emplace((*it)[1].str(), table);
+      }
+    }
+  };
+  for (const TableBatch& t : batch.tables) {
+    for (const Row& r : t.inserts) scan(t.schema.name, r);
+    for (const RowUpdate& u : t.updates) scan(t.schema.name, u.values);
+  }
+  return found;
+}
+
+// The variable names ENV defines: its `variables:` list and the values of `variables_from`.
+Result<std::set<std::string>> DefinedVariables(const EnvironmentConfig& env, Adapter* db) {
+  std::set<std::string> names(env.variables.begin(), env.variables.end());
+  if (env.variables_from.empty()) return names;
+  size_t dot = env.variables_from.rfind('.');
+  std::string table = env.variables_from.substr(0, dot);
+  std::string column = env.variables_from.substr(dot + 1);
+  CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
+  if (std::find(tables.begin(), tables.end(), table) == tables.end()) return names;
+  CFGIT_ASSIGN_OR_RETURN(TableSchema schema, db->ReadSchema(table));
+  if (!schema.FindColumn(column)) {
+    return Status::Invalid("environment '" + env.name + "': variables_from names column '" +
+                           column + "', which table '" + table + "' does not have");
+  }
+  schema.key = schema.primary_key;
+  schema.ignore.clear();
+  for (const Column& c : schema.columns) {
+    if (c.name != column &&
+        std::find(schema.key.begin(), schema.key.end(), c.name) == schema.key.end()) {
+      schema.ignore.push_back(c.name);
+    }
+  }
+  std::vector<std::string> cols = schema.VersionedColumns();
+  size_t at = static_cast<size_t>(std::find(cols.begin(), cols.end(), column) - cols.begin());
+  CFGIT_ASSIGN_OR_RETURN(auto reader, db->Scan(schema));
+  Row row;
+  while (true) {
+    CFGIT_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
+    if (!more) break;
+    if (row[at].kind() == Value::Kind::kText) names.insert(row[at].bytes());
+  }
+  return names;
+}
+
+}  // namespace
+
+std::string Counts(const ChangeBatch& batch) {
+  std::string out;
+  for (const TableBatch& t : batch.tables) {
+    std::string what = t.create ? "create, " : t.drop ? "drop, " : t.rebuild ? "rebuild, " : "";
+    out += " " + t.schema.name + "  " + what + "+" + std::to_string(t.inserts.size()) + " -" +
+           std::to_string(t.deletes.size()) + " ~" + std::to_string(t.updates.size()) + "\n";
+  }
+  return out;
+}
+
+namespace {
+
+// Removes the oldest backups of ENV beyond the configured number.
+Status PruneBackups(Store& store, const std::string& env, int keep) {
+  std::string prefix = "refs/cfgit/backups/" + env + "/";
+  CFGIT_ASSIGN_OR_RETURN(std::vector<RefInfo> refs, store.ListRefs(prefix));
+  // Names are UTC time stamps: their order is their age.
+  for (size_t i = 0; i + static_cast<size_t>(keep) < refs.size(); ++i) {
+    CFGIT_RETURN_IF_ERROR(store.DeleteRef(prefix + refs[i].name));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
+  const EnvironmentConfig& env = *req.env;
+  DeployResult out;
+  const std::string deployed_ref = "refs/cfgit/deployed/" + env.name;
+  CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> deployed, s.store->ReadRef(deployed_ref));
+  CFGIT_ASSIGN_OR_RETURN(CommitInfo target, s.store->ReadCommit(req.commit));
+
+  CFGIT_ASSIGN_OR_RETURN(auto db, OpenEnvironment(s, env, /*create=*/!req.dry_run));
+  // Locked from here to COMMIT: what is read is what is backed up and what is overwritten.
+  CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
+  if (req.dry_run) {
+    CFGIT_RETURN_IF_ERROR(db->BeginConsistentRead());
+  } else {
+    CFGIT_RETURN_IF_ERROR(db->BeginWrite(tables));
+  }
+  LiveSnapshot backup;
+  Result<LiveSnapshot> read = ReadLiveFrom(s, env, db.get(), &backup);
+  if (!read.ok()) return read.status().Wrap("cannot read " + env.name + ": ");
+  LiveSnapshot& live = *read;
+
+  // Drift: the live database is not what cfgit last made it.
+  if (env.is_protected && !live.tables.empty()) {
+    std::optional<Oid> reference;
+    if (deployed) {
+      CFGIT_ASSIGN_OR_RETURN(CommitInfo d, s.store->ReadCommit(*deployed));
+      if (!(d.tree == live.tree)) reference = d.tree;
+    } else {
+      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> head, s.store->ReadRef("refs/heads/" + env.name));
+      std::optional<CommitInfo> same;
+      if (head) {
+        CFGIT_ASSIGN_OR_RETURN(same, DeployedByContent(*s.store, *head, live.tree));
+      }
+      if (!same) {
+        reference = head ? std::optional<Oid>(s.store->ReadCommit(*head)->tree) : std::nullopt;
+        if (!reference) reference = Oid();  // nothing to compare with: all of it is drift
+      }
+    }
+    if (reference) {
+      std::optional<Oid> from = reference->IsZero() ? std::nullopt : reference;
+      CFGIT_ASSIGN_OR_RETURN(out.drift, DiffStat(*s.store, from, live.tree));
+      if (!req.force) {
+        db->Rollback().ok();
+        return Status::NeedsAttention(
+            env.name + " is protected and its database has drifted from what cfgit last wrote (" +
+            (deployed ? deployed->Short() : std::string("no deployed record")) + "):\n" +
+            FormatStatsText(out.drift) + "nothing was written; see the rows with: cfgit diff " +
+            (deployed ? deployed->Short() : env.name) + " @" + env.name +
+            "\n--force backs the drift up and overwrites it");
+      }
+    }
+  }
+
+  Side from;
+  from.label = "@" + env.name;
+  from.tree = req.all_columns ? backup.tree : live.tree;
+  from.dialect = live.dialect;
+  Side to;
+  to.label = req.label;
+  to.commit = req.commit;
+  to.tree = target.tree;
+  CFGIT_ASSIGN_OR_RETURN(to.dialect, s.store->SnapshotDialect(target.tree));
+  CFGIT_ASSIGN_OR_RETURN(ChangeBatch batch, PlanChanges(*s.store, from, to, db->dialect(),
+                                                        MakeDiffOptions(s.config, {})));
+  out.batch_text = Counts(batch);
+  out.changed = !batch.tables.empty();
+
+  std::map<std::string, std::string> used = Placeholders(batch);
+  if (!used.empty()) {
+    CFGIT_ASSIGN_OR_RETURN(std::set<std::string> defined, DefinedVariables(env, db.get()));
+    std::string missing;
+    for (const auto& [name, table] : used) {
+      if (!defined.count(name)) missing += "\n  {{$env." + name + "}} (in " + table + ")";
+    }
+    if (!missing.empty()) {
+      db->Rollback().ok();
+      return Status::NeedsAttention(
+          "the rows to write to " + env.name + " use environment variables it does not define:" +
+          missing + "\nnothing was written; define them in " + env.name +
+          " (variables: or variables_from: in cfgit.yaml, docs/config.md), then apply again");
+    }
+  }
+  if (req.dry_run) {
+    if (req.sql && out.changed) {
+      CFGIT_ASSIGN_OR_RETURN(out.script, RenderScript(db->dialect(), batch));
+    }
+    db->Rollback().ok();
+    return out;
+  }
+  if (!out.changed) {
+    db->Rollback().ok();
+  } else {
+    // Back up first: the live state of every versioned table, every column.
+    Signature who = s.store->DefaultSignature(s.config);
+    size_t rows = 0;
+    for (const auto& t : backup.tables) rows += t.rows;
+    std::string message = "backup of " + env.name + " before " + req.reason + "\n\n" +
+                          std::to_string(backup.tables.size()) + " tables, " +
+                          std::to_string(rows) + " rows\n";
+    CFGIT_ASSIGN_OR_RETURN(Oid saved, backup.writer->WriteCommit({}, message, who));
+    std::string name = UtcStamp(who.time);
+    std::string ref = "refs/cfgit/backups/" + env.name + "/" + name;
+    for (int n = 2; s.store->ReadRef(ref).ok() && s.store->ReadRef(ref)->has_value(); ++n) {
+      ref = "refs/cfgit/backups/" + env.name + "/" + name + "-" + std::to_string(n);
+    }
+    CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(ref, saved, std::nullopt, "backup: " + req.reason));
+    out.backup_ref = ref;
+    Status written = db->Write(batch);
+    if (written.ok()) written = db->Commit();
+    if (!written.ok()) {
+      db->Rollback().ok();
+      return written.Wrap("cannot write " + env.name + " (nothing was changed; the backup is " +
+                          ref + "): ");
+    }
+  }
+  if (!deployed || !(*deployed == req.commit)) {
+    CFGIT_RETURN_IF_ERROR(
+        s.store->UpdateRef(deployed_ref, req.commit, deployed, "deploy: " + req.reason));
+  }
+  if (out.changed) CFGIT_RETURN_IF_ERROR(PruneBackups(*s.store, env.name, s.config.backups_keep));
+  return out;
+}
+
+void PrintDeploy(const DeployRequest& req, const DeployResult& r, const std::string& format,
+                 const std::string& extra_json) {
+  const std::string& env = req.env->name;
+  if (format == "sql") {
+    std::cout << (r.changed ? r.script
+                            : "-- nothing to write: " + env + " equals " + req.label + "\n");
+    return;
+  }
+  if (format == "json") {
+    std::cout << "{\"environment\":" << JsonString(env)
+              << ",\"revision\":" << JsonString(req.commit.Hex())
+              << ",\"dry_run\":" << (req.dry_run ? "true" : "false")
+              << ",\"changed\":" << (r.changed ? "true" : "false")
+              << ",\"backup\":" << (r.backup_ref ? JsonString(*r.backup_ref) : "null")
+              << ",\"drift_overwritten\":" << FormatStatsJson(r.drift) << extra_json << "}\n";
+    return;
+  }
+  if (!r.changed) {
+    std::cout << "nothing to write: " << env << " already equals " << req.label << " ("
+              << req.commit.Short() << ")\n";
+    return;
+  }
+  if (req.dry_run) {
+    std::cout << "would write to " << env << " (" << req.label << ", " << req.commit.Short()
+              << "), nothing changed:\n"
+              << r.batch_text;
+    return;
+  }
+  if (!r.drift.empty()) {
+    std::cout << "overwrote drift in " << env << " (kept in the backup):\n"
+              << FormatStatsText(r.drift);
+  }
+  std::cout << "wrote " << req.label << " (" << req.commit.Short() << ") to " << env << ":\n"
+            << r.batch_text << "backup of the previous state: " << *r.backup_ref << "\n";
+}
+
+}  // namespace cfgit::cmd

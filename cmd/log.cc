@@ -1,4 +1,5 @@
 // cfgit log [REV] [-n N]: the history of a branch (default: of every environment's branch).
+#include <algorithm>
 #include <iostream>
 #include <map>
 
@@ -10,10 +11,57 @@ namespace {
 struct LogOptions {
   std::string rev, format = "text";
   size_t limit = 0;
+  bool walk_reflogs = false;
 };
+
+// log -g ENV: every move of branch ENV and of its deployed ref, newest first.
+Status RunHistory(const Session& s, const LogOptions& o) {
+  if (o.rev.empty()) return Status::Usage("log -g needs an environment: cfgit log -g ENV");
+  std::string env = o.rev;
+  struct Move {
+    std::string ref;
+    Store::RefMove move;
+  };
+  std::vector<Move> moves;
+  for (const std::string& ref : {"refs/heads/" + env, "refs/cfgit/deployed/" + env}) {
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> exists, s.store->ReadRef(ref));
+    if (!exists) continue;
+    CFGIT_ASSIGN_OR_RETURN(std::vector<Store::RefMove> log, s.store->Reflog(ref));
+    for (auto& m : log) {
+      moves.push_back({ref.rfind("refs/heads/", 0) == 0 ? "branch" : "deployed", std::move(m)});
+    }
+  }
+  if (moves.empty()) {
+    return Status::Usage("'" + env + "' has no branch and no deployments to show");
+  }
+  std::stable_sort(moves.begin(), moves.end(),
+                   [](const Move& a, const Move& b) { return a.move.who.time > b.move.who.time; });
+  if (o.limit && moves.size() > o.limit) moves.resize(o.limit);
+  auto id = [](const std::optional<Oid>& x) { return x ? x->Short() : std::string("(none)"); };
+  if (o.format == "json") {
+    std::string out = "[";
+    for (size_t i = 0; i < moves.size(); ++i) {
+      const auto& m = moves[i].move;
+      out += std::string(i ? "," : "") + "{\"ref\":" + JsonString(moves[i].ref) +
+             ",\"from\":" + (m.from ? JsonString(m.from->Hex()) : "null") +
+             ",\"to\":" + (m.to ? JsonString(m.to->Hex()) : "null") +
+             ",\"message\":" + JsonString(m.message) +
+             ",\"time\":" + JsonString(IsoTime(m.who.time, m.who.offset_minutes)) + "}";
+    }
+    std::cout << out << "]\n";
+    return Status::Ok();
+  }
+  for (const Move& m : moves) {
+    std::cout << IsoTime(m.move.who.time, m.move.who.offset_minutes) << "  " << m.ref
+              << (m.ref == "branch" ? "  " : "") << "  " << id(m.move.from) << " -> "
+              << id(m.move.to) << "  " << m.move.message << "\n";
+  }
+  return Status::Ok();
+}
 
 Status RunLog(const Globals& globals, const LogOptions& o) {
   CFGIT_ASSIGN_OR_RETURN(Session s, OpenSession(globals));
+  if (o.walk_reflogs) return RunHistory(s, o);
   CFGIT_ASSIGN_OR_RETURN(auto branches, s.store->ListRefs("refs/heads/"));
   CFGIT_ASSIGN_OR_RETURN(auto tags, s.store->ListRefs("refs/tags/"));
   std::vector<Oid> starts;
@@ -88,6 +136,9 @@ void RegisterLog(CLI::App& app, const Globals& globals, Action* action) {
                   "Start from this revision: branch, tag, (short) id, REV~N, REV^ "
                   "(default: every branch)");
   sub->add_option("-n,--max-count", o->limit, "Show at most N commits");
+  sub->add_flag("-g,--walk-reflogs", o->walk_reflogs,
+                "With an environment: its deployment history, every move of its branch and of "
+                "its deployed commit, by which command");
   AddFormatOption(sub, &o->format);
   sub->callback([action, o, &globals] { *action = [o, &globals] { return RunLog(globals, *o); }; });
 }

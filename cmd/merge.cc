@@ -15,7 +15,9 @@ struct MergeOptions {
 
 std::string SummaryLine(const TableOutcome& t) {
   const TableMergeSummary& s = t.summary;
-  std::string out = " " + t.table + ": " + std::to_string(s.from_theirs) + " rows from theirs";
+  auto rows = [](size_t n) { return std::to_string(n) + (n == 1 ? " row" : " rows"); };
+  std::string out = " " + t.table + ": " + rows(s.from_ours) + " kept from ours, " +
+                    rows(s.from_theirs) + " from theirs";
   if (s.converged) out += ", " + std::to_string(s.converged) + " converged";
   if (s.schema_merged) out += ", schema merged";
   if (!s.overwritten.empty()) {
@@ -25,7 +27,9 @@ std::string SummaryLine(const TableOutcome& t) {
     }
     if (s.overwritten.size() > 10) out += " ...";
   }
-  if (s.conflicts) out += ", " + std::to_string(s.conflicts) + " conflicts";
+  if (s.conflicts) {
+    out += ", " + std::to_string(s.conflicts) + (s.conflicts == 1 ? " conflict" : " conflicts");
+  }
   return out;
 }
 
@@ -38,6 +42,7 @@ std::string SummaryJson(const std::vector<TableOutcome>& tables) {
       over += std::string(k ? "," : "") + JsonString(KeyValuesText(s.overwritten[k]));
     }
     out += std::string(i ? "," : "") + "{\"name\":" + JsonString(tables[i].table) +
+           ",\"from_ours\":" + std::to_string(s.from_ours) +
            ",\"from_theirs\":" + std::to_string(s.from_theirs) +
            ",\"converged\":" + std::to_string(s.converged) + ",\"overwritten\":" + over +
            "],\"schema_merged\":" + (s.schema_merged ? "true" : "false") +
@@ -170,6 +175,12 @@ Status RunContinue(const Globals& globals, const MergeOptions& o) {
   Status moved = s.store->UpdateRef("refs/heads/" + target, commit, state->ours,
                                     "merge " + state->source + ": " + Subject(state->message));
   if (!moved.ok()) {
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> now, s.store->ReadRef("refs/heads/" + target));
+    if (now && *now == state->ours) {
+      return moved.Wrap("cannot move " + target +
+                        " (the merge in progress is kept; run cfgit merge --continue " + target +
+                        " again): ");
+    }
     return Status::NeedsAttention("branch " + target + " moved since the merge of " +
                                   state->source +
                                   " started; nothing was committed: run cfgit merge --abort " +

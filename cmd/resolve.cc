@@ -1,5 +1,6 @@
 // cfgit resolve TARGET [--table T] [--key K] (--ours | --theirs | --set COL=VALUE...): settles
 // conflicts of the merge in progress into TARGET, in its recorded result.
+#include <cctype>
 #include <iostream>
 #include <map>
 
@@ -75,7 +76,14 @@ class Resolver {
       case ConflictKind::kAddAdd: {
         CFGIT_ASSIGN_OR_RETURN(std::optional<Row> row, editor_->GetRow(*schema, c.key));
         if (!row) return Status::Invalid("the conflicted row is missing from the merge result");
-        SetCells(*schema, c.row_columns, *c.theirs, &*row);
+        Row values = *c.theirs;
+        for (size_t i = 0; i < values.size() && c.base && c.ours; ++i) {
+          if (!IsJson(*schema, c.row_columns[i])) continue;
+          // theirs' members where the two collide, the merged members elsewhere
+          JsonCellMerge m = MergeJsonCell((*c.base)[i], (*c.ours)[i], values[i], true);
+          if (m.outcome == CellOutcome::kConflict) values[i] = m.value;
+        }
+        SetCells(*schema, c.row_columns, values, &*row);
         return editor_->PutRow(*schema, *row);
       }
       case ConflictKind::kModifyDelete:
@@ -92,6 +100,15 @@ class Resolver {
   }
 
  private:
+  bool IsJson(const TableSchema& schema, const std::string& column) const {
+    const Column* c = schema.FindColumn(column);
+    std::string type = c ? c->type : "";
+    for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (type == "json" || type == "jsonb") return true;
+    std::vector<std::string> listed = s_.config.ForTable(schema.name).json.columns;
+    return std::find(listed.begin(), listed.end(), column) != listed.end();
+  }
+
   Oid theirs_tree() { return tree(state_.theirs); }
   Oid tree(const Oid& commit) {
     Result<CommitInfo> c = s_.store->ReadCommit(commit);

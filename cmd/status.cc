@@ -21,6 +21,7 @@ struct EnvStatus {
   std::vector<TableChangeStat> drift;
   Status live_error;                // the database could not be read
   std::optional<MergeState> merge;  // a merge into the environment's branch, in progress
+  size_t undeployed = 0;            // commits on the branch that the deployed commit does not have
 };
 
 Result<EnvStatus> Inspect(const Session& s, const EnvironmentConfig& env) {
@@ -36,6 +37,14 @@ Result<EnvStatus> Inspect(const Session& s, const EnvironmentConfig& env) {
     CFGIT_ASSIGN_OR_RETURN(st.deployed, s.store->ReadCommit(*deployed));
   }
   CFGIT_ASSIGN_OR_RETURN(st.merge, s.store->ReadMergeState(env.name));
+  if (head && deployed) {  // only when what runs is on the branch's history
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> base, s.store->MergeBase(*head, *deployed));
+    if (base && *base == *deployed) {
+      CFGIT_ASSIGN_OR_RETURN(std::vector<CommitInfo> ahead,
+                             s.store->LogRange({*head}, {*deployed}));
+      st.undeployed = ahead.size();
+    }
+  }
   const std::optional<CommitInfo>& base = st.deployed ? st.deployed : st.head;
   if (!base) return st;
   st.compared_with = st.deployed ? "deployed" : "head";
@@ -76,6 +85,10 @@ void PrintText(const EnvStatus& st, bool color, std::ostream& out) {
   out << "  deployed: " << CommitText(st.deployed)
       << (st.deployed_by_content ? " (no record yet: the live database equals this commit)" : "")
       << "\n";
+  if (st.undeployed) {
+    out << "  pending:  " << st.undeployed << (st.undeployed == 1 ? " commit" : " commits")
+        << " on the branch not deployed yet (cfgit apply " << env.name << ")\n";
+  }
   if (!st.live_error.ok()) {
     out << "  live:     " << paint("31", "cannot read the database: " + st.live_error.message())
         << "\n";
@@ -122,15 +135,16 @@ std::string Json(const EnvStatus& st) {
                     ",\"protected\":" + (st.env->is_protected ? "true" : "false") +
                     ",\"head\":" + commit(st.head) + ",\"deployed\":" + commit(st.deployed) +
                     ",\"deployed_by_content\":" + (st.deployed_by_content ? "true" : "false");
-  out += ",\"merge\":" +
-         (st.merge ? "{\"source\":" + JsonString(st.merge->source) +
-                         ",\"conflicts\":" + std::to_string(st.merge->conflicts.size()) + "}"
-                   : std::string("null"));
-  if (!st.live_error.ok()) return out + ",\"error\":" + JsonString(st.live_error.message()) + "}";
+  std::string tail = ",\"undeployed_commits\":" + std::to_string(st.undeployed) + ",\"merge\":" +
+                     (st.merge ? "{\"source\":" + JsonString(st.merge->source) + ",\"conflicts\":" +
+                                     std::to_string(st.merge->conflicts.size()) + "}"
+                               : std::string("null")) +
+                     "}";
+  if (!st.live_error.ok()) return out + ",\"error\":" + JsonString(st.live_error.message()) + tail;
   out += ",\"compared_with\":" +
          (st.compared_with.empty() ? std::string("null") : JsonString(st.compared_with));
   out += std::string(",\"drifted\":") + (st.drift.empty() ? "false" : "true");
-  return out + ",\"drift\":" + FormatStatsJson(st.drift) + "}";
+  return out + ",\"drift\":" + FormatStatsJson(st.drift) + tail;
 }
 
 Status RunStatus(const Globals& globals, const StatusOptions& o) {

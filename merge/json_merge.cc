@@ -19,7 +19,7 @@ bool IsObject(const Json* j) { return j && j->kind() == Json::Kind::kObject; }
 // The merged node, or nullopt for "absent". Conflicting paths are collected; where the sides
 // conflict, ours is kept.
 std::optional<Json> Merge(const Json* base, const Json* ours, const Json* theirs, Steps* steps,
-                          std::vector<std::string>* conflicts) {
+                          std::vector<std::string>* conflicts, bool prefer_theirs) {
   auto copy = [](const Json* j) { return j ? std::optional<Json>(*j) : std::nullopt; };
   if (Same(ours, base)) return copy(theirs);
   if (Same(theirs, base)) return copy(ours);
@@ -28,8 +28,8 @@ std::optional<Json> Merge(const Json* base, const Json* ours, const Json* theirs
     std::vector<Json::Member> members;
     auto merge_member = [&](const std::string& name) {
       steps->push_back(name);
-      std::optional<Json> m =
-          Merge(base->Find(name), ours->Find(name), theirs->Find(name), steps, conflicts);
+      std::optional<Json> m = Merge(base->Find(name), ours->Find(name), theirs->Find(name), steps,
+                                    conflicts, prefer_theirs);
       steps->pop_back();
       if (m) members.emplace_back(name, std::move(*m));
     };
@@ -40,7 +40,7 @@ std::optional<Json> Merge(const Json* base, const Json* ours, const Json* theirs
     return Json::Object(std::move(members));
   }
   conflicts->push_back(JsonPath(*steps));
-  return copy(ours);
+  return copy(prefer_theirs ? theirs : ours);
 }
 
 std::optional<Json> Parse(const Value& v, bool* ok) {
@@ -59,17 +59,24 @@ std::optional<Json> Parse(const Value& v, bool* ok) {
 
 }  // namespace
 
-JsonCellMerge MergeJsonCell(const Value& base, const Value& ours, const Value& theirs) {
+JsonCellMerge MergeJsonCell(const Value& base, const Value& ours, const Value& theirs,
+                            bool prefer_theirs) {
   CellMerge cell = MergeCell(base, ours, theirs);
   if (cell.outcome != CellOutcome::kConflict) return {cell.outcome, cell.value, {}};
   bool ok = true;
   std::optional<Json> b = Parse(base, &ok), o = Parse(ours, &ok), t = Parse(theirs, &ok);
-  if (!ok) return {CellOutcome::kConflict, ours, {""}};
+  if (!ok) return {CellOutcome::kConflict, prefer_theirs ? theirs : ours, {""}};
   Steps steps;
   std::vector<std::string> conflicts;
-  std::optional<Json> merged =
-      Merge(b ? &*b : nullptr, o ? &*o : nullptr, t ? &*t : nullptr, &steps, &conflicts);
-  if (!conflicts.empty()) return {CellOutcome::kConflict, ours, conflicts};
+  std::optional<Json> merged = Merge(b ? &*b : nullptr, o ? &*o : nullptr, t ? &*t : nullptr,
+                                     &steps, &conflicts, prefer_theirs);
+  if (!conflicts.empty()) {
+    // The whole document conflicts: keep the winning side's exact text.
+    if (conflicts.size() == 1 && conflicts[0].empty())
+      return {CellOutcome::kConflict, prefer_theirs ? theirs : ours, conflicts};
+    return {CellOutcome::kConflict, merged ? Value::Text(WriteJson(*merged)) : Value::Null(),
+            conflicts};
+  }
   // Equal as JSON to one side: keep that side's exact text.
   if (Same(merged ? &*merged : nullptr, o ? &*o : nullptr)) return {CellOutcome::kOurs, ours, {}};
   if (Same(merged ? &*merged : nullptr, t ? &*t : nullptr)) {

@@ -48,11 +48,15 @@ struct JsonCellMerge {
   Value value;
   std::vector<std::string> conflict_paths;
 };
-JsonCellMerge MergeJsonCell(const Value& base, const Value& ours, const Value& theirs);
+// On a conflict, `value` is the merge with ours' value at the colliding paths (theirs' with
+// `prefer_theirs`), so the members that merged are kept whichever side wins the rest.
+JsonCellMerge MergeJsonCell(const Value& base, const Value& ours, const Value& theirs,
+                            bool prefer_theirs = false);
 
 // --- tables ---
 
 struct TableMergeSummary {
+  size_t from_ours = 0;    // rows only ours changed (kept as ours has them)
   size_t from_theirs = 0;  // rows whose merged content took something from theirs
   size_t converged = 0;    // rows both sides changed the same way
   size_t conflicts = 0;

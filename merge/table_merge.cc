@@ -271,6 +271,7 @@ class TableMerger {
     const std::optional<SideRow>& ours = State(e, true);
     const std::optional<SideRow>& theirs = State(e, false);
     if (!e.theirs_changed) {  // only ours changed it: ours stands (re-encoded if columns moved)
+      ++result_.summary.from_ours;
       if (ours) Put(e, Project(*ours));
       return;
     }

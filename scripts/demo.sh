@@ -56,7 +56,8 @@ INSERT INTO logs VALUES (1, 'runtime noise, never versioned');
 SQL
 echo "dev.db: $(sqlite3 dev.db "SELECT count(*) FROM sqlite_schema WHERE type='table'") tables"
 
-step "Create a workspace and register the database as environment 'dev'"
+step "Create a workspace; alice's database becomes environment 'dev-alice'"
+mv dev.db dev-alice.db
 run "$cfgit" init
 cat >> cfgit.yaml <<'YAML'
   logs:           { rule: skip }
@@ -64,33 +65,72 @@ cat >> cfgit.yaml <<'YAML'
   rolesResources: { key: [roleName, name] }
   workflows:      { ignore: [executed] }
 YAML
-run "$cfgit" env add dev sqlite:dev.db
-run "$cfgit" env list
+run "$cfgit" env add dev-alice sqlite:dev-alice.db
+run "$cfgit" commit dev-alice -m "Initial configuration"
 
-step "Snapshot dev"
-run "$cfgit" commit dev -m "Initial configuration"
-run "$cfgit" commit dev -m "Nothing changed yet"
+step "Bob's database starts as a copy of the same configuration; staging and production are protected"
+cp dev-alice.db dev-bob.db
+cp dev-alice.db staging.db
+run "$cfgit" env add dev-bob sqlite:dev-bob.db
+run "$cfgit" env add staging sqlite:staging.db --protected
+run "$cfgit" env add production sqlite:production.db --protected
+run "$cfgit" branch dev-bob dev-alice
+run "$cfgit" branch staging dev-alice
+run "$cfgit" status
 
-step "Change configuration in dev: a new field, a renamed page, a revoked permission"
-sqlite3 dev.db <<'SQL'
+step "Both developers change configuration in their own databases and commit"
+sqlite3 dev-alice.db <<'SQL'
 INSERT INTO fields VALUES ('f_status', 'orders', 'status', 'string', '{"uiSchema":{"title":"Status"}}');
 UPDATE uiSchemas SET schema = '{"type":"void","x-component":"Page","title":"All orders"}' WHERE "x-uid" = 'page1';
-DELETE FROM rolesResources WHERE roleName = 'admin' AND name = 'users';
+UPDATE roles SET title = 'Administrators' WHERE name = 'admin';
 UPDATE workflows SET executed = 43;  -- an ignored runtime counter: not a change
 SQL
-run "$cfgit" commit dev -m "Orders: status field, page title; admin loses users"
+run "$cfgit" diff dev-alice
+run "$cfgit" commit dev-alice -m "Orders: status field, page title; admin renamed"
+sqlite3 dev-bob.db <<'SQL'
+UPDATE uiSchemas SET schema = '{"type":"void","x-component":"Page","title":"Orders","x-decorator":"Card"}' WHERE "x-uid" = 'page1';
+UPDATE roles SET title = 'Admins' WHERE name = 'admin';
+DELETE FROM rolesResources WHERE roleName = 'admin' AND name = 'users';
+SQL
+run "$cfgit" commit dev-bob -m "Orders page in a card; admin renamed; admin loses users"
 
-step "Read the history"
-run "$cfgit" log
-run "$cfgit" show dev
-run "$cfgit" tag v1 dev -m "First release candidate"
-run "$cfgit" log -n 1 --format json
+step "Merge both into staging: the JSON page merges member by member, the role title conflicts"
+run "$cfgit" merge dev-alice --into staging
+run "$cfgit" merge dev-bob --into staging || true
+run "$cfgit" conflicts staging
+run "$cfgit" resolve staging --table roles --key admin --set "title='Administrators'"
+run "$cfgit" merge --continue staging
+run "$cfgit" diff dev-alice staging
+
+step "Apply staging: its database becomes the merged configuration (backed up first)"
+run "$cfgit" apply staging --dry-run
+run "$cfgit" apply staging
+run "$cfgit" apply staging
+
+step "Promote staging to production as release v1 (production's database is created)"
+run "$cfgit" promote staging production --tag v1
+
+step "A second release, v2"
+sqlite3 dev-alice.db "UPDATE collections SET title = 'Customer orders' WHERE name = 'orders';"
+run "$cfgit" commit dev-alice -m "Orders renamed"
+run "$cfgit" merge dev-alice --into staging
+run "$cfgit" apply staging
+run "$cfgit" promote staging production --tag v2
+sqlite3 production.db "SELECT name, title FROM collections ORDER BY name;"
+
+step "Someone edits production by hand: drift is refused, then v1 is rolled back with --force"
+sqlite3 production.db "UPDATE roles SET title = 'root' WHERE name = 'admin';"
+run "$cfgit" status production
+run "$cfgit" rollback production --to v1 || true
+run "$cfgit" rollback production --to v1 --force
+sqlite3 production.db "SELECT name, title FROM collections ORDER BY name;"
+run "$cfgit" backups production
+run "$cfgit" log -g production
 
 step "The store is a plain Git repository: stock git reads it"
-run git --git-dir=.cfgit log --oneline --decorate dev
-run git --git-dir=.cfgit show --stat --format='%h %s' dev
-path=$(git --git-dir=.cfgit ls-tree -r --name-only dev tables/uiSchemas/rows | head -1)
-run git --git-dir=.cfgit show "dev:$path"
+run git --git-dir=.cfgit log --oneline --decorate --graph --all -n 12
+path=$(git --git-dir=.cfgit ls-tree -r --name-only v1 tables/uiSchemas/rows | head -1)
+run git --git-dir=.cfgit show "v1:$path"
 run git --git-dir=.cfgit fsck --strict
 echo
 echo "Demo done. Workspace: $work"

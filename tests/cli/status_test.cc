@@ -58,10 +58,11 @@ TEST_CASE("status of a clean environment", "[cli][status]") {
 
   RunResult json = ws.Run("status --format json");
   CFGIT_EXPECT_EXIT(json, 0);
-  CHECK(json.out == "{\"environments\":[{\"environment\":\"dev\",\"protected\":false,\"head\":\"" +
-                        ws.head + "\",\"deployed\":\"" + ws.head +
-                        "\",\"deployed_by_content\":false,\"compared_with\":\"deployed\","
-                        "\"drifted\":false,\"drift\":[]}]}\n");
+  CHECK(json.out ==
+        "{\"environments\":[{\"environment\":\"dev\",\"protected\":false,\"head\":\"" + ws.head +
+            "\",\"deployed\":\"" + ws.head +
+            "\",\"deployed_by_content\":false,\"compared_with\":\"deployed\","
+            "\"drifted\":false,\"drift\":[],\"undeployed_commits\":0,\"merge\":null}]}\n");
   CHECK(ObjectFiles(ws) == objects);
   CHECK(ws.GitOut("rev-parse dev") == ws.head);
 }
@@ -107,7 +108,7 @@ TEST_CASE("status counts uncommitted changes per table and commits nothing", "[c
                                        "false,\"table_removed\":false}"));
   CHECK_THAT(json.out,
              Catch::Contains("{\"name\":\"uiSchemaTreePath\",\"added\":0,\"deleted\":3,"));
-  CHECK_THAT(json.out, Catch::EndsWith("]}]}\n"));
+  CHECK_THAT(json.out, Catch::EndsWith("],\"undeployed_commits\":0,\"merge\":null}]}\n"));
 
   // The counts agree with diff --stat of the same two sides.
   CHECK(ws.Run("diff dev --stat").out ==
@@ -158,7 +159,7 @@ TEST_CASE("status of a protected environment: clean, then DRIFT", "[cli][status]
         "{\"environments\":[{\"environment\":\"staging\",\"protected\":true,\"head\":\"" + ws.head +
             "\",\"deployed\":\"" + ws.head +
             "\",\"deployed_by_content\":true,\"compared_with\":\"deployed\",\"drifted\":false,"
-            "\"drift\":[]}]}\n");
+            "\"drift\":[],\"undeployed_commits\":0,\"merge\":null}]}\n");
 
   // Someone changes the protected database by hand.
   Sqlite(ws.Db("staging"),
@@ -239,7 +240,7 @@ TEST_CASE("status of a protected database equal to an older commit of its branch
         "{\"environments\":[{\"environment\":\"staging\",\"protected\":true,\"head\":\"" + second +
             "\",\"deployed\":\"" + ws.head +
             "\",\"deployed_by_content\":true,\"compared_with\":\"deployed\",\"drifted\":false,"
-            "\"drift\":[]}]}\n");
+            "\"drift\":[],\"undeployed_commits\":0,\"merge\":null}]}\n");
   // A change that matches no commit of the branch: drift, measured against the head.
   Sqlite(ws.Db("staging"), "DELETE FROM roles WHERE name = 'root';");
   RunResult drift = ws.Run("status staging");
@@ -279,10 +280,10 @@ TEST_CASE("status of environments never committed", "[cli][status]") {
   CHECK(json.out ==
         "{\"environments\":[{\"environment\":\"qa\",\"protected\":false,\"head\":null,"
         "\"deployed\":null,\"deployed_by_content\":false,\"compared_with\":null,"
-        "\"drifted\":false,\"drift\":[]},"
+        "\"drifted\":false,\"drift\":[],\"undeployed_commits\":0,\"merge\":null},"
         "{\"environment\":\"prod\",\"protected\":true,\"head\":null,\"deployed\":null,"
         "\"deployed_by_content\":false,\"compared_with\":null,\"drifted\":false,"
-        "\"drift\":[]}]}\n");
+        "\"drift\":[],\"undeployed_commits\":0,\"merge\":null}]}\n");
 
   // An unknown environment is a usage error; no environments at all is said so.
   RunResult unknown = ws.Run("status nosuch");

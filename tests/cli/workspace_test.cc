@@ -271,11 +271,11 @@ TEST_CASE("env add and remove edit cfgit.yaml as docs/config.md shows", "[cli][e
   }
 }
 
-// Regression test: store/config.cc:380-391 (AddEnvironment, at commit aa4a556) takes a document that is empty
-// or only comments for "environments: with no entries" and looks for that line: on an empty file it
-// indexes lines[0] of an empty vector (abort/segfault), on a first line shorter than 13 characters
-// substr(13) throws std::out_of_range (abort), and otherwise it overwrites the first line (a
-// comment the user wrote) with "environments:".
+// Regression test: store/config.cc:380-391 (AddEnvironment, at commit aa4a556) takes a document
+// that is empty or only comments for "environments: with no entries" and looks for that line: on an
+// empty file it indexes lines[0] of an empty vector (abort/segfault), on a first line shorter than
+// 13 characters substr(13) throws std::out_of_range (abort), and otherwise it overwrites the first
+// line (a comment the user wrote) with "environments:".
 TEST_CASE("env add into an empty or comment-only cfgit.yaml", "[cli][env]") {
   Ws ws;
   for (const std::string& text : {std::string(""), std::string("# short\n"),
@@ -290,10 +290,10 @@ TEST_CASE("env add into an empty or comment-only cfgit.yaml", "[cli][env]") {
   }
 }
 
-// Regression test: store/config.cc:332-340 (CheckEnvironmentName, at aa4a556) accepts "HEAD", which stock git
-// refuses as a branch name: `cfgit env add HEAD …` + commit makes refs/heads/HEAD, the store's HEAD
-// becomes "ref: refs/heads/HEAD", and every stock git command warns "refname 'HEAD' is ambiguous".
-// `cfgit branch HEAD REV` (cmd/branch.cc uses the same check) creates it too.
+// Regression test: store/config.cc:332-340 (CheckEnvironmentName, at aa4a556) accepts "HEAD", which
+// stock git refuses as a branch name: `cfgit env add HEAD …` + commit makes refs/heads/HEAD, the
+// store's HEAD becomes "ref: refs/heads/HEAD", and every stock git command warns "refname 'HEAD' is
+// ambiguous". `cfgit branch HEAD REV` (cmd/branch.cc uses the same check) creates it too.
 TEST_CASE("HEAD is not a valid environment or branch name", "[cli][env]") {
   Ws ws;
   RunResult env = ws.Run("env add HEAD sqlite:head.db");
@@ -479,9 +479,9 @@ TEST_CASE("a missing cfgit.yaml beside the store is exit 4", "[cli][config]") {
   }
 }
 
-// Regression test: store/config.cc:188 (ReadFile, at commit aa4a556) opens a directory with std::ifstream,
-// which succeeds on Linux; reading it fails silently and the empty text parses as an empty
-// configuration (exit 0).
+// Regression test: store/config.cc:188 (ReadFile, at commit aa4a556) opens a directory with
+// std::ifstream, which succeeds on Linux; reading it fails silently and the empty text parses as an
+// empty configuration (exit 0).
 TEST_CASE("a directory in place of cfgit.yaml is exit 4", "[cli][config]") {
   Ws ws;
   ws.AddEnv("dev");

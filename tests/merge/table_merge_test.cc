@@ -528,6 +528,9 @@ struct JsonCase {
   V base, ours, theirs;
   std::vector<std::string> paths;  // where the sides collide; empty: it merges to `merged`
   V merged;
+  // A conflict inside a document: the cell holds the merge with ours at the colliding paths
+  // (unset: ours' value whole).
+  std::optional<V> conflict_value;
 };
 JsonCase Jc(const char* name, const char* column, V base, V ours, V theirs,
             std::vector<std::string> paths, V merged = {}) {
@@ -539,6 +542,14 @@ JsonCase Jc(const char* name, const char* column, V base, V ours, V theirs,
   c.theirs = std::move(theirs);
   c.paths = std::move(paths);
   c.merged = std::move(merged);
+  return c;
+}
+
+JsonCase Jcm(const char* name, const char* column, V base, V ours, V theirs,
+             std::vector<std::string> paths, V conflict_value) {
+  JsonCase c =
+      Jc(name, column, std::move(base), std::move(ours), std::move(theirs), std::move(paths));
+  c.conflict_value = std::move(conflict_value);
   return c;
 }
 
@@ -577,8 +588,9 @@ TEST_CASE("table merge: JSON cells", "[merge]") {
          R"({"o":{"p":2},"k":1})", R"({"k":1})", {"o"}),
       Jc("edit inside an object ours removed: conflict", "doc", R"({"o":{"p":1},"k":1})",
          R"({"k":1})", R"({"o":{"p":2},"k":1})", {"o"}),
-      Jc("edit of a member theirs' replacing object lacks: conflict", "doc", R"({"o":{"p":1}})",
-         R"({"o":{"p":2}})", R"({"o":{"z":9}})", {"o.p"}),
+      Jcm("edit of a member theirs' replacing object lacks: conflict, theirs' new member kept",
+          "doc", R"({"o":{"p":1}})", R"({"o":{"p":2}})", R"({"o":{"z":9}})", {"o.p"},
+          R"({"o":{"p":2,"z":9}})"),
       Jc("theirs set NULL against ours' object edit: conflict", "doc", R"({"a":1})", R"({"a":2})",
          nullptr, {""}),
       Jc("ours set NULL against theirs' object edit: conflict", "doc", R"({"a":1})", nullptr,
@@ -622,7 +634,10 @@ TEST_CASE("table merge: JSON cells", "[merge]") {
     TableMergeResult r = MergeTable(Input(s, Rule::kMerge, {"txt"}));
     bool conflict = !c.paths.empty();
     std::vector<Row> puts;
-    if (!conflict && !(c.merged.value == c.ours.value)) puts.push_back(row(c.merged.value));
+    const Value& held = !conflict          ? c.merged.value
+                        : c.conflict_value ? c.conflict_value->value
+                                           : c.ours.value;
+    if (!(held == c.ours.value)) puts.push_back(row(held));
     CheckRows(r, puts, {}, {});
     std::vector<XC> conflicts;
     if (conflict) {
@@ -634,7 +649,7 @@ TEST_CASE("table merge: JSON cells", "[merge]") {
       JsonCellMerge m = MergeJsonCell(c.base.value, c.ours.value, c.theirs.value);
       CHECK((m.outcome == CellOutcome::kConflict) == conflict);
       CHECK(m.conflict_paths == c.paths);
-      CHECK(Show(m.value) == Show(conflict ? c.ours.value : c.merged.value));
+      CHECK(Show(m.value) == Show(held));
     }
   }
 }
@@ -777,12 +792,12 @@ TEST_CASE("table merge: schema", "[merge]") {
          Add(b, Col("note", "TEXT")), {Rw(1, "x", 1, 0), Rw(2, "b", 2, 0)},
          {Rw(1, "a", 1, "n"), Rw(2, "b", 2, nullptr)}, Add(b, Col("note", "TEXT")),
          {Rw(1, "a", 1, "n"), Rw(2, "b", 2, nullptr)}, {}, Rule::kOverwrite, {Rw(1)}),
-      Sc(" rule insert-only: theirs' new column gets its default on ours' rows", b, b,
-         Add(b, flag), rows, {Rw(1, "a", 1, 0), Rw(2, "b", 2, 0), Rw(3, "c", 3, 0)}, Add(b, flag),
+      Sc(" rule insert-only: theirs' new column gets its default on ours' rows", b, b, Add(b, flag),
+         rows, {Rw(1, "a", 1, 0), Rw(2, "b", 2, 0), Rw(3, "c", 3, 0)}, Add(b, flag),
          {Rw(1, "a", 1, 0), Rw(2, "b", 2, 0), Rw(3, "c", 3, 0)}, {}, Rule::kInsertOnly),
-      Sc(" INTEGER widened to BIGINT by ours, narrowed to SMALLINT by theirs: conflict",
-         b, Retype(b, "n", "BIGINT"), Retype(b, "n", "SMALLINT"), rows, rows,
-         Retype(b, "n", "BIGINT"), {}, {{kSchemaConflict, {}, {"n"}}}),
+      Sc(" INTEGER widened to BIGINT by ours, narrowed to SMALLINT by theirs: conflict", b,
+         Retype(b, "n", "BIGINT"), Retype(b, "n", "SMALLINT"), rows, rows, Retype(b, "n", "BIGINT"),
+         {}, {{kSchemaConflict, {}, {"n"}}}),
   };
   for (const SchemaCase& c : cases) {
     INFO(c.name);
@@ -946,8 +961,8 @@ TEST_CASE("table merge: unique and foreign keys after the merge", "[merge]") {
          {P(3, "z", 10), P(2, "r", 10)},
          {{kMM, Rw(2), email, Rw("b@x"), Rw("q"), Rw("r")},
           {kUniqueConflict, Rw(3), email, kNone, Rw("z"), Rw("z"), Rw(1)}}),
-      Cc(" a merged row holding ours' unique value collides with theirs' new row",
-         {P(1, "z", 10)}, {P(1, "a@x", 11), P(3, "z", 10)},
+      Cc(" a merged row holding ours' unique value collides with theirs' new row", {P(1, "z", 10)},
+         {P(1, "a@x", 11), P(3, "z", 10)},
          {{kUniqueConflict, Rw(3), email, kNone, Rw("z"), Rw("z"), Rw(1)}}),
   };
   for (const ConstraintCase& c : cases) {
@@ -1044,8 +1059,8 @@ TEST_CASE("table merge: keyless tables", "[merge]") {
              {D("b", 2), P("b", 4)}, {Rw("b", 4)}, {}, {}, 1, 1),
           Rc(" ours removed one copy, theirs both: the last copy removed", {D("a", 1)},
              {D("a", 1), D("a", 1)}, {}, {Rw("a", 1)}, {}),
-          Rc(" ours added one copy, theirs two: one more copy", {P("c", 3)},
-             {P("c", 3), P("c", 3)}, {Rw("c", 3)}, {}, {}),
+          Rc(" ours added one copy, theirs two: one more copy", {P("c", 3)}, {P("c", 3), P("c", 3)},
+             {Rw("c", 3)}, {}, {}),
       });
   RunRowCases(
       KeylessSchema(), KeylessBase(), Rule::kOverwrite,

@@ -37,17 +37,20 @@ Status RunRollback(const Globals& globals, const RollbackOptions& o) {
     PrintDeploy(req, r, o.format);
     return Status::Ok();
   }
-  // The old head stays reachable: the reflog, and a ref next to the backups.
-  Signature who = s.store->DefaultSignature(s.config);
-  std::string kept =
-      "refs/cfgit/rollbacks/" + env->name + "/" + std::to_string(who.time) + "-" + head->Short();
-  CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(kept, *head, std::nullopt, req.reason));
   CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(branch, to, head, req.reason));
   Result<DeployResult> r = Deploy(s, req);
   if (!r.ok()) {
     s.store->UpdateRef(branch, *head, to, "rollback failed: back").ok();
     return r.status();
   }
+  // The old head stays reachable: the reflog, and a ref of its own.
+  std::string kept = "refs/cfgit/rollbacks/" + env->name + "/" + head->Short();
+  CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> taken, s.store->ReadRef(kept));
+  for (int n = 2; taken && !(*taken == *head); ++n) {
+    kept = "refs/cfgit/rollbacks/" + env->name + "/" + head->Short() + "-" + std::to_string(n);
+    CFGIT_ASSIGN_OR_RETURN(taken, s.store->ReadRef(kept));
+  }
+  if (!taken) CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(kept, *head, std::nullopt, req.reason));
   PrintDeploy(req, *r, o.format, ",\"previous_head\":" + JsonString(head->Hex()));
   if (o.format == "text") {
     std::cout << "branch " << env->name << " moved " << head->Short() << " -> " << to.Short()

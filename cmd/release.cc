@@ -1,5 +1,8 @@
 // Deploy: the one way cfgit writes an environment's database (apply, promote, rollback,
 // restore). See command.h and docs/releases.md.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <regex>
@@ -200,9 +203,19 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
                           std::to_string(rows) + " rows\n";
     CFGIT_ASSIGN_OR_RETURN(Oid saved, backup.writer->WriteCommit({}, message, who));
     std::string name = UtcStamp(who.time);
+    // Several backups in one second: numbered after the newest one there is, so that names
+    // keep sorting by age even after older ones were pruned.
     std::string ref = "refs/cfgit/backups/" + env.name + "/" + name;
-    for (int n = 2; s.store->ReadRef(ref).ok() && s.store->ReadRef(ref)->has_value(); ++n) {
-      ref = "refs/cfgit/backups/" + env.name + "/" + name + "-" + std::to_string(n);
+    CFGIT_ASSIGN_OR_RETURN(std::vector<RefInfo> same,
+                           s.store->ListRefs("refs/cfgit/backups/" + env.name + "/" + name));
+    int newest = 0;
+    for (const RefInfo& r : same) {
+      newest = std::max(newest, r.name.empty() ? 1 : std::atoi(r.name.c_str() + 1));
+    }
+    if (newest > 0) {
+      char suffix[16];  // zero-padded, so that names sort by age
+      std::snprintf(suffix, sizeof suffix, "-%03d", newest + 1);
+      ref += suffix;
     }
     CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(ref, saved, std::nullopt, "backup: " + req.reason));
     out.backup_ref = ref;

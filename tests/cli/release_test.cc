@@ -988,7 +988,7 @@ TEST_CASE("retention keeps the newest backups, also when several are taken in on
   CHECK_THAT(text.out, Catch::StartsWith(taken.back().substr(taken.back().rfind('/') + 1) + "  "));
 }
 
-TEST_CASE("--dry-run changes nothing; --format sql prints the statements", "[cli][release]") {
+TEST_CASE("dry runs change nothing, and --format sql prints the statements", "[cli][release]") {
   Release ws;
   CFGIT_EXPECT_EXIT(ws.Run("apply staging"), 0);
   CFGIT_EXPECT_EXIT(ws.Run("promote staging production"), 0);
@@ -1041,7 +1041,7 @@ TEST_CASE("--dry-run changes nothing; --format sql prints the statements", "[cli
         SqliteRows(ws.Db("staging"), "SELECT key, sort FROM collections ORDER BY key"));
 }
 
-TEST_CASE("--dry-run into an environment whose database does not exist yet prints the plan",
+TEST_CASE("a dry run into an environment whose database does not exist yet prints the plan",
           "[.][cli][release][release-bug]") {
   Release ws;
   std::string refs = ws.Refs();

@@ -68,7 +68,10 @@ bool NeedsRebuild(const std::string& target_dialect, const TableSchema& from,
 struct OpenOptions {
   std::string base_dir = ".";  // relative sqlite: paths are taken from here (the workspace root)
   std::string environment;     // for messages: "environment 'dev'"
-  bool create = false;  // SQLite: create a missing database file (a write into a new environment)
+  // What to do when a SQLite database file does not exist: refuse; create it (a write into a new
+  // environment); or read an empty database in its place and create nothing (a dry run's plan).
+  enum class Missing { kRefuse, kCreate, kEmpty };
+  Missing missing = Missing::kRefuse;
 };
 
 class Adapter {

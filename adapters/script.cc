@@ -188,7 +188,7 @@ bool HasAutoincrement(const TableSchema& s) {
 
 Result<std::string> SqliteScript(const ChangeBatch& batch) {
   SqliteDialect d;
-  std::string ddl, deletes, updates, inserts, drops, counters;
+  std::string ddl, deletes, updates, inserts, rebuilt, drops, counters;
   bool structural = false;
   for (const TableBatch& t : batch.tables) {
     const TableSchema& s = t.schema;
@@ -201,10 +201,16 @@ Result<std::string> SqliteScript(const ChangeBatch& batch) {
       if (!DialectIs(batch, "sqlite") || s.sql.empty())
         return RefuseCrossDialect(s, "the table's definition", batch, "SQLite");
       structural = true;
-      std::string old = QuoteIdent(s.name + "__cfgit_old");
-      if (t.rebuild) ddl += "ALTER TABLE " + QuoteIdent(s.name) + " RENAME TO " + old + ";\n";
+      if (t.rebuild) {
+        std::string old = QuoteIdent(RebuildOldName(s.name));
+        for (const Index& index : t.alter_from->indexes) {  // their names are needed again
+          if (index.name.rfind("sqlite_autoindex_", 0) == 0) continue;
+          ddl += "DROP INDEX " + QuoteIdent(index.name) + ";\n";
+        }
+        ddl += "ALTER TABLE " + QuoteIdent(s.name) + " RENAME TO " + old + ";\n";
+        rebuilt += SqliteCarryOver(*t.alter_from, s) + "DROP TABLE " + old + ";\n";
+      }
       ddl += s.sql + ";\n";
-      if (t.rebuild) ddl += "DROP TABLE " + old + ";\n";
       ddl += SqliteIndexes(s);
     } else if (t.alter_from) {
       return Status::Invalid("table '" + s.name +
@@ -225,7 +231,7 @@ Result<std::string> SqliteScript(const ChangeBatch& batch) {
   std::string out = "PRAGMA foreign_keys = OFF;\n";
   if (structural) out += "PRAGMA legacy_alter_table = ON;\n";
   out += "BEGIN;\n";
-  out += ddl + deletes + updates + inserts + drops + counters;
+  out += ddl + deletes + updates + inserts + rebuilt + drops + counters;
   out += "COMMIT;\n";
   return out;
 }

@@ -37,11 +37,10 @@ Status RunApply(const Globals& globals, const ApplyOptions& o) {
     req.label = o.rev;
   }
   req.reason = "apply of " + req.label + " (" + req.commit.Short() + ")";
-  CFGIT_ASSIGN_OR_RETURN(DeployResult r, Deploy(s, req));
   // An explicit REV also moves the branch: it says what ENV runs now.
-  if (!o.dry_run && (!head || !(*head == req.commit))) {
-    CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(branch, req.commit, head, req.reason));
-  }
+  req.move_branch = true;
+  req.branch_head = head;
+  CFGIT_ASSIGN_OR_RETURN(DeployResult r, Deploy(s, req));
   PrintDeploy(req, r, o.format);
   return Status::Ok();
 }

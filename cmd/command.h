@@ -62,9 +62,10 @@ struct LiveSnapshot {
 };
 // Reads every versioned table of ENV at one moment (skip tables are never read).
 Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env);
-// `create`: a SQLite file that does not exist yet is created (a write into a new environment).
-Result<std::unique_ptr<Adapter>> OpenEnvironment(const Session& s, const EnvironmentConfig& env,
-                                                 bool create = false);
+// `missing`: what to do when ENV's SQLite file does not exist yet (see OpenOptions).
+Result<std::unique_ptr<Adapter>> OpenEnvironment(
+    const Session& s, const EnvironmentConfig& env,
+    OpenOptions::Missing missing = OpenOptions::Missing::kRefuse);
 // The same from an open adapter, in whatever transaction it has (a write transaction: the locked
 // state). With `backup`, also a snapshot of every column, ignored ones too, from the same scan.
 Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env, Adapter* db,
@@ -115,8 +116,9 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
 // Writes revision `commit` to ENV's database (cmd/release.cc): the live state is read inside the
 // write transaction (locked), refused on drift of a protected environment (unless `force`) and
 // on {{$env.NAME}} variables ENV does not define, backed up to refs/cfgit/backups/ENV/<time>,
-// then the difference is written in one transaction and refs/cfgit/deployed/ENV moves. Branch
-// moves are the caller's.
+// then the difference is written in one transaction and refs/cfgit/deployed/ENV moves. With
+// `move_branch`, branch ENV moves to `commit` too, with the deployed record after the write has
+// committed (a refused or failed deploy leaves it where it was).
 struct DeployRequest {
   const EnvironmentConfig* env = nullptr;
   Oid commit;
@@ -126,6 +128,8 @@ struct DeployRequest {
   bool dry_run = false;      // plan only: nothing is written, no backup
   bool sql = false;          // with dry_run: the script too
   bool all_columns = false;  // restore: compare and write ignored columns too
+  bool move_branch = false;
+  std::optional<Oid> branch_head;  // where branch ENV is expected to be (nullopt: unborn)
 };
 struct DeployResult {
   bool changed = false;

@@ -50,33 +50,19 @@ Status RunPromote(const Globals& globals, const PromoteOptions& o) {
   req.sql = o.format == "sql";
   req.force = o.force;
   req.reason = "promote of " + o.source + " (" + source.Short() + ")";
+  req.move_branch = true;  // once the write has committed
+  req.branch_head = head;
+  CFGIT_ASSIGN_OR_RETURN(DeployResult r, Deploy(s, req));
   if (o.dry_run) {
-    CFGIT_ASSIGN_OR_RETURN(DeployResult r, Deploy(s, req));
     PrintDeploy(req, r, o.format);
     return Status::Ok();
-  }
-  // The branch moves first (compare-and-swap) and goes back if the write fails.
-  bool moved = !head || !(*head == source);
-  if (moved) {
-    CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(branch, source, head, req.reason));
-  }
-  Result<DeployResult> r = Deploy(s, req);
-  if (!r.ok()) {
-    if (moved) {
-      if (head) {
-        s.store->UpdateRef(branch, *head, source, "promote failed: back").ok();
-      } else {
-        s.store->DeleteRef(branch).ok();
-      }
-    }
-    return r.status();
   }
   if (!o.tag.empty()) {
     CFGIT_RETURN_IF_ERROR(s.store->CreateTag(
         o.tag, source, "Release " + o.tag + " of " + env->name + " (" + o.source + ")",
         s.store->DefaultSignature(s.config)));
   }
-  PrintDeploy(req, *r, o.format,
+  PrintDeploy(req, r, o.format,
               ",\"tag\":" + (o.tag.empty() ? std::string("null") : JsonString(o.tag)));
   if (o.format == "text" && !o.tag.empty()) {
     std::cout << "tagged " << source.Short() << " as " << o.tag << "\n";
@@ -100,8 +86,8 @@ void RegisterPromote(CLI::App& app, const Globals& globals, Action* action) {
       ->default_str("text");
   sub->footer(
       "Fast-forward only: when TARGET has commits SOURCE lacks, it refuses (exit 1) listing "
-      "them. Then it applies SOURCE to TARGET as cfgit apply does; if that fails, the branch "
-      "goes back. Guide: docs/releases.md.");
+      "them. Then it applies SOURCE to TARGET as cfgit apply does; the branch moves once the "
+      "write has committed (a refused or failed write leaves it). Guide: docs/releases.md.");
   sub->callback(
       [action, o, &globals] { *action = [o, &globals] { return RunPromote(globals, *o); }; });
 }

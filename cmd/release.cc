@@ -110,7 +110,8 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
   CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> deployed, s.store->ReadRef(deployed_ref));
   CFGIT_ASSIGN_OR_RETURN(CommitInfo target, s.store->ReadCommit(req.commit));
 
-  CFGIT_ASSIGN_OR_RETURN(auto db, OpenEnvironment(s, env, /*create=*/!req.dry_run));
+  CFGIT_ASSIGN_OR_RETURN(auto db, OpenEnvironment(s, env, req.dry_run ? OpenOptions::Missing::kEmpty
+                                                                  : OpenOptions::Missing::kCreate));
   // Locked from here to COMMIT: what is read is what is backed up and what is overwritten.
   CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
   if (req.dry_run) {
@@ -191,6 +192,20 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
     db->Rollback().ok();
     return out;
   }
+  // The branch moves with the deployed record, once the write has committed; whether it can
+  // (nobody moved it meanwhile) is checked before anything is written.
+  const std::string branch_ref = "refs/heads/" + env.name;
+  bool move_branch = req.move_branch && !(req.branch_head && *req.branch_head == req.commit);
+  if (move_branch) {
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> now, s.store->ReadRef(branch_ref));
+    if (now != req.branch_head) {
+      db->Rollback().ok();
+      return Status::NeedsAttention("branch " + env.name + " moved while this command ran (to " +
+                                    (now ? now->Short() : std::string("nothing")) +
+                                    "); nothing was written; look at cfgit log -g " + env.name +
+                                    ", then run the command again");
+    }
+  }
   if (!out.changed) {
     db->Rollback().ok();
   } else {
@@ -220,6 +235,16 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
     CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(ref, saved, std::nullopt, "backup: " + req.reason));
     out.backup_ref = ref;
     Status written = db->Write(batch);
+    if (written.ok() && req.all_columns) {
+      // A backup holds ignored columns; what is deployed is what the versioned snapshot of the
+      // written state reads, so that drift keeps meaning what it means after an apply.
+      Result<LiveSnapshot> now = ReadLiveFrom(s, env, db.get(), nullptr);
+      if (now.ok()) {
+        live = std::move(*now);
+      } else {
+        written = now.status();
+      }
+    }
     if (written.ok()) written = db->Commit();
     if (!written.ok()) {
       db->Rollback().ok();
@@ -227,9 +252,21 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
                           ref + "): ");
     }
   }
-  if (!deployed || !(*deployed == req.commit)) {
+  if (move_branch) {
     CFGIT_RETURN_IF_ERROR(
-        s.store->UpdateRef(deployed_ref, req.commit, deployed, "deploy: " + req.reason));
+        s.store->UpdateRef(branch_ref, req.commit, req.branch_head, req.reason));
+  }
+  Oid deploy = req.commit;
+  if (req.all_columns) {
+    // Recorded as a commit of the versioned tree on top of the backup (see above).
+    CFGIT_ASSIGN_OR_RETURN(
+        deploy, live.writer->WriteCommit({req.commit},
+                                         "restored " + env.name + " from " + req.label + "\n",
+                                         s.store->DefaultSignature(s.config)));
+  }
+  if (!deployed || !(*deployed == deploy)) {
+    CFGIT_RETURN_IF_ERROR(
+        s.store->UpdateRef(deployed_ref, deploy, deployed, "deploy: " + req.reason));
   }
   if (out.changed) CFGIT_RETURN_IF_ERROR(PruneBackups(*s.store, env.name, s.config.backups_keep));
   return out;

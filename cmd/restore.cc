@@ -49,7 +49,8 @@ void RegisterRestore(CLI::App& app, const Globals& globals, Action* action) {
   AddFormatOption(sub, &o->format);
   sub->footer(
       "Every column of the backup is written, ignored ones too; the state it replaces is backed "
-      "up first. The branch does not move; the backup becomes ENV's deployed commit.");
+      "up first. The branch does not move; ENV's deployed commit becomes a commit of the "
+      "restored state (versioned columns) on top of the backup.");
   sub->callback(
       [action, o, &globals] { *action = [o, &globals] { return RunRestore(globals, *o); }; });
 }

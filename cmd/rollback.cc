@@ -32,16 +32,12 @@ Status RunRollback(const Globals& globals, const RollbackOptions& o) {
   req.force = o.force;
   req.dry_run = o.dry_run;
   req.reason = "rollback to " + o.to + " (" + to.Short() + ")";
+  req.move_branch = true;  // once the write has committed
+  req.branch_head = head;
+  CFGIT_ASSIGN_OR_RETURN(DeployResult r, Deploy(s, req));
   if (o.dry_run) {
-    CFGIT_ASSIGN_OR_RETURN(DeployResult r, Deploy(s, req));
     PrintDeploy(req, r, o.format);
     return Status::Ok();
-  }
-  CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(branch, to, head, req.reason));
-  Result<DeployResult> r = Deploy(s, req);
-  if (!r.ok()) {
-    s.store->UpdateRef(branch, *head, to, "rollback failed: back").ok();
-    return r.status();
   }
   // The old head stays reachable: the reflog, and a ref of its own.
   std::string kept = "refs/cfgit/rollbacks/" + env->name + "/" + head->Short();
@@ -51,7 +47,7 @@ Status RunRollback(const Globals& globals, const RollbackOptions& o) {
     CFGIT_ASSIGN_OR_RETURN(taken, s.store->ReadRef(kept));
   }
   if (!taken) CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(kept, *head, std::nullopt, req.reason));
-  PrintDeploy(req, *r, o.format, ",\"previous_head\":" + JsonString(head->Hex()));
+  PrintDeploy(req, r, o.format, ",\"previous_head\":" + JsonString(head->Hex()));
   if (o.format == "text") {
     std::cout << "branch " << env->name << " moved " << head->Short() << " -> " << to.Short()
               << "; the old head is kept as " << kept << "\n";

@@ -15,10 +15,10 @@ Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env) {
 }
 
 Result<std::unique_ptr<Adapter>> OpenEnvironment(const Session& s, const EnvironmentConfig& env,
-                                                 bool create) {
+                                                 OpenOptions::Missing missing) {
   CFGIT_ASSIGN_OR_RETURN(std::string url, ExpandVariables(env.url));
   return Adapter::Open(url,
-                       {.base_dir = s.workspace.root, .environment = env.name, .create = create});
+                       {.base_dir = s.workspace.root, .environment = env.name, .missing = missing});
 }
 
 Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env, Adapter* db,

@@ -46,4 +46,41 @@ std::vector<size_t> ParentsFirst(const std::vector<const TableSchema*>& tables) 
   return order;
 }
 
+std::string RebuildOldName(const std::string& table) { return table + "__cfgit_old"; }
+
+std::string SqliteCarryOver(const TableSchema& from, const TableSchema& to) {
+  auto in_from = [&](const std::string& c) { return from.FindColumn(c) != nullptr; };
+  auto list = [](const std::vector<std::string>& cols, const std::string& prefix) {
+    std::string out;
+    for (size_t i = 0; i < cols.size(); ++i) out += (i ? ", " : "") + prefix + QuoteIdent(cols[i]);
+    return out;
+  };
+  std::string table = QuoteIdent(to.name);
+  std::string old = QuoteIdent(RebuildOldName(to.name));
+  if (!to.rows_versioned) {
+    std::vector<std::string> common;
+    for (const Column& c : to.columns) {
+      if (in_from(c.name)) common.push_back(c.name);
+    }
+    if (common.empty()) return "";
+    return "INSERT INTO " + table + " (" + list(common, "") + ") SELECT " + list(common, "") +
+           " FROM " + old + ";\n";
+  }
+  std::vector<std::string> carried;
+  for (const std::string& c : to.ignore) {
+    if (in_from(c)) carried.push_back(c);
+  }
+  if (carried.empty() || to.key.empty() || !std::all_of(to.key.begin(), to.key.end(), in_from)) {
+    return "";
+  }
+  std::string match;
+  for (size_t i = 0; i < to.key.size(); ++i) {
+    match += (i ? " AND " : "") + std::string("o.") + QuoteIdent(to.key[i]) + " = " + table +
+             "." + QuoteIdent(to.key[i]);
+  }
+  return "UPDATE " + table + " SET (" + list(carried, "") + ") = (SELECT " + list(carried, "o.") +
+         " FROM " + old + " AS o WHERE " + match + ") WHERE EXISTS (SELECT 1 FROM " + old +
+         " AS o WHERE " + match + ");\n";
+}
+
 }  // namespace cfgit

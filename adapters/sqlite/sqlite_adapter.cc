@@ -191,6 +191,9 @@ class SqliteAdapter final : public Adapter {
     for (const TableBatch& t : batch.tables) CFGIT_RETURN_IF_ERROR(WriteUpdates(t));
     for (const TableBatch& t : batch.tables) CFGIT_RETURN_IF_ERROR(WriteInserts(t));
     for (const TableBatch& t : batch.tables) {
+      if (t.rebuild) CFGIT_RETURN_IF_ERROR(FinishRebuild(t));
+    }
+    for (const TableBatch& t : batch.tables) {
       if (t.drop) CFGIT_RETURN_IF_ERROR(Exec("DROP TABLE " + QuoteIdent(t.schema.name)));
     }
     return Status::Ok();
@@ -238,20 +241,26 @@ class SqliteAdapter final : public Adapter {
                             "\nnothing was written; fix the rows in the snapshot or the database");
   }
 
-  // The table created again from the snapshot's definition (its rows come as inserts). With
-  // the legacy rename, other tables' REFERENCES keep naming the table (foreign keys are off
-  // during the write and checked before COMMIT).
+  // The table created again from the snapshot's definition, its old self renamed aside (its
+  // rows come as inserts; FinishRebuild carries over what the snapshot does not hold and drops
+  // it). With the legacy rename, other tables' REFERENCES keep naming the table (foreign keys
+  // are off during the write and checked before COMMIT).
   Status Rebuild(const TableBatch& t, const std::string& source_dialect) {
-    std::string old = QuoteIdent(t.schema.name + "__cfgit_old");
     for (const Index& index : t.alter_from->indexes) {  // their names are needed again
       if (index.name.rfind("sqlite_autoindex_", 0) == 0) continue;
       CFGIT_RETURN_IF_ERROR(Exec("DROP INDEX " + QuoteIdent(index.name)));
     }
     CFGIT_RETURN_IF_ERROR(Exec("PRAGMA legacy_alter_table = ON"));
-    CFGIT_RETURN_IF_ERROR(Exec("ALTER TABLE " + QuoteIdent(t.schema.name) + " RENAME TO " + old));
-    CFGIT_RETURN_IF_ERROR(CreateTable(t.schema, source_dialect));
-    CFGIT_RETURN_IF_ERROR(Exec("DROP TABLE " + old));
-    return Exec("PRAGMA legacy_alter_table = OFF");
+    CFGIT_RETURN_IF_ERROR(Exec("ALTER TABLE " + QuoteIdent(t.schema.name) + " RENAME TO " +
+                               QuoteIdent(RebuildOldName(t.schema.name))));
+    CFGIT_RETURN_IF_ERROR(Exec("PRAGMA legacy_alter_table = OFF"));
+    return CreateTable(t.schema, source_dialect);
+  }
+
+  Status FinishRebuild(const TableBatch& t) {
+    std::string carry = SqliteCarryOver(*t.alter_from, t.schema);
+    if (!carry.empty()) CFGIT_RETURN_IF_ERROR(Exec(carry));
+    return Exec("DROP TABLE " + QuoteIdent(RebuildOldName(t.schema.name)));
   }
 
   Status CreateTable(const TableSchema& schema, const std::string& source_dialect) {
@@ -586,8 +595,11 @@ Result<std::unique_ptr<Adapter>> OpenSqlite(const std::string& path, const OpenO
   fs::path p(path);
   if (p.is_relative()) p = fs::path(options.base_dir) / p;
   std::error_code ec;
-  bool create = options.create && !fs::exists(p, ec) && fs::is_directory(p.parent_path(), ec);
-  if (!create && !fs::exists(p, ec)) {
+  bool exists = fs::exists(p, ec);
+  bool create = !exists && options.missing == OpenOptions::Missing::kCreate &&
+                fs::is_directory(p.parent_path(), ec);
+  bool empty = !exists && options.missing == OpenOptions::Missing::kEmpty;
+  if (!exists && !create && !empty) {
     return Status::Database("environment '" + options.environment + "': database file " +
                             p.string() +
                             " does not exist; check its url in cfgit.yaml "
@@ -595,8 +607,9 @@ Result<std::unique_ptr<Adapter>> OpenSqlite(const std::string& path, const OpenO
   }
   sqlite3* raw = nullptr;
   int rc = sqlite3_open_v2(
-      p.c_str(), &raw,
-      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0), nullptr);
+      empty ? ":memory:" : p.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create || empty ? SQLITE_OPEN_CREATE : 0),
+      nullptr);
   Db db(raw);
   if (rc != SQLITE_OK)
     return SqliteError(raw, "environment '" + options.environment + "': opening " + p.string());

@@ -512,7 +512,7 @@ TEST_CASE("skip tables, the rows of schema-only tables and ignored columns are n
 }
 
 TEST_CASE("a schema change keeps the rows of schema-only tables and the ignored columns",
-          "[.][cli][release][release-bug]") {
+          "[cli][release]") {
   // SQLite rebuilds a table whose structure changes; the rebuilt table gets the snapshot's rows,
   // which have neither the schema-only table's rows nor the ignored columns' values.
   Release ws;
@@ -526,8 +526,17 @@ TEST_CASE("a schema change keeps the rows of schema-only tables and the ignored 
          "ALTER TABLE collections ADD COLUMN icon TEXT;"
          "UPDATE collections SET icon = 'user' WHERE key = 'c1';");
   std::string v2 = ws.Commit("dev", "v2");
+  // The printed script does what the apply does (run by the stock shell on a copy).
+  fs::copy_file(ws.Db("staging"), ws / "copy.db");
+  RunResult sql = ws.Run("apply staging dev --dry-run --format sql");
+  CFGIT_EXPECT_EXIT(sql, 0);
+  WriteFile(ws / "plan.sql", sql.out);
+  CFGIT_EXPECT_EXIT(Shell(ws.path(), "sqlite3 -bail copy.db < plan.sql"), 0);
   RunResult r = ws.Run("apply staging dev");
   CFGIT_EXPECT_EXIT(r, 0);
+  CHECK_THAT(r.out, Catch::Contains(" users  rebuild, +0 -0 ~0\n"));
+  CHECK_THAT(r.out, Catch::Contains(" collections  rebuild, +2 -0 ~0\n"));
+  CHECK(Canonical(ws.Dump("copy")) == Canonical(ws.Dump("staging")));
   CHECK(SqliteRows(ws.Db("staging"), "SELECT * FROM users") ==
         std::vector<std::string>{"1|ops@example.com|member|NULL"});
   CHECK(SqliteRows(ws.Db("staging"), "SELECT key, sort, icon FROM collections ORDER BY key") ==
@@ -865,11 +874,30 @@ TEST_CASE("a rollback refused on drift changes nothing", "[cli][release]") {
   Sqlite(ws.Db("staging"), "UPDATE collections SET title = 'Hand edit' WHERE key = 'c2';");
   std::string bytes = ws.Bytes("staging");
   std::string refs = ws.Refs();
+  // The branch is not even moved and moved back: its reflog (the deployment history) is as it was.
+  std::string reflog = ws.GitOut("reflog show refs/heads/staging");
   RunResult r = ws.Run("rollback staging --to " + ws.v1);
   CFGIT_EXPECT_EXIT(r, 1);
   CHECK_THAT(r.err, Catch::Contains("has drifted"));
   CHECK(ws.Bytes("staging") == bytes);
   CHECK(ws.Refs() == refs);  // no branch move, and no rollback ref for a rollback not made
+  CHECK(ws.GitOut("reflog show refs/heads/staging") == reflog);
+
+  // A promote refused on drift of its target, the same.
+  CFGIT_EXPECT_EXIT(ws.Run("promote staging production"), 0);
+  Sqlite(ws.Db("dev"), "UPDATE roles SET title = 'Admins' WHERE name = 'admin';");
+  ws.Commit("dev", "v3");
+  CFGIT_EXPECT_EXIT(ws.Run("merge dev --into staging"), 0);
+  Sqlite(ws.Db("production"), "UPDATE collections SET title = 'Hand edit' WHERE key = 'c2';");
+  std::string prod = ws.Bytes("production");
+  refs = ws.Refs();
+  reflog = ws.GitOut("reflog show refs/heads/production");
+  RunResult p = ws.Run("promote staging production --tag v3");
+  CFGIT_EXPECT_EXIT(p, 1);
+  CHECK_THAT(p.err, Catch::Contains("has drifted"));
+  CHECK(ws.Bytes("production") == prod);
+  CHECK(ws.Refs() == refs);  // no branch move and no tag
+  CHECK(ws.GitOut("reflog show refs/heads/production") == reflog);
 }
 
 TEST_CASE("backups are listed, restored (ignored columns too, backed up first) and pruned",
@@ -934,7 +962,7 @@ TEST_CASE("backups are listed, restored (ignored columns too, backed up first) a
              Catch::Contains("sort: 99"));
   CHECK_THAT(ws.GitOut("grep -h -e '^title:' " + b3 + " -- tables/collections"),
              Catch::Contains("Articles"));
-  CHECK(ws.Rev("refs/cfgit/deployed/staging") == ws.Rev(b2));
+  CHECK(ws.Rev("refs/cfgit/deployed/staging^") == ws.Rev(b2));  // a commit on top of the backup
   CHECK(ws.Rev("refs/heads/staging") == v2);  // the branch does not move
   // And back: restoring b3 gives the state the restore replaced (--force: see the test below).
   CFGIT_EXPECT_EXIT(ws.At(1700000180, "restore staging 20231114T221520Z --force"), 0);
@@ -945,7 +973,7 @@ TEST_CASE("backups are listed, restored (ignored columns too, backed up first) a
 }
 
 TEST_CASE("after a restore, the restored state is what cfgit last wrote: no drift",
-          "[.][cli][release][release-bug]") {
+          "[cli][release]") {
   // restore records the backup commit (which holds the ignored columns) as deployed; drift is then
   // measured between that commit and the live database without its ignored columns.
   Release ws;
@@ -954,7 +982,12 @@ TEST_CASE("after a restore, the restored state is what cfgit last wrote: no drif
   Sqlite(ws.Db("dev"), kV2);
   ws.Commit("dev", "v2");
   CFGIT_EXPECT_EXIT(ws.At(1700000060, "apply staging dev"), 0);
+  std::string backup = ws.Rev("refs/cfgit/backups/staging/20231114T221420Z");
+  REQUIRE(backup != "");
   CFGIT_EXPECT_EXIT(ws.At(1700000120, "restore staging 20231114T221420Z"), 0);
+  // Deployed: a commit of the restored state's versioned columns, on top of the backup.
+  CHECK(ws.Rev("refs/cfgit/deployed/staging^") == backup);
+  CFGIT_EXPECT_EXIT(ws.Run("diff refs/cfgit/deployed/staging @staging --exit-code"), 0);
   RunResult status = ws.Run("status staging");
   CFGIT_EXPECT_EXIT(status, 0);
   CHECK_THAT(status.out, !Catch::Contains("DRIFT"));
@@ -1042,7 +1075,7 @@ TEST_CASE("dry runs change nothing, and --format sql prints the statements", "[c
 }
 
 TEST_CASE("a dry run into an environment whose database does not exist yet prints the plan",
-          "[.][cli][release][release-bug]") {
+          "[cli][release]") {
   Release ws;
   std::string refs = ws.Refs();
   RunResult r = ws.Run("apply staging --dry-run");

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "adapters/adapter.h"
+#include "adapters/internal/pg_ddl.h"
 #include "adapters/internal/sql_text.h"
 #include "adapters/postgres/pg_types.h"
 
@@ -118,12 +119,6 @@ class PostgresDialect final : public Dialect {
   }
 };
 
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + QuoteIdent(n);
-  return out;
-}
-
 std::string Where(const Dialect& d, const TableSchema& s, const std::vector<std::string>& cols,
                   const Row& values) {
   std::string out;
@@ -135,7 +130,7 @@ std::string Where(const Dialect& d, const TableSchema& s, const std::vector<std:
 std::string Insert(const Dialect& d, const TableSchema& s, const Row& row) {
   std::string values;
   for (size_t i = 0; i < row.size(); ++i) values += (i ? ", " : "") + d.Literal(row[i]);
-  return "INSERT INTO " + QuoteIdent(s.name) + " (" + Join(s.VersionedColumns()) + ") VALUES (" +
+  return "INSERT INTO " + QuoteIdent(s.name) + " (" + JoinIdents(s.VersionedColumns()) + ") VALUES (" +
          values + ");\n";
 }
 
@@ -176,7 +171,7 @@ std::string SqliteIndexes(const TableSchema& s) {
   for (const Index& index : s.indexes) {
     if (index.name.rfind("sqlite_autoindex_", 0) == 0) continue;  // made by CREATE TABLE
     out += std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
-           QuoteIdent(index.name) + " ON " + QuoteIdent(s.name) + " (" + Join(index.columns) +
+           QuoteIdent(index.name) + " ON " + QuoteIdent(s.name) + " (" + JoinIdents(index.columns) +
            ");\n";
   }
   return out;
@@ -249,33 +244,8 @@ std::string SequenceOf(const std::optional<std::string>& default_sql) {
   return end == std::string::npos ? "" : d.substr(start, end - start);
 }
 
-std::string PgColumnDefinition(const Column& c) {
-  std::string out = QuoteIdent(c.name) + " " + c.type;
-  if (c.default_sql) {
-    const std::string& dflt = *c.default_sql;
-    bool marker = dflt == pg::kIdentityAlways || dflt == pg::kIdentityByDefault ||
-                  dflt.rfind(pg::kGeneratedPrefix, 0) == 0;
-    out += marker ? " " + dflt : " DEFAULT " + dflt;
-  }
-  return out;
-}
-
-std::string PgForeignKey(const TableSchema& s, const ForeignKey& f) {
-  return "ALTER TABLE " + QuoteIdent(s.name) + " ADD FOREIGN KEY (" + Join(f.columns) +
-         ") REFERENCES " + QuoteIdent(f.ref_table) + " (" + Join(f.ref_columns) + ") ON UPDATE " +
-         f.on_update + " ON DELETE " + f.on_delete + (f.deferrable ? " DEFERRABLE" : "") +
-         (f.initially_deferred ? " INITIALLY DEFERRED" : "") + ";\n";
-}
-
-std::string PgIndex(const TableSchema& s, const Index& index) {
-  return std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
-         QuoteIdent(index.name) + " ON " + QuoteIdent(s.name) + " (" + Join(index.columns) + ");\n";
-}
-
-// Whether an index is the primary key's own (created with the table, dropped with it).
-bool IsPrimaryKeyIndex(const TableSchema& s, const Index& index) {
-  return index.unique && index.columns == s.primary_key;
-}
+// A script names tables as the snapshot does (the target's search_path finds them).
+PgName ScriptName(const std::string& table) { return {QuoteIdent(table), ""}; }
 
 Status PgCreate(const TableSchema& s, std::string* before, std::string* create,
                 std::string* after) {
@@ -286,7 +256,7 @@ Status PgCreate(const TableSchema& s, std::string* before, std::string* create,
     if (std::string seq = SequenceOf(c.default_sql); !seq.empty())
       *before += "CREATE SEQUENCE IF NOT EXISTS " + seq + ";\n";
   }
-  if (!s.primary_key.empty()) sql += ", PRIMARY KEY (" + Join(s.primary_key) + ")";
+  if (!s.primary_key.empty()) sql += ", PRIMARY KEY (" + JoinIdents(s.primary_key) + ")";
   *create += sql + ");\n";
   for (const Index& index : s.indexes) {
     if (IsPrimaryKeyIndex(s, index)) continue;
@@ -295,68 +265,9 @@ Status PgCreate(const TableSchema& s, std::string* before, std::string* create,
                              "' is on an expression, which the snapshot does not record; "
                              "create the table by hand, or apply the revision");
     }
-    *create += PgIndex(s, index);
+    *create += PgIndex(ScriptName, s, index);
   }
-  for (const ForeignKey& f : s.foreign_keys) *after += PgForeignKey(s, f);
-  return Status::Ok();
-}
-
-Status PgAlter(const TableSchema& from, const TableSchema& to, std::string* early,
-               std::string* late) {
-  auto refuse = [&](const std::string& what) {
-    return Status::Invalid("table '" + to.name + "': " + what +
-                           " cannot be written as SQL from the snapshots; change the table by "
-                           "hand (ALTER TABLE), then diff again");
-  };
-  if (from.primary_key != to.primary_key) return refuse("the primary key change");
-  for (const ForeignKey& f : from.foreign_keys) {
-    if (std::find(to.foreign_keys.begin(), to.foreign_keys.end(), f) == to.foreign_keys.end())
-      return refuse("dropping a foreign key (its constraint name is not recorded)");
-  }
-  std::string t = "ALTER TABLE " + QuoteIdent(to.name);
-  for (const Index& i : from.indexes) {
-    if (std::find(to.indexes.begin(), to.indexes.end(), i) != to.indexes.end()) continue;
-    if (IsPrimaryKeyIndex(from, i)) continue;
-    *early += "DROP INDEX " + QuoteIdent(i.name) + ";\n";
-  }
-  for (const Column& c : from.columns) {
-    const Column* n = to.FindColumn(c.name);
-    if (!n) {
-      *late += t + " DROP COLUMN " + QuoteIdent(c.name) + ";\n";
-      continue;
-    }
-    std::string col = QuoteIdent(c.name);
-    if (n->type != c.type) {
-      *early += t + " ALTER COLUMN " + col + " TYPE " + n->type + " USING " + col + "::" + n->type +
-                ";\n";
-    }
-    if (n->default_sql != c.default_sql) {
-      *early += t + " ALTER COLUMN " + col +
-                (n->default_sql ? " SET DEFAULT " + *n->default_sql : " DROP DEFAULT") + ";\n";
-    }
-    if (n->not_null != c.not_null) {
-      if (n->not_null) {
-        *late += t + " ALTER COLUMN " + col + " SET NOT NULL;\n";
-      } else {
-        *early += t + " ALTER COLUMN " + col + " DROP NOT NULL;\n";
-      }
-    }
-  }
-  for (const Column& c : to.columns) {
-    if (from.FindColumn(c.name)) continue;
-    // Added without NOT NULL: the rows get their values below, then the constraint holds.
-    *early += t + " ADD COLUMN " + PgColumnDefinition(c) + ";\n";
-    if (c.not_null) *late += t + " ALTER COLUMN " + QuoteIdent(c.name) + " SET NOT NULL;\n";
-  }
-  for (const Index& i : to.indexes) {
-    if (std::find(from.indexes.begin(), from.indexes.end(), i) != from.indexes.end()) continue;
-    if (IsPrimaryKeyIndex(to, i)) continue;
-    *late += PgIndex(to, i);
-  }
-  for (const ForeignKey& f : to.foreign_keys) {
-    if (std::find(from.foreign_keys.begin(), from.foreign_keys.end(), f) == from.foreign_keys.end())
-      *late += PgForeignKey(to, f);
-  }
+  for (const ForeignKey& f : s.foreign_keys) *after += PgForeignKey(ScriptName, s, f);
   return Status::Ok();
 }
 
@@ -394,7 +305,9 @@ Result<std::string> PostgresScript(const ChangeBatch& batch) {
         return RefuseCrossDialect(t.schema, "the table's definition", batch, "PostgreSQL");
     }
     if (t.create) CFGIT_RETURN_IF_ERROR(PgCreate(t.schema, &before, &create, &after));
-    if (t.alter_from) CFGIT_RETURN_IF_ERROR(PgAlter(*t.alter_from, t.schema, &early, &late));
+    if (t.alter_from) {
+      CFGIT_RETURN_IF_ERROR(PgAlter(ScriptName, *t.alter_from, t.schema, &early, &late));
+    }
     RowStatements(d, t, &deletes[i], &updates[i], &inserts[i]);
     if (!t.inserts.empty()) counters += PgCounters(t.schema);
   }

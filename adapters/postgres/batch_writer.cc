@@ -8,6 +8,7 @@
 #include <pqxx/tablewriter>
 #include <set>
 
+#include "adapters/internal/pg_ddl.h"
 #include "adapters/postgres/copy_text.h"
 #include "store/encoding.h"
 
@@ -45,12 +46,6 @@ std::string Equal(const std::string& lhs, const std::string& rhs, const PgColumn
   return lhs + "::text" + op + rhs + "::text";
 }
 
-std::string JoinQuoted(const std::vector<std::string>& names) {
-  std::string out;
-  for (const std::string& n : names) out += (out.empty() ? "" : ", ") + QuoteIdent(n);
-  return out;
-}
-
 // A row's identity for messages: (id=3) or, keyless, every value.
 std::string DescribeRow(const std::vector<std::string>& names, const Row& values) {
   std::string out = "(";
@@ -69,21 +64,29 @@ class Writer {
       : conn_(conn), tx_(tx), catalog_(catalog), batch_(batch), serial_(serial) {}
 
   Status Run() {
-    for (const TableBatch& b : batch_.tables) {
-      if (b.alter_from) {
-        return Status::Invalid(
-            "table '" + b.schema.name +
-            "' has a different structure in the snapshot than in the database; cfgit does not "
-            "alter existing PostgreSQL tables yet: change it by hand (cfgit diff --format sql "
-            "prints the ALTER TABLE statements), then apply again; nothing was written");
-      }
-    }
     CFGIT_RETURN_IF_ERROR(Locate());
     std::vector<std::string> create, after;
+    std::string early, late;  // ALTER TABLE around the rows (PgAlter)
+    PgNamer name = [this](const std::string& table) {
+      TableRef ref = catalog_.Locate(table);
+      return PgName{ref.Qualified(), QuoteIdent(ref.schema) + "."};
+    };
     for (Target& t : targets_) {
       if (t.batch->create) CFGIT_RETURN_IF_ERROR(CreateStatements(t, &create, &after));
+      if (t.batch->alter_from) {
+        if (batch_.source_dialect != "postgresql") {
+          return Status::Invalid("table '" + t.name() + "' has a different structure in the " +
+                                 batch_.source_dialect +
+                                 " snapshot than in the database; cfgit alters PostgreSQL "
+                                 "tables only from PostgreSQL snapshots: change it by hand, "
+                                 "then apply again; nothing was written");
+        }
+        Status altered = PgAlter(name, *t.batch->alter_from, t.batch->schema, &early, &late);
+        if (!altered.ok()) return altered.Wrap("nothing was written: ");
+      }
     }
     for (const std::string& sql : create) tx_.exec(sql);
+    if (!early.empty()) tx_.exec(early);
     CFGIT_RETURN_IF_ERROR(LoadColumns());
     CFGIT_RETURN_IF_ERROR(Validate());
     std::vector<Target*> order = ParentsFirst();
@@ -93,6 +96,7 @@ class Writer {
     }
     for (Target* t : order) Updates(*t);
     for (Target* t : order) Inserts(*t);
+    if (!late.empty()) tx_.exec(late);
     for (const std::string& sql : after) tx_.exec(sql);
     for (const Target& t : targets_) {
       if (!t.batch->drop) FixSequences(t);
@@ -159,24 +163,24 @@ class Writer {
       sql +=
           (i ? ", " : "") + QuoteIdent(c.name) + " " + definition + (c.not_null ? " NOT NULL" : "");
     }
-    if (!s.primary_key.empty()) sql += ", PRIMARY KEY (" + JoinQuoted(s.primary_key) + ")";
+    if (!s.primary_key.empty()) sql += ", PRIMARY KEY (" + JoinIdents(s.primary_key) + ")";
     std::vector<std::string> indexes;
     for (const Index& index : s.indexes) {
       if (std::count(index.columns.begin(), index.columns.end(), "<expression>")) continue;
       if (index.name.rfind("sqlite_autoindex_", 0) == 0) {
-        sql += ", UNIQUE (" + JoinQuoted(index.columns) + ")";  // SQLite's UNIQUE constraint
+        sql += ", UNIQUE (" + JoinIdents(index.columns) + ")";  // SQLite's UNIQUE constraint
         continue;
       }
       indexes.push_back(std::string("CREATE ") + (index.unique ? "UNIQUE " : "") + "INDEX " +
-                        QuoteIdent(index.name) + " ON " + table + " (" + JoinQuoted(index.columns) +
+                        QuoteIdent(index.name) + " ON " + table + " (" + JoinIdents(index.columns) +
                         ")");
     }
     create->push_back(sql + ")");
     create->insert(create->end(), indexes.begin(), indexes.end());
     for (const ForeignKey& fk : s.foreign_keys) {
-      after->push_back("ALTER TABLE " + table + " ADD FOREIGN KEY (" + JoinQuoted(fk.columns) +
+      after->push_back("ALTER TABLE " + table + " ADD FOREIGN KEY (" + JoinIdents(fk.columns) +
                        ") REFERENCES " + catalog_.Locate(fk.ref_table).Qualified() + " (" +
-                       JoinQuoted(fk.ref_columns) + ") ON UPDATE " + fk.on_update + " ON DELETE " +
+                       JoinIdents(fk.ref_columns) + ") ON UPDATE " + fk.on_update + " ON DELETE " +
                        fk.on_delete + (fk.deferrable ? " DEFERRABLE" : "") +
                        (fk.initially_deferred ? " INITIALLY DEFERRED" : ""));
     }

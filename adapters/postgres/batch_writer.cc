@@ -87,6 +87,7 @@ class Writer {
     }
     for (const std::string& sql : create) tx_.exec(sql);
     if (!early.empty()) tx_.exec(early);
+    std::vector<std::string> deferred = DeferSelfReferences();
     CFGIT_RETURN_IF_ERROR(LoadColumns());
     CFGIT_RETURN_IF_ERROR(Validate());
     std::vector<Target*> order = ParentsFirst();
@@ -101,10 +102,41 @@ class Writer {
     for (const Target& t : targets_) {
       if (!t.batch->drop) FixSequences(t);
     }
+    if (!deferred.empty()) {
+      tx_.exec("SET CONSTRAINTS ALL IMMEDIATE");  // checked here; then as they were
+      for (const std::string& constraint : deferred) tx_.exec(constraint + " NOT DEFERRABLE");
+    }
     return Status::Ok();
   }
 
  private:
+  // A table whose foreign key references itself (a tree, a chain of workflow nodes) can need a
+  // row updated to point at a row inserted after it, or a parent deleted before its child: no
+  // statement order helps. Such keys, when not deferrable, are made deferrable for this
+  // transaction (ALTER CONSTRAINT is transactional; it locks the table until COMMIT) and put
+  // back once checked. Returns the "ALTER TABLE t ALTER CONSTRAINT c" prefixes to put back.
+  std::vector<std::string> DeferSelfReferences() {
+    std::string oids;
+    for (const Target& t : targets_) {
+      if (t.ref.oid == 0 || t.batch->drop) continue;
+      if (t.batch->deletes.empty() && t.batch->updates.empty() && t.batch->inserts.empty()) continue;
+      oids += (oids.empty() ? "" : ",") + std::to_string(t.ref.oid);
+    }
+    std::vector<std::string> out;
+    if (oids.empty()) return out;
+    pqxx::result r = tx_.exec(
+        "SELECT conrelid::regclass::text, quote_ident(conname) FROM pg_constraint WHERE contype = "
+        "'f' AND NOT condeferrable AND conrelid = confrelid AND conrelid IN (" +
+        oids + ") ORDER BY 1, 2");
+    for (const auto& row : r) {
+      std::string alter =
+          "ALTER TABLE " + row[0].as<std::string>() + " ALTER CONSTRAINT " + row[1].as<std::string>();
+      tx_.exec(alter + " DEFERRABLE INITIALLY DEFERRED");
+      out.push_back(alter);
+    }
+    return out;
+  }
+
   // --- planning (nothing written) ---
 
   Status Locate() {

@@ -128,5 +128,62 @@ TEST_CASE("postgres release: structure changes of existing tables are altered in
   CHECK(ws.GitOut("rev-parse refs/cfgit/deployed/staging") == v2);
 }
 
+TEST_CASE("postgres release: a chain whose foreign keys reference their own table",
+          "[cli][release][postgres]") {
+  // Workflow nodes linked both ways with non-deferrable keys (as NocoBase declares them):
+  // appending a node updates the old tail to point at a row inserted in the same apply, and
+  // removing one deletes a row others pointed at.
+  const std::string server = PgServer();
+  if (server.empty()) return;
+  Db dev(server), staging(server);
+  dev.Exec("CREATE TABLE nodes (id bigint PRIMARY KEY, title text,"
+           "  upstream bigint REFERENCES nodes(id), downstream bigint REFERENCES nodes(id));"
+           "INSERT INTO nodes VALUES (1, 'start', NULL, NULL), (2, 'mail', 1, NULL);"
+           "UPDATE nodes SET downstream = 2 WHERE id = 1;");
+  Ws ws;
+  WriteFile(ws / "cfgit.yaml", "environments:\n"
+                               "  dev: { url: \"" + dev.url() + "\" }\n"
+                               "  staging: { url: \"" + staging.url() + "\", protected: true }\n");
+  ws.Commit("dev", "v1");
+  CFGIT_EXPECT_EXIT(ws.Run("apply staging dev"), 0);
+  const std::string all = "SELECT * FROM nodes ORDER BY id";
+  auto deferrable = [&](const Db& db) {
+    return db.Rows("SELECT conname, condeferrable FROM pg_constraint WHERE conrelid = "
+                   "'nodes'::regclass AND contype = 'f' ORDER BY 1");
+  };
+  std::vector<std::string> constraints = deferrable(staging);
+  REQUIRE(constraints.size() == 2);
+
+  dev.Exec("INSERT INTO nodes VALUES (3, 'approve', 2, NULL);"
+           "UPDATE nodes SET downstream = 3 WHERE id = 2;");
+  ws.Commit("dev", "v2: a node appended");
+  CFGIT_EXPECT_EXIT(ws.Run("apply staging dev"), 0);
+  CHECK(staging.Rows(all) == dev.Rows(all));
+
+  dev.Exec("UPDATE nodes SET upstream = 1 WHERE id = 3; UPDATE nodes SET downstream = 3 "
+           "WHERE id = 1; DELETE FROM nodes WHERE id = 2;");
+  ws.Commit("dev", "v3: the middle node removed");
+  CFGIT_EXPECT_EXIT(ws.Run("apply staging dev"), 0);
+  CHECK(staging.Rows(all) == dev.Rows(all));
+  CHECK(deferrable(staging) == constraints);  // the keys are as they were: not deferrable
+
+  // A key still holds: a row of a table cfgit skips points at a node dev removes. The apply
+  // fails with the database's message and writes nothing.
+  WriteFile(ws / "cfgit.yaml", "environments:\n"
+                               "  dev: { url: \"" + dev.url() + "\" }\n"
+                               "  staging: { url: \"" + staging.url() + "\", protected: true }\n"
+                               "tables:\n  runs: { rule: skip }\n");
+  staging.Exec("CREATE TABLE runs (id int PRIMARY KEY, node bigint REFERENCES nodes(id));"
+               "INSERT INTO runs VALUES (1, 3);");
+  dev.Exec("UPDATE nodes SET downstream = NULL WHERE id = 1; DELETE FROM nodes WHERE id = 3;");
+  ws.Commit("dev", "v4: the last node removed");
+  std::vector<std::string> before = staging.Rows(all);
+  RunResult r = ws.Run("apply staging dev");
+  CFGIT_EXPECT_EXIT(r, 3);
+  CHECK_THAT(r.err, Catch::Contains("runs_node_fkey"));
+  CHECK(staging.Rows(all) == before);
+  CHECK(deferrable(staging) == constraints);
+}
+
 }  // namespace
 }  // namespace cfgit::test

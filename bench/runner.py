@@ -1,0 +1,566 @@
+#!/usr/bin/env python3
+"""cfgit benchmark runner (started by bench/run, which installs packages and, when PostgreSQL is
+wanted, wraps this in scripts/with-postgres.sh). Python 3 standard library only.
+
+Every measured step runs under GNU time (`/usr/bin/time -f '%e %M'`): wall seconds and peak RSS of
+the command (and its children). Loose objects in the store are counted after every cfgit step.
+"""
+import argparse
+import csv
+import datetime
+import json
+import os
+import platform
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+GEN = os.path.join(HERE, "gen")
+
+CFGIT_YAML_TABLES = """
+tables:
+  "*":              { rule: merge }
+  uiSchemas:        { json: [schema] }
+  collections:      { json: [options] }
+  fields:           { json: [options] }
+  desktopRoutes:    { json: [options] }
+  roles:            { json: [strategy, snippets] }
+  rolesResources:   { key: [roleName, name] }
+  workflows:        { json: [config, options], ignore: [executed, allExecuted] }
+  flow_nodes:       { json: [config] }
+  systemSettings:   { json: [enabledLanguages, logo, options] }
+"""
+
+# Operation -> the alternative it is compared with.
+ALT_OF = {
+    "commit: first": "files+git: dump + add + commit, first",
+    "commit: no change": "files+git: dump + add + commit, no change",
+    "commit: 1% changed": "files+git: dump + add + commit, 1% changed",
+    "diff --stat: 1% (two commits)": "files+git: git diff --stat",
+    "diff text: 1% (two commits)": "files+git: git diff (text)",
+    "merge: two disjoint 1% branches": "files+git: git merge",
+    "apply: 1%": "overwrite: delete all + insert all",
+    "rollback: 1%": "overwrite: delete all + insert all",
+    "apply: full, into an empty database": "overwrite: create + insert all, empty database",
+}
+
+
+class Failure(Exception):
+    pass
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.results = []
+        self.notes = []
+        self.cfgit = None
+        self.log = open(os.path.join(args.work, "bench.log"), "a")
+
+    # -- running things ------------------------------------------------------------------------
+    def sh(self, cmd, cwd=None, env=None, check=True, stdout=None, input=None):
+        """Runs a setup command (not measured)."""
+        self.log.write(f"$ {cmd if isinstance(cmd, str) else shlex.join(cmd)}\n")
+        self.log.flush()
+        p = subprocess.run(cmd, cwd=cwd, env=env, shell=isinstance(cmd, str), input=input,
+                           stdout=stdout if stdout is not None else self.log, stderr=subprocess.PIPE)
+        if p.returncode != 0 and check:
+            sys.stderr.write(p.stderr.decode(errors="replace"))
+            raise Failure(f"setup command failed (exit {p.returncode}): {cmd}")
+        if p.stderr:
+            self.log.write(p.stderr.decode(errors="replace"))
+        return p
+
+    def measure(self, op, backend, size, cmd, cwd=None, env=None, tool="cfgit", ok=(0,), store=None,
+                stdout=subprocess.DEVNULL, note=""):
+        """Runs cmd (list, or a string for bash) under GNU time and records the figures."""
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
+            argv = cmd if isinstance(cmd, list) else ["bash", "-c", "set -eo pipefail; " + cmd]
+            full = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", tf.name, "--"] + argv
+            self.log.write(f"[{backend} {size}] {op}: $ {shlex.join(argv)}\n")
+            self.log.flush()
+            t0 = time.monotonic()
+            p = subprocess.run(full, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.PIPE)
+            wall = time.monotonic() - t0
+            lines = [l for l in open(tf.name).read().splitlines() if l.strip()]
+        err = p.stderr.decode(errors="replace")
+        if err:
+            self.log.write(err[-4000:] + "\n")
+        if p.returncode not in ok:
+            sys.stderr.write(f"\nFAILED ({tool}, exit {p.returncode}): {op} [{backend} {size}]\n"
+                             f"  $ {shlex.join(argv)}\n{err[-3000:]}\n")
+            raise Failure(f"{tool} failed: {op}")
+        try:
+            secs, kb, us, ss = lines[-1].split()
+            secs, mb, cpu = float(secs), int(kb) / 1024.0, round(float(us) + float(ss), 2)
+        except (IndexError, ValueError):
+            secs, mb, cpu = wall, None, None
+        loose = self.loose(store) if store else None
+        r = {"backend": backend, "rows": size, "tool": tool, "op": op, "seconds": secs, "cpu_seconds": cpu,
+             "peak_mb": round(mb, 1) if mb is not None else None, "loose_objects": loose, "note": note}
+        self.results.append(r)
+        self.save_partial()
+        extra = f"  loose objects: {loose}" if loose is not None else ""
+        print(f"  {op:<46} {secs:9.3f} s (cpu {cpu or 0:8.2f} s) {mb or 0:8.1f} MB{extra}", flush=True)
+        return p
+
+    def save_partial(self):
+        """Every figure so far, in case the run is stopped before its report."""
+        try:
+            os.makedirs(self.args.out, exist_ok=True)
+            with open(os.path.join(self.args.out, "partial.json"), "w") as f:
+                json.dump({"results": self.results}, f, indent=1)
+        except OSError:
+            pass
+
+    @staticmethod
+    def loose(store):
+        n = 0
+        objects = os.path.join(store, "objects")
+        for d in os.listdir(objects) if os.path.isdir(objects) else []:
+            if len(d) == 2:
+                n += len(os.listdir(os.path.join(objects, d)))
+        return n
+
+    # -- build ----------------------------------------------------------------------------------
+    def build(self):
+        if self.args.cfgit:
+            self.cfgit = os.path.abspath(self.args.cfgit)
+            return
+        bdir = os.path.join(ROOT, "build", "bench")
+        print(f"Building cfgit (RelWithDebInfo, -j2) in {bdir}", flush=True)
+        self.sh(["cmake", "-S", ROOT, "-B", bdir, "-DCMAKE_BUILD_TYPE=RelWithDebInfo", "-DBUILD_TESTING=OFF"])
+        self.sh(["cmake", "--build", bdir, "-j2", "--target", "cfgit"])
+        self.cfgit = os.path.join(bdir, "cfgit")
+
+    # -- per backend helpers --------------------------------------------------------------------
+    def tables(self):
+        return subprocess.run([GEN, "tables"], check=True, stdout=subprocess.PIPE).stdout.decode().split()
+
+
+class SqliteSide:
+    name = "sqlite"
+
+    def __init__(self, bench, d, size):
+        self.b, self.d, self.size = bench, d, size
+
+    def path(self, db):
+        return os.path.join(self.d, db + ".db")
+
+    def url(self, db):
+        return "sqlite:" + self.path(db)
+
+    def gen_args(self, db):
+        return ["--sqlite", self.path(db)]
+
+    def exists(self, db):
+        return os.path.exists(self.path(db))
+
+    def copy(self, src, dst):
+        shutil.copyfile(self.path(src), self.path(dst))
+
+    def drop(self, db):
+        if os.path.exists(self.path(db)):
+            os.remove(self.path(db))
+
+    def floor_cmd(self, db, tables):
+        p = shlex.quote(self.path(db))
+        return " && ".join(f"sqlite3 {p} 'SELECT * FROM \"{t}\"' >/dev/null" for t in tables)
+
+    def overwrite_cmd(self, target, source, tables, create=False):
+        """Delete all + insert all, in one transaction (the source's rows through ATTACH)."""
+        script = ["PRAGMA foreign_keys=OFF;", f"ATTACH '{self.path(source)}' AS src;", "BEGIN;"]
+        if create:
+            ddl = subprocess.run([GEN, "ddl", "--dialect", "sqlite"], check=True,
+                                 stdout=subprocess.PIPE).stdout.decode()
+            script.append(ddl)
+        for t in reversed(tables):
+            script.append(f'DELETE FROM main."{t}";')
+        for t in tables:
+            script.append(f'INSERT INTO main."{t}" SELECT * FROM src."{t}";')
+        script.append("COMMIT;")
+        f = os.path.join(self.d, f"overwrite-{target}.sql")
+        with open(f, "w") as fh:
+            fh.write("\n".join(script) + "\n")
+        return f"sqlite3 {shlex.quote(self.path(target))} < {shlex.quote(f)}"
+
+
+class PgSide:
+    name = "postgres"
+
+    def __init__(self, bench, d, size):
+        self.b, self.d, self.size = bench, d, size
+        self.prefix = f"b{size}_"
+        self.host = os.environ["PGHOST"]
+        self.port = os.environ["PGPORT"]
+        self.user = os.environ["PGUSER"]
+
+    def dbname(self, db):
+        return (self.prefix + db).lower()
+
+    def url(self, db):
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname(db)}"
+
+    def conninfo(self, db):
+        return f"host={self.host} port={self.port} user={self.user} dbname={self.dbname(db)}"
+
+    def gen_args(self, db):
+        return ["--pg", self.conninfo(db)]
+
+    def psql(self, sql, db="postgres"):
+        self.b.sh(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.conninfo(db) if db != "postgres"
+                   else f"host={self.host} port={self.port} user={self.user} dbname=postgres", "-c", sql])
+
+    def create_empty(self, db):
+        self.drop(db)
+        self.psql(f'CREATE DATABASE "{self.dbname(db)}"')
+
+    def copy(self, src, dst):
+        self.drop(dst)
+        self.psql(f'CREATE DATABASE "{self.dbname(dst)}" TEMPLATE "{self.dbname(src)}"')
+
+    def drop(self, db):
+        self.psql(f'DROP DATABASE IF EXISTS "{self.dbname(db)}"')
+
+    def floor_cmd(self, db, tables):
+        cs = " ".join("-c " + shlex.quote('COPY "%s" TO STDOUT' % t) for t in tables)
+        return f"psql -X -q -v ON_ERROR_STOP=1 -d {shlex.quote(self.conninfo(db))} {cs} >/dev/null"
+
+    def overwrite_cmd(self, target, source, tables, create=False):
+        """Delete all + COPY all from files dumped beforehand (not timed), in one transaction."""
+        files = {}
+        for t in tables:
+            f = os.path.join(self.d, f"dump-{source}-{t}.copy")
+            with open(f, "wb") as fh:
+                subprocess.run(["psql", "-X", "-q", "-d", self.conninfo(source), "-c", f'COPY "{t}" TO STDOUT'],
+                               check=True, stdout=fh)
+            files[t] = f
+        script = ["\\set ON_ERROR_STOP 1", "BEGIN;"]
+        if create:
+            ddl = subprocess.run([GEN, "ddl", "--dialect", "postgres"], check=True,
+                                 stdout=subprocess.PIPE).stdout.decode()
+            script.append(ddl)
+        for t in reversed(tables):
+            script.append(f'DELETE FROM "{t}";')
+        for t in tables:
+            script.append(f"\\copy \"{t}\" FROM '{files[t]}'")
+        script.append("COMMIT;")
+        f = os.path.join(self.d, f"overwrite-{target}.sql")
+        with open(f, "w") as fh:
+            fh.write("\n".join(script) + "\n")
+        return f"psql -X -q -d {shlex.quote(self.conninfo(target))} -f {shlex.quote(f)} >/dev/null"
+
+
+def run_size(b, side_cls, size):
+    a = b.args
+    backend = side_cls.name
+    d = os.path.join(a.work, f"{backend}-{size}")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    side = side_cls(b, d, size)
+    tables = b.tables()
+    print(f"\n== {backend}, {size} rows ({d})", flush=True)
+
+    # Data: dev, and copies of the same base for devB, stage and the overwrite targets.
+    if backend == "postgres":
+        for db in ("dev", "devb", "stage", "fresh", "base", "ovw", "ovwempty"):
+            side.drop(db)
+        side.create_empty("dev")
+    b.measure("generate (bench/gen create)", backend, size, [GEN, "create", "--rows", str(size), "--seed",
+              str(a.seed)] + side.gen_args("dev"), tool="gen")
+    for db in ("devb", "stage", "base", "ovw"):
+        side.copy("dev", db)
+    if backend == "postgres":
+        side.create_empty("fresh")
+        side.create_empty("ovwempty")
+    else:
+        open(side.path("ovwempty"), "w").close()
+
+    b.measure("floor: stream all tables", backend, size, side.floor_cmd("dev", tables), tool="floor")
+
+    ws = os.path.join(d, "ws")
+    os.makedirs(ws)
+    store = os.path.join(ws, ".cfgit")
+    env = dict(os.environ, CFGIT_AUTHOR_NAME="Bench", CFGIT_AUTHOR_EMAIL="bench@example.com", NO_COLOR="1")
+    cf = b.cfgit
+
+    def setup(*argv):
+        b.sh([cf] + list(argv), cwd=ws, env=env)
+
+    def cfgit(op, *argv, stdout=subprocess.DEVNULL, note=""):
+        return b.measure(op, backend, size, [cf] + list(argv), cwd=ws, env=env, store=store, stdout=stdout, note=note)
+
+    def change(db, variant, seed, pct=None, count=None):
+        spec = ["--pct", str(pct)] if pct is not None else ["--count", str(count)]
+        p = b.sh([GEN, "change", "--variant", variant, "--seed", str(seed)] + spec + side.gen_args(db),
+                 stdout=subprocess.PIPE)
+        info = json.loads(p.stdout.decode())
+        b.log.write(f"change {db} {variant} {seed}: {info}\n")
+        return info
+
+    setup("init")
+    with open(os.path.join(ws, "cfgit.yaml")) as f:
+        text = f.read()
+    if "\ntables:" in text:
+        text = text[:text.index("\ntables:")] + "\n"
+    with open(os.path.join(ws, "cfgit.yaml"), "w") as f:
+        f.write(text + CFGIT_YAML_TABLES)
+    for e in ("dev", "devb", "stage", "fresh"):
+        setup("env", "add", e, side.url(e))
+
+    cfgit("commit: first", "commit", "dev", "-m", "base")
+    cfgit("commit: no change", "commit", "dev", "-m", "again")
+    cfgit("diff live: no change", "diff", "dev")
+    ca = change("dev", "A", a.seed, pct=a.pct)
+    cfgit("diff live: 1% changed", "diff", "dev", note=json.dumps(ca))
+    cfgit("commit: 1% changed", "commit", "dev", "-m", "variant A", note=json.dumps(ca))
+    cfgit("diff --stat: 1% (two commits)", "diff", "dev~1", "dev", "--stat")
+    cfgit("diff text: 1% (two commits)", "diff", "dev~1", "dev")
+    cfgit("diff json: 1% (two commits)", "diff", "dev~1", "dev", "--format", "json")
+
+    setup("branch", "devb", "dev~1")
+    cb = change("devb", "B", a.seed, pct=a.pct)
+    cfgit("commit: 1% changed (variant B)", "commit", "devb", "-m", "variant B", note=json.dumps(cb))
+    setup("branch", "mergeA", "dev")
+    cfgit("merge: two disjoint 1% branches", "merge", "devb", "--into", "mergeA", "-m", "merge B")
+
+    # The alternatives on the same states: dev = base + A, devb = base + B.
+    if not a.no_alt and (backend == "sqlite" or a.alt_postgres) and (not a.alt_max_rows or size <= a.alt_max_rows):
+        run_files_git(b, side, backend, size)
+
+    # Apply 1% to a database holding the base, rollback, full apply into an empty database.
+    setup("branch", "stage", "dev~1")
+    cfgit("apply: 1%", "apply", "stage", "dev")
+    ow = side.overwrite_cmd("ovw", "dev", tables)
+    b.measure("overwrite: delete all + insert all", backend, size, ow, tool="overwrite")
+    cfgit("rollback: 1%", "rollback", "stage", "--to", "dev~1")
+    if backend == "sqlite":
+        side.drop("fresh")
+    setup("branch", "fresh", "dev")
+    cfgit("apply: full, into an empty database", "apply", "fresh")
+    ow = side.overwrite_cmd("ovwempty", "dev", tables, create=True)
+    b.measure("overwrite: create + insert all, empty database", backend, size, ow, tool="overwrite")
+
+    # Scaling: a fixed number of changed rows (not a percentage), diffed and merged.
+    k = a.fixed
+    ck = change("dev", "A", a.seed + 1, count=k)
+    cfgit(f"commit: {k} rows changed", "commit", "dev", "-m", f"{k} rows", note=json.dumps(ck))
+    cfgit(f"diff --stat: {k} rows (two commits)", "diff", "dev~1", "dev", "--stat")
+    cfgit(f"diff text: {k} rows (two commits)", "diff", "dev~1", "dev")
+    # stage back to dev~1 (base + A), then B's fixed-size change there: merging it into dev is a
+    # merge of k rows against k rows over the base dev~1.
+    setup("apply", "stage", "dev~1")
+    ck2 = change("stage", "B", a.seed + 1, count=k)
+    setup("commit", "stage", "-m", f"{k} rows B")
+    setup("branch", "mergeK", "dev")
+    cfgit(f"merge: {k} rows vs {k} rows", "merge", "stage", "--into", "mergeK", "-m", "merge k",
+          note=json.dumps(ck2))
+    b.results.append({"backend": backend, "rows": size, "tool": "cfgit", "op": "store size (MB)",
+                      "seconds": None, "peak_mb": round(du(store) / 2**20, 1),
+                      "loose_objects": b.loose(store), "note": "du of .cfgit after the run"})
+    if not a.keep:
+        if backend == "postgres":
+            for db in ("dev", "devb", "stage", "fresh", "base", "ovw", "ovwempty"):
+                side.drop(db)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def du(path):
+    n = 0
+    for dp, _dn, fn in os.walk(path):
+        for f in fn:
+            try:
+                n += os.lstat(os.path.join(dp, f)).st_size
+            except OSError:
+                pass
+    return n
+
+
+def run_files_git(b, side, backend, size):
+    """Rows dumped one file per row, committed with stock git."""
+    d = os.path.join(side.d, "files")
+    os.makedirs(d)
+    gitdir = os.path.join(d, ".git")
+    m0 = os.path.join(side.d, "manifest-base.json")
+    m = os.path.join(side.d, "manifest.json")
+    genv = dict(os.environ, GIT_AUTHOR_NAME="Bench", GIT_AUTHOR_EMAIL="bench@example.com",
+                GIT_COMMITTER_NAME="Bench", GIT_COMMITTER_EMAIL="bench@example.com")
+    b.sh(["git", "init", "-q", "-b", "main", d])
+    for k, v in (("gc.auto", "0"), ("core.fsync", "none"), ("merge.renames", "false"), ("diff.renames", "false")):
+        b.sh(["git", "-C", d, "config", k, v])
+    tool = "files+git"
+
+    def step(op, cmd, ok=(0,)):
+        return b.measure(op, backend, size, cmd, cwd=d, env=genv, tool=tool, ok=ok, store=gitdir)
+
+    def dump(db, manifest):
+        return f"{shlex.quote(GEN)} dump {' '.join(shlex.quote(x) for x in side.gen_args(db))} --out . --manifest {shlex.quote(manifest)} >/dev/null"
+
+    commit = "git add -A && git commit -q -m x"
+    step("files+git: dump rows to files, first", dump("base", m))
+    step("files+git: git add + commit, first", commit)
+    shutil.copyfile(m, m0)
+    # The combined figures: export + commit, as cfgit's commit does both.
+    step("files+git: dump + add + commit, no change", dump("base", m) + " && git add -A && (git commit -q -m x || true)")
+    step("files+git: dump rows to files, 1% changed", dump("dev", m))
+    step("files+git: git add + commit, 1% changed", commit)
+    step("files+git: git diff --stat", "git diff --stat HEAD~1 HEAD >/dev/null")
+    step("files+git: git diff (text)", "git diff HEAD~1 HEAD >/dev/null")
+    b.sh(["git", "-C", d, "checkout", "-q", "-b", "B", "HEAD~1"], env=genv)
+    shutil.copyfile(m0, m)
+    b.sh(dump("devb", m), cwd=d)
+    b.sh(commit, cwd=d, env=genv)
+    b.sh(["git", "-C", d, "checkout", "-q", "main"], env=genv)
+    step("files+git: git merge", "git merge -q --no-edit B")
+    # Sums (dump + add + commit) are what compares with cfgit's commit.
+    rs = {r["op"]: r for r in b.results if r["backend"] == backend and r["rows"] == size and r["tool"] == tool}
+    for what in ("first", "1% changed"):
+        x, y = rs[f"files+git: dump rows to files, {what}"], rs[f"files+git: git add + commit, {what}"]
+        b.results.append({"backend": backend, "rows": size, "tool": tool, "op": f"files+git: dump + add + commit, {what}",
+                          "seconds": round(x["seconds"] + y["seconds"], 2),
+                          "cpu_seconds": round((x["cpu_seconds"] or 0) + (y["cpu_seconds"] or 0), 2),
+                          "peak_mb": max(x["peak_mb"] or 0, y["peak_mb"] or 0), "loose_objects": y["loose_objects"],
+                          "note": "sum of the two steps above"})
+    b.results.append({"backend": backend, "rows": size, "tool": tool, "op": "files+git: repository size (MB)",
+                      "seconds": None, "peak_mb": round(du(gitdir) / 2**20, 1), "loose_objects": b.loose(gitdir),
+                      "note": "du of .git"})
+    # The files and the repository are removed with the size's directory at the end (not here,
+    # between two measurements).
+
+
+def report(b):
+    rows = b.results
+    floor = {(r["backend"], r["rows"]): r["seconds"] for r in rows if r["tool"] == "floor"}
+    by_op = {(r["backend"], r["rows"], r["op"]): r for r in rows}
+    out = []
+    hdr = f"{'backend':<8} {'rows':>8}  {'operation':<48} {'time s':>9} {'cpu s':>8} {'peak MB':>8} {'x floor':>8} {'x alt':>7} {'loose':>7}"
+    out.append(hdr)
+    out.append("-" * len(hdr))
+    for r in rows:
+        if r["seconds"] is None:
+            continue
+        fl = floor.get((r["backend"], r["rows"]))
+        xf = f"{r['seconds'] / fl:.2f}" if fl and r["tool"] != "gen" else ""
+        alt = ALT_OF.get(r["op"])
+        xa = ""
+        if alt:
+            ar = by_op.get((r["backend"], r["rows"], alt)) or by_op.get(("sqlite", r["rows"], alt))
+            if ar and ar["seconds"]:
+                xa = f"{r['seconds'] / ar['seconds']:.2f}"
+        r["x_floor"] = float(xf) if xf else None
+        r["x_alt"] = float(xa) if xa else None
+        r["alt"] = alt
+        lo = "" if r["loose_objects"] is None else str(r["loose_objects"])
+        cpu = "" if r.get("cpu_seconds") is None else f"{r['cpu_seconds']:.2f}"
+        out.append(f"{r['backend']:<8} {r['rows']:>8}  {r['op']:<48} {r['seconds']:>9.3f} {cpu:>8} "
+                   f"{(r['peak_mb'] or 0):>8.1f} {xf:>8} {xa:>7} {lo:>7}")
+    for r in rows:
+        if r["seconds"] is None:
+            out.append(f"{r['backend']:<8} {r['rows']:>8}  {r['op']:<48} {'':>9} {'':>8} {r['peak_mb']:>8.1f}"
+                       f" {'':>8} {'':>7} {r['loose_objects']:>7}")
+    # Scaling: the fixed-count rows at the smallest and largest size.
+    sizes = sorted({r["rows"] for r in rows})
+    if len(sizes) > 1:
+        out.append("")
+        out.append(f"scaling {sizes[0]} -> {sizes[-1]} rows (time at {sizes[-1]} / time at {sizes[0]}):")
+        for r in rows:
+            if r["rows"] != sizes[-1] or r["seconds"] is None or r["tool"] == "gen":
+                continue
+            s = by_op.get((r["backend"], sizes[0], r["op"]))
+            if s and s["seconds"]:
+                out.append(f"  {r['backend']:<8} {r['op']:<48} {s['seconds']:>8.3f} s -> {r['seconds']:>8.3f} s"
+                           f"  x{r['seconds'] / s['seconds']:.1f}")
+    for n in b.notes:
+        out.append("note: " + n)
+    text = "\n".join(out)
+    print("\n" + text)
+    return text
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="bench/run", description="cfgit benchmark (see docs/performance.md)")
+    ap.add_argument("--quick", action="store_true", help="10k rows, SQLite and PostgreSQL (smoke test)")
+    ap.add_argument("--sizes", default=None, help="comma list of total row counts (default 100000,1000000)")
+    ap.add_argument("--backends", default=None, help="sqlite,postgres (default sqlite; --quick: both)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--pct", type=float, default=1.0, help="percentage of rows changed per variant (default 1)")
+    ap.add_argument("--fixed", type=int, default=1000, help="fixed number of changed rows for the scaling rows")
+    ap.add_argument("--cfgit", help="use this cfgit binary instead of building build/bench/cfgit")
+    ap.add_argument("--work", default=None, help="work directory (default: a new one under /tmp)")
+    ap.add_argument("--keep", action="store_true", help="keep databases and workspaces")
+    ap.add_argument("--no-alt", action="store_true", help="skip the files+git alternative")
+    ap.add_argument("--alt-max-rows", type=int, default=0,
+                    help="run the files+git alternative only at sizes up to this (it writes one file per row)")
+    ap.add_argument("--append", help="a results JSON of an earlier run whose figures join this run's table")
+    ap.add_argument("--pg-max-rows", type=int, default=0, help="run PostgreSQL only at sizes up to this")
+    ap.add_argument("--alt-postgres", action="store_true", help="also run files+git on the PostgreSQL data")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"), help="where latest.json/.csv go")
+    a = ap.parse_args()
+    if a.quick:
+        a.sizes = a.sizes or "10000"
+        a.backends = a.backends or "sqlite,postgres"
+    a.sizes = [int(x) for x in (a.sizes or "100000,1000000").split(",")]
+    a.backends = (a.backends or "sqlite").split(",")
+    if "postgres" in a.backends and not os.environ.get("PGPORT"):
+        sys.exit("bench/run: PostgreSQL needs a server: run through bench/run (it starts one with scripts/with-postgres.sh)")
+    a.work = a.work or tempfile.mkdtemp(prefix="cfgit-bench-")
+    os.makedirs(a.work, exist_ok=True)
+    b = Bench(a)
+    print(f"work directory: {a.work} (log: {a.work}/bench.log)")
+    dolt = subprocess.run("apt-cache search --names-only dolt 2>/dev/null | grep -i dolt || true", shell=True,
+                          stdout=subprocess.PIPE).stdout.decode().strip()
+    b.notes.append("doltlite: " + ("candidates in apt: " + dolt if dolt else
+                   "not available from Debian packages (apt-cache search dolt finds nothing); not measured"))
+    if a.append:
+        with open(a.append) as f:
+            b.results.extend(json.load(f)["results"])
+        b.notes.append(f"figures of {a.append} included")
+    rc = 0
+    started = datetime.datetime.now(datetime.timezone.utc)
+    try:
+        b.build()
+        for size in a.sizes:
+            for be in a.backends:
+                if be == "postgres" and a.pg_max_rows and size > a.pg_max_rows:
+                    b.notes.append(f"postgres not run at {size} rows (--pg-max-rows {a.pg_max_rows})")
+                    continue
+                try:
+                    run_size(b, SqliteSide if be == "sqlite" else PgSide, size)
+                except Failure as e:
+                    # The other backends and sizes still run; the exit status says it failed.
+                    b.notes.append(f"FAILED at {be} {size} rows: {e}; the rest of that run was skipped")
+                    print(f"\nbench/run: {e} ({be}, {size} rows); going on with the next run", file=sys.stderr)
+                    rc = 1
+        for size in a.sizes:
+            if a.alt_max_rows and size > a.alt_max_rows and not a.no_alt:
+                b.notes.append(f"files+git not run at {size} rows (--alt-max-rows {a.alt_max_rows})")
+    except Failure as e:
+        print(f"\nbench/run: {e}", file=sys.stderr)
+        rc = 1
+    text = report(b)
+    os.makedirs(a.out, exist_ok=True)
+    meta = {"started": started.isoformat(timespec="seconds"), "host": platform.node(), "cpus": os.cpu_count(),
+            "load_average_at_end": os.getloadavg(), "args": {k: v for k, v in vars(a).items()},
+            "cfgit": b.cfgit, "complete": rc == 0, "notes": b.notes}
+    name = "quick" if a.quick else "latest"
+    with open(os.path.join(a.out, f"{name}.json"), "w") as f:
+        json.dump({"meta": meta, "results": b.results}, f, indent=1)
+    with open(os.path.join(a.out, f"{name}.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["backend", "rows", "tool", "op", "seconds", "cpu_seconds", "peak_mb", "x_floor",
+                                          "alt", "x_alt", "loose_objects", "note"], extrasaction="ignore")
+        w.writeheader()
+        for r in b.results:
+            w.writerow(r)
+    with open(os.path.join(a.out, f"{name}.txt"), "w") as f:
+        f.write(text + "\n")
+    print(f"\nresults: {a.out}/{name}.json, {name}.csv, {name}.txt")
+    sys.exit(rc)
+
+
+if __name__ == "__main__":
+    main()

@@ -35,10 +35,6 @@ std::string QuoteText(const std::string& text) {
   return out + "'";
 }
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 // The statements of one dialect. Values are written as literals that the target stores as the
 // same Value the snapshot holds.
@@ -106,7 +102,7 @@ class PostgresDialect final : public Dialect {
   }
   std::string Match(const Column* column, const std::string& name, const Value& v) const override {
     // json, xml and similar types have no equality operator: compare their text.
-    std::string type = column ? Lower(column->type) : "";
+    std::string type = column ? AsciiLower(column->type) : "";
     bool as_text = type == "json" || type == "xml" || type.find("point") != std::string::npos;
     std::string lhs = QuoteIdent(name) + (as_text ? "::text" : "");
     if (v.is_null()) return lhs + " IS NULL";
@@ -178,7 +174,7 @@ std::string SqliteIndexes(const TableSchema& s) {
 }
 
 bool HasAutoincrement(const TableSchema& s) {
-  return Lower(s.sql).find("autoincrement") != std::string::npos;
+  return AsciiLower(s.sql).find("autoincrement") != std::string::npos;
 }
 
 Result<std::string> SqliteScript(const ChangeBatch& batch) {

@@ -101,12 +101,8 @@ class Resolver {
 
  private:
   bool IsJson(const TableSchema& schema, const std::string& column) const {
-    const Column* c = schema.FindColumn(column);
-    std::string type = c ? c->type : "";
-    for (char& ch : type) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (type == "json" || type == "jsonb") return true;
-    std::vector<std::string> listed = s_.config.ForTable(schema.name).json.columns;
-    return std::find(listed.begin(), listed.end(), column) != listed.end();
+    std::vector<std::string> json = schema.JsonColumns(s_.config.ForTable(schema.name).json.columns);
+    return std::find(json.begin(), json.end(), column) != json.end();
   }
 
   Oid theirs_tree() { return tree(state_.theirs); }

@@ -9,21 +9,10 @@
 namespace cfgit {
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // The JSON columns of a table: declared json/jsonb, or configured.
 std::vector<std::string> JsonColumns(const TableSchema& schema, const DiffOptions& options) {
-  std::vector<std::string> out;
-  if (options.json_columns) out = options.json_columns(schema.name);
-  for (const Column& c : schema.columns) {
-    std::string t = Lower(c.type);
-    if ((t == "json" || t == "jsonb") && std::find(out.begin(), out.end(), c.name) == out.end())
-      out.push_back(c.name);
-  }
-  return out;
+  return schema.JsonColumns(options.json_columns ? options.json_columns(schema.name)
+                                                 : std::vector<std::string>());
 }
 
 Result<TableSchema> ReadSchema(const Store& store, const Oid& blob) {

@@ -9,24 +9,19 @@
 namespace cfgit {
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // The integer types by width, as SQLite and PostgreSQL spell them.
 int IntegerRank(const std::string& type) {
   static const std::map<std::string, int> kRanks = {
       {"smallint", 1}, {"int2", 1},   {"integer", 2}, {"int", 2},
       {"int4", 2},     {"bigint", 3}, {"int8", 3},
   };
-  auto it = kRanks.find(Lower(type));
+  auto it = kRanks.find(AsciiLower(type));
   return it == kRanks.end() ? 0 : it->second;
 }
 
 // "varchar(10)" -> ("varchar", 10); a type without a length -> ("text", -1).
 std::pair<std::string, long> Length(const std::string& type) {
-  std::string t = Lower(type);
+  std::string t = AsciiLower(type);
   size_t open = t.find('(');
   if (open == std::string::npos || t.back() != ')') return {t, -1};
   std::string base = t.substr(0, open);
@@ -114,10 +109,10 @@ Value DefaultValue(const Column& column) {
     }
     return Value::Text(text);
   }
-  std::string l = Lower(d);
+  std::string l = AsciiLower(d);
   if (l == "null") return Value::Null();
   if (l == "true" || l == "false") {
-    std::string t = Lower(column.type);
+    std::string t = AsciiLower(column.type);
     if (t == "boolean" || t == "bool") return Value::Bool(l == "true");
     return Value::Integer(l == "true" ? 1 : 0);  // SQLite stores TRUE as 1
   }

@@ -8,11 +8,6 @@
 namespace cfgit {
 namespace {
 
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 struct RowLess {
   bool operator()(const Row& a, const Row& b) const { return CompareRows(a, b) < 0; }
 };
@@ -151,8 +146,7 @@ class TableMerger {
     for (const std::string& c : merged_columns_) {
       const Column* col = merged.FindColumn(c);
       defaults_.push_back(col ? DefaultValue(*col) : Value::Null());
-      std::string type = col ? Lower(col->type) : "";
-      json_.push_back(type == "json" || type == "jsonb" ||
+      json_.push_back((col && col->IsJson()) ||
                       std::find(in_.json_columns.begin(), in_.json_columns.end(), c) !=
                           in_.json_columns.end());
     }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -41,6 +42,26 @@ std::vector<std::string> TableSchema::VersionedColumns() const {
     bool ignored = false;
     for (const std::string& i : ignore) ignored = ignored || i == c.name;
     if (!ignored) out.push_back(c.name);
+  }
+  return out;
+}
+
+std::string AsciiLower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+bool Column::IsJson() const {
+  std::string t = AsciiLower(type);
+  return t == "json" || t == "jsonb";
+}
+
+std::vector<std::string> TableSchema::JsonColumns(
+    const std::vector<std::string>& configured) const {
+  std::vector<std::string> out;
+  for (const Column& c : columns) {
+    if (c.IsJson() || std::find(configured.begin(), configured.end(), c.name) != configured.end())
+      out.push_back(c.name);
   }
   return out;
 }

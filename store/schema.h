@@ -16,8 +16,12 @@ struct Column {
   std::string type;  // declared type, as the database spells it ("" if none)
   bool not_null = false;
   std::optional<std::string> default_sql;  // default expression as SQL text; nullopt: none
+  bool IsJson() const;  // declared json or jsonb (in any case)
   bool operator==(const Column&) const = default;
 };
+
+// ASCII lower case: declared types and SQL keywords compare case-insensitively.
+std::string AsciiLower(std::string s);
 
 struct Index {
   std::string name;
@@ -53,6 +57,9 @@ struct TableSchema {
   // The columns a row file holds: `columns` minus `ignore`, in table order.
   std::vector<std::string> VersionedColumns() const;
   const Column* FindColumn(const std::string& column) const;
+  // The columns whose values are JSON, diffed and merged by path: declared json/jsonb, and those
+  // listed in `configured` (cfgit.yaml's `json:` for the table), in table order.
+  std::vector<std::string> JsonColumns(const std::vector<std::string>& configured) const;
   bool operator==(const TableSchema&) const = default;
 };
 

@@ -11,6 +11,7 @@
 #include "adapters/adapter.h"
 #include "diff/diff.h"
 #include "merge/merge.h"
+#include "store/remote.h"
 #include "store/store.h"
 
 namespace cfgit::cmd {
@@ -41,6 +42,13 @@ void RegisterRollback(CLI::App&, const Globals&, Action*);
 void RegisterBackups(CLI::App&, const Globals&, Action*);
 void RegisterRestore(CLI::App&, const Globals&, Action*);
 void RegisterStatus(CLI::App&, const Globals&, Action*);
+void RegisterClone(CLI::App&, const Globals&, Action*);
+void RegisterRemote(CLI::App&, const Globals&, Action*);
+void RegisterFetch(CLI::App&, const Globals&, Action*);
+void RegisterPush(CLI::App&, const Globals&, Action*);
+void RegisterPull(CLI::App&, const Globals&, Action*);
+void RegisterExport(CLI::App&, const Globals&, Action*);
+void RegisterImport(CLI::App&, const Globals&, Action*);
 
 // An open workspace: its configuration and its store.
 struct Session {
@@ -112,6 +120,42 @@ struct MergeOutcome {
 };
 Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base, const Oid& ours,
                                 const Oid& theirs);
+
+// Merging a revision into a branch (cmd/merge.cc), as `merge` and `pull` do it; the caller holds
+// the workspace lock. Fast-forwards when it can (unless no_ff), else merges three ways
+// (MergeTrees) and commits; on conflicts records the merge in progress and leaves the branch.
+// No database is written. kUsage: no such branch or revision; kNeedsAttention: a merge into the
+// branch is already in progress.
+struct BranchMerge {
+  std::string target;   // the branch
+  std::string source;   // the revision merged
+  std::string label;    // how messages and the merge state name it ("" : source)
+  std::string message;  // of the merge commit ("" : "Merge LABEL into TARGET")
+  bool no_ff = false;
+};
+struct BranchMergeResult {
+  std::string result;  // "up-to-date", "fast-forward", "merged" or "conflicts"
+  Oid source;          // the revision, resolved
+  Oid old_head;
+  Oid commit;  // the branch's head afterwards (for "conflicts": the old head)
+  std::string message;
+  std::vector<TableOutcome> tables;    // merged or conflicts: per table
+  std::vector<TableChangeStat> stats;  // fast-forward: what it brought
+  std::vector<Conflict> conflicts;
+  std::string summary;  // the per-table summary lines (merge commit message, output)
+};
+Result<BranchMergeResult> MergeIntoBranch(const Session& s, const BranchMerge& m);
+// What stops a merge with conflicts (exit 1): counts per table and the next steps.
+Status MergeStopped(const std::string& label, const std::string& target,
+                    const std::vector<Conflict>& conflicts);
+
+// A remote URL as given, with a local path made absolute against `base` (cmd/remote.cc).
+std::string RemoteUrl(const std::string& url, const std::string& base);
+
+// Progress of clone, fetch and push on standard error when it is a terminal (cmd/sync.cc).
+TransferOptions TerminalProgress();
+// Ends the progress line, if one was drawn.
+void EndProgress();
 
 // Writes revision `commit` to ENV's database (cmd/release.cc): the live state is read inside the
 // write transaction (locked), refused on drift of a protected environment (unless `force`) and

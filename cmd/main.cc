@@ -29,6 +29,13 @@ constexpr CommandEntry kCommands[] = {
     {"rollback", cfgit::cmd::RegisterRollback},
     {"backups", cfgit::cmd::RegisterBackups},
     {"restore", cfgit::cmd::RegisterRestore},
+    {"clone", cfgit::cmd::RegisterClone},
+    {"remote", cfgit::cmd::RegisterRemote},
+    {"fetch", cfgit::cmd::RegisterFetch},
+    {"push", cfgit::cmd::RegisterPush},
+    {"pull", cfgit::cmd::RegisterPull},
+    {"export", cfgit::cmd::RegisterExport},
+    {"import", cfgit::cmd::RegisterImport},
 };
 
 }  // namespace

@@ -80,79 +80,31 @@ Status RunMerge(const Globals& globals, const MergeOptions& o) {
   CFGIT_ASSIGN_OR_RETURN(Session s, OpenSession(globals));
   CFGIT_ASSIGN_OR_RETURN(auto lock, s.store->LockForWriting(std::chrono::seconds(10)));
   const std::string& target = o.into;
-  const std::string branch = "refs/heads/" + target;
-  CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> head, s.store->ReadRef(branch));
-  if (!head) {
-    return Status::Usage("branch '" + target + "' does not exist; start it with: cfgit branch " +
-                         target + " REV");
-  }
-  CFGIT_ASSIGN_OR_RETURN(std::optional<MergeState> busy, s.store->ReadMergeState(target));
-  if (busy) {
-    return Status::NeedsAttention("a merge of " + busy->source + " into " + target +
-                                  " is already in progress; see it with: cfgit conflicts " +
-                                  target + ", then cfgit merge --continue " + target +
-                                  " (or --abort " + target + ")");
-  }
-  CFGIT_ASSIGN_OR_RETURN(Oid source, s.store->ResolveCommit(o.source));
-  CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> base, s.store->MergeBase(*head, source));
-  if (source == *head || (base && *base == source)) {
-    return Report(
-        o, "up-to-date", target, head, {}, 0,
-        "already up to date: " + target + " contains " + o.source + " (" + source.Short() + ")\n");
-  }
-  CFGIT_ASSIGN_OR_RETURN(CommitInfo ours, s.store->ReadCommit(*head));
-  CFGIT_ASSIGN_OR_RETURN(CommitInfo theirs, s.store->ReadCommit(source));
-  if (base && *base == *head && !o.no_ff) {
-    CFGIT_RETURN_IF_ERROR(
-        s.store->UpdateRef(branch, source, head, "merge " + o.source + ": fast-forward"));
-    CFGIT_ASSIGN_OR_RETURN(auto stats, DiffStat(*s.store, ours.tree, theirs.tree));
-    return Report(o, "fast-forward", target, source, {}, 0,
-                  "fast-forward " + target + " " + head->Short() + " -> " + source.Short() + " (" +
-                      o.source + ")\n" + FormatStatsText(stats));
-  }
-  std::optional<Oid> base_tree;
-  if (base) {
-    CFGIT_ASSIGN_OR_RETURN(CommitInfo b, s.store->ReadCommit(*base));
-    base_tree = b.tree;
-  }
-  CFGIT_ASSIGN_OR_RETURN(MergeOutcome merged, MergeTrees(s, base_tree, ours.tree, theirs.tree));
-  std::string message = o.message.empty() ? "Merge " + o.source + " into " + target : o.message;
-  std::string lines;
-  for (const TableOutcome& t : merged.tables) lines += SummaryLine(t) + "\n";
-  if (!lines.empty()) message += "\n\n" + lines;
-  Signature author = s.store->DefaultSignature(s.config);
-
-  if (!merged.conflicts.empty()) {
-    MergeState state;
-    state.target = target;
-    state.source = o.source;
-    state.ours = *head;
-    state.theirs = source;
-    state.base = base;
-    state.result = merged.result;
-    state.message = message;
-    state.conflicts = merged.conflicts;
-    CFGIT_RETURN_IF_ERROR(merged.editor->Flush());
-    CFGIT_RETURN_IF_ERROR(s.store->WriteMergeState(state, std::nullopt, author));
-    Report(o, "conflicts", target, std::nullopt, merged.tables, merged.conflicts.size(),
-           "merge of " + o.source + " into " + target +
-               " stopped: " + std::to_string(merged.conflicts.size()) + " conflicts; " + target +
-               " has not moved\n" + lines)
-        .ok();
-    return Status::NeedsAttention(
-        "merge of " + o.source + " into " + target +
-        " has conflicts:" + ConflictCounts(merged.conflicts) + "\nsee them with: cfgit conflicts " +
-        target + "\nsettle them with: cfgit resolve " + target +
-        " [--table T] [--key K] (--ours | --theirs | --set COL=VALUE)\nthen: cfgit merge "
-        "--continue " +
-        target + "   (or give up with: cfgit merge --abort " + target + ")");
-  }
   CFGIT_ASSIGN_OR_RETURN(
-      Oid commit, merged.editor->WriteCommit(merged.result, {*head, source}, message, author));
-  CFGIT_RETURN_IF_ERROR(
-      s.store->UpdateRef(branch, commit, head, "merge " + o.source + ": " + Subject(message)));
-  return Report(o, "merged", target, commit, merged.tables, 0,
-                "[" + target + " " + commit.Short() + "] " + Subject(message) + "\n" + lines);
+      BranchMergeResult m,
+      MergeIntoBranch(
+          s, {.target = target, .source = o.source, .message = o.message, .no_ff = o.no_ff}));
+  if (m.result == "up-to-date") {
+    return Report(o, m.result, target, m.commit, {}, 0,
+                  "already up to date: " + target + " contains " + o.source + " (" +
+                      m.source.Short() + ")\n");
+  }
+  if (m.result == "fast-forward") {
+    return Report(o, m.result, target, m.commit, {}, 0,
+                  "fast-forward " + target + " " + m.old_head.Short() + " -> " + m.commit.Short() +
+                      " (" + o.source + ")\n" + FormatStatsText(m.stats));
+  }
+  if (m.result == "conflicts") {
+    Report(o, m.result, target, std::nullopt, m.tables, m.conflicts.size(),
+           "merge of " + o.source + " into " + target +
+               " stopped: " + std::to_string(m.conflicts.size()) + " conflicts; " + target +
+               " has not moved\n" + m.summary)
+        .ok();
+    return MergeStopped(o.source, target, m.conflicts);
+  }
+  return Report(
+      o, m.result, target, m.commit, m.tables, 0,
+      "[" + target + " " + m.commit.Short() + "] " + Subject(m.message) + "\n" + m.summary);
 }
 
 Status RunContinue(const Globals& globals, const MergeOptions& o) {
@@ -213,6 +165,88 @@ Status RunAbort(const Globals& globals, const MergeOptions& o) {
 }
 
 }  // namespace
+
+Result<BranchMergeResult> MergeIntoBranch(const Session& s, const BranchMerge& m) {
+  const std::string& target = m.target;
+  const std::string& label = m.label.empty() ? m.source : m.label;
+  const std::string branch = "refs/heads/" + target;
+  CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> head, s.store->ReadRef(branch));
+  if (!head) {
+    return Status::Usage("branch '" + target + "' does not exist; start it with: cfgit branch " +
+                         target + " REV");
+  }
+  CFGIT_ASSIGN_OR_RETURN(std::optional<MergeState> busy, s.store->ReadMergeState(target));
+  if (busy) {
+    return Status::NeedsAttention("a merge of " + busy->source + " into " + target +
+                                  " is already in progress; see it with: cfgit conflicts " +
+                                  target + ", then cfgit merge --continue " + target +
+                                  " (or --abort " + target + ")");
+  }
+  BranchMergeResult out;
+  CFGIT_ASSIGN_OR_RETURN(out.source, s.store->ResolveCommit(m.source));
+  const Oid& source = out.source;
+  out.old_head = *head;
+  out.commit = *head;
+  CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> base, s.store->MergeBase(*head, source));
+  if (source == *head || (base && *base == source)) {
+    out.result = "up-to-date";
+    return out;
+  }
+  CFGIT_ASSIGN_OR_RETURN(CommitInfo ours, s.store->ReadCommit(*head));
+  CFGIT_ASSIGN_OR_RETURN(CommitInfo theirs, s.store->ReadCommit(source));
+  if (base && *base == *head && !m.no_ff) {
+    CFGIT_RETURN_IF_ERROR(
+        s.store->UpdateRef(branch, source, head, "merge " + label + ": fast-forward"));
+    CFGIT_ASSIGN_OR_RETURN(out.stats, DiffStat(*s.store, ours.tree, theirs.tree));
+    out.result = "fast-forward";
+    out.commit = source;
+    return out;
+  }
+  std::optional<Oid> base_tree;
+  if (base) {
+    CFGIT_ASSIGN_OR_RETURN(CommitInfo b, s.store->ReadCommit(*base));
+    base_tree = b.tree;
+  }
+  CFGIT_ASSIGN_OR_RETURN(MergeOutcome merged, MergeTrees(s, base_tree, ours.tree, theirs.tree));
+  out.message = m.message.empty() ? "Merge " + label + " into " + target : m.message;
+  for (const TableOutcome& t : merged.tables) out.summary += SummaryLine(t) + "\n";
+  if (!out.summary.empty()) out.message += "\n\n" + out.summary;
+  out.tables = merged.tables;
+  Signature author = s.store->DefaultSignature(s.config);
+
+  if (!merged.conflicts.empty()) {
+    MergeState state;
+    state.target = target;
+    state.source = label;
+    state.ours = *head;
+    state.theirs = source;
+    state.base = base;
+    state.result = merged.result;
+    state.message = out.message;
+    state.conflicts = merged.conflicts;
+    CFGIT_RETURN_IF_ERROR(merged.editor->Flush());
+    CFGIT_RETURN_IF_ERROR(s.store->WriteMergeState(state, std::nullopt, author));
+    out.result = "conflicts";
+    out.conflicts = std::move(merged.conflicts);
+    return out;
+  }
+  CFGIT_ASSIGN_OR_RETURN(
+      out.commit, merged.editor->WriteCommit(merged.result, {*head, source}, out.message, author));
+  CFGIT_RETURN_IF_ERROR(
+      s.store->UpdateRef(branch, out.commit, head, "merge " + label + ": " + Subject(out.message)));
+  out.result = "merged";
+  return out;
+}
+
+Status MergeStopped(const std::string& label, const std::string& target,
+                    const std::vector<Conflict>& conflicts) {
+  return Status::NeedsAttention(
+      "merge of " + label + " into " + target + " has conflicts:" + ConflictCounts(conflicts) +
+      "\nsee them with: cfgit conflicts " + target + "\nsettle them with: cfgit resolve " + target +
+      " [--table T] [--key K] (--ours | --theirs | --set COL=VALUE)\nthen: cfgit merge "
+      "--continue " +
+      target + "   (or give up with: cfgit merge --abort " + target + ")");
+}
 
 void RegisterMerge(CLI::App& app, const Globals& globals, Action* action) {
   auto o = std::make_shared<MergeOptions>();

@@ -16,6 +16,12 @@ Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env) {
 
 Result<std::unique_ptr<Adapter>> OpenEnvironment(const Session& s, const EnvironmentConfig& env,
                                                  OpenOptions::Missing missing) {
+  if (env.url.empty()) {
+    return Status::Invalid("environment '" + env.name +
+                           "' has no url: set it in cfgit.yaml, or with cfgit env add " + env.name +
+                           " URL (a workspace made by cfgit clone lists its environments without "
+                           "databases)");
+  }
   CFGIT_ASSIGN_OR_RETURN(std::string url, ExpandVariables(env.url));
   return Adapter::Open(url,
                        {.base_dir = s.workspace.root, .environment = env.name, .missing = missing});

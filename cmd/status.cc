@@ -20,6 +20,7 @@ struct EnvStatus {
   std::string compared_with;  // "deployed", "head", or "" when there is nothing to compare with
   std::vector<TableChangeStat> drift;
   Status live_error;                // the database could not be read
+  bool no_url = false;              // cfgit.yaml gives no database (yet): nothing to read
   std::optional<MergeState> merge;  // a merge into the environment's branch, in progress
   size_t undeployed = 0;            // commits on the branch that the deployed commit does not have
 };
@@ -48,6 +49,12 @@ Result<EnvStatus> Inspect(const Session& s, const EnvironmentConfig& env) {
   const std::optional<CommitInfo>& base = st.deployed ? st.deployed : st.head;
   if (!base) return st;
   st.compared_with = st.deployed ? "deployed" : "head";
+  if (env.url.empty()) {  // listed by cfgit clone, no database given yet
+    st.no_url = true;
+    st.live_error = Status::Invalid("no database url in cfgit.yaml; set it with: cfgit env add " +
+                                    env.name + " URL");
+    return st;
+  }
   Result<LiveSnapshot> live = ReadLive(s, env);
   if (!live.ok()) {
     st.live_error = live.status();
@@ -88,6 +95,10 @@ void PrintText(const EnvStatus& st, bool color, std::ostream& out) {
   if (st.undeployed) {
     out << "  pending:  " << st.undeployed << (st.undeployed == 1 ? " commit" : " commits")
         << " on the branch not deployed yet (cfgit apply " << env.name << ")\n";
+  }
+  if (st.no_url) {
+    out << "  live:     " << st.live_error.message() << "\n";
+    return;
   }
   if (!st.live_error.ok()) {
     out << "  live:     " << paint("31", "cannot read the database: " + st.live_error.message())
@@ -165,7 +176,7 @@ Status RunStatus(const Globals& globals, const StatusOptions& o) {
   Status unreadable;
   for (const EnvironmentConfig* env : envs) {
     CFGIT_ASSIGN_OR_RETURN(EnvStatus st, Inspect(s, *env));
-    if (!st.live_error.ok() && unreadable.ok()) {
+    if (!st.live_error.ok() && !st.no_url && unreadable.ok()) {
       unreadable = Status::Database("could not read the database of " + env->name +
                                     "; check its URL with: cfgit env list");
     }

@@ -107,9 +107,11 @@ Status ParseEnvironment(const std::string& path, const YAML::Node& key, const YA
   }
   CFGIT_RETURN_IF_ERROR(CheckKeys(path, value, "environment '" + env.name + "'",
                                   {"url", "protected", "variables", "variables_from"}));
-  if (!value["url"]) return ErrorAt(path, key, "environment '" + env.name + "' has no url");
-  CFGIT_ASSIGN_OR_RETURN(env.url, ScalarAt(path, value["url"], "url"));
-  if (Status s = CheckUrl(env.url); !s.ok()) return ErrorAt(path, value["url"], s.message());
+  // No url (a workspace made by `cfgit clone` starts so): commands that need the database say so.
+  if (value["url"] && !value["url"].IsNull()) {
+    CFGIT_ASSIGN_OR_RETURN(env.url, ScalarAt(path, value["url"], "url"));
+    if (Status s = CheckUrl(env.url); !s.ok()) return ErrorAt(path, value["url"], s.message());
+  }
   if (value["protected"]) {
     CFGIT_ASSIGN_OR_RETURN(env.is_protected, BoolAt(path, value["protected"], "protected"));
   }
@@ -269,6 +271,29 @@ size_t Indent(const std::string& line) {
   return i == std::string::npos ? line.size() : i;
 }
 
+// The lines [start, end) of environment `name`'s entry under `envs` (a block mapping), and
+// the column its name starts at. The entry must exist.
+struct EntryLines {
+  size_t start = 0, end = 0, indent = 0;
+};
+EntryLines FindEntryLines(const std::vector<std::string>& lines, const YAML::Node& envs,
+                          const std::string& name) {
+  EntryLines out;
+  for (const auto& kv : envs) {
+    if (kv.first.Scalar() != name) continue;
+    out.indent = static_cast<size_t>(kv.first.Mark().column);
+    out.start = static_cast<size_t>(kv.first.Mark().line);
+    out.end = out.start + 1;  // one past the entry's last line
+    for (size_t i = out.start + 1; i < lines.size(); ++i) {
+      if (!IsContentLine(lines[i])) continue;
+      if (Indent(lines[i]) <= out.indent) break;
+      out.end = i + 1;
+    }
+    break;
+  }
+  return out;
+}
+
 std::string QuoteForYaml(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
@@ -276,6 +301,12 @@ std::string QuoteForYaml(const std::string& s) {
     out.push_back(c);
   }
   return out + "\"";
+}
+
+// One line of `environments:` for `env add`.
+std::string EnvironmentEntry(const EnvironmentConfig& env) {
+  return env.name + ": { url: " + QuoteForYaml(env.url) +
+         (env.is_protected ? ", protected: true" : "") + " }";
 }
 
 }  // namespace
@@ -395,14 +426,38 @@ Status AddEnvironment(const std::string& path, const EnvironmentConfig& env) {
   CFGIT_RETURN_IF_ERROR(CheckUrl(env.url));
   CFGIT_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   CFGIT_ASSIGN_OR_RETURN(Config config, ParseText(path, text));
-  if (config.FindEnvironment(env.name)) {
+  const EnvironmentConfig* existing = config.FindEnvironment(env.name);
+  if (existing && !existing->url.empty()) {
     return Status::Usage("environment '" + env.name + "' already exists in " + path +
                          "; remove it first with: cfgit env remove " + env.name);
   }
   std::vector<std::string> lines = SplitLines(text);
-  std::string entry = env.name + ": { url: " + QuoteForYaml(env.url) +
-                      (env.is_protected ? ", protected: true" : "") + " }";
   const YAML::Node doc = YAML::Load(text);
+  if (existing) {  // listed without a url (cfgit clone): give it one, in place
+    if (doc["environments"].Style() == YAML::EmitterStyle::Flow) {
+      return Status::Invalid(path +
+                             ": 'environments' is written as a {...} flow mapping; set the "
+                             "url of '" +
+                             env.name + "' by hand");
+    }
+    EnvironmentConfig merged = *existing;
+    merged.url = env.url;
+    merged.is_protected = existing->is_protected || env.is_protected;
+    EntryLines at = FindEntryLines(lines, doc["environments"], env.name);
+    bool simple = existing->variables.empty() && existing->variables_from.empty();
+    if (!simple) {
+      return Status::Usage("environment '" + env.name + "' has settings besides its url; add " +
+                           "url: to its entry in " + path + " by hand");
+    }
+    lines.erase(lines.begin() + static_cast<long>(at.start),
+                lines.begin() + static_cast<long>(at.end));
+    lines.insert(lines.begin() + static_cast<long>(at.start),
+                 std::string(at.indent, ' ') + EnvironmentEntry(merged));
+    std::string updated = JoinLines(lines);
+    CFGIT_RETURN_IF_ERROR(ParseText(path, updated).status());
+    return WriteFileAtomically(path, updated);
+  }
+  std::string entry = EnvironmentEntry(env);
   const bool has_key = doc.IsMap() && doc["environments"];
   YAML::Node envs;
   if (has_key) envs = doc["environments"];
@@ -458,22 +513,25 @@ Status RemoveEnvironment(const std::string& path, const std::string& name) {
                            name + "' by hand");
   }
   std::vector<std::string> lines = SplitLines(text);
-  for (const auto& kv : envs) {
-    if (kv.first.Scalar() != name) continue;
-    size_t indent = static_cast<size_t>(kv.first.Mark().column);
-    size_t start = static_cast<size_t>(kv.first.Mark().line);
-    size_t end = start + 1;  // one past the entry's last line
-    for (size_t i = start + 1; i < lines.size(); ++i) {
-      if (!IsContentLine(lines[i])) continue;
-      if (Indent(lines[i]) <= indent) break;
-      end = i + 1;
-    }
-    lines.erase(lines.begin() + static_cast<long>(start), lines.begin() + static_cast<long>(end));
-    break;
-  }
+  EntryLines entry = FindEntryLines(lines, envs, name);
+  lines.erase(lines.begin() + static_cast<long>(entry.start),
+              lines.begin() + static_cast<long>(entry.end));
   std::string updated = JoinLines(lines);
   CFGIT_RETURN_IF_ERROR(ParseText(path, updated).status());
   return WriteFileAtomically(path, updated);
+}
+
+std::string ClonedConfigText(const std::vector<std::string>& environments) {
+  std::string text = DefaultConfigText();
+  const std::string key = "\nenvironments:\n";
+  std::string entries =
+      "  # Cloned: one environment per branch of the store, without a database yet. Give each\n"
+      "  # the URL of its database: cfgit env add NAME URL (--protected for staging and\n"
+      "  # production); remove the ones you do not run here with: cfgit env remove NAME\n";
+  for (const std::string& name : environments) entries += "  " + name + ": {}\n";
+  size_t at = text.find(key);
+  if (at == std::string::npos) return text + "environments:\n" + entries;
+  return text.insert(at + key.size(), entries);
 }
 
 Status ApplyTableSettings(const ResolvedTable& settings, TableSchema* schema) {
@@ -512,6 +570,11 @@ Status ApplyTableSettings(const ResolvedTable& settings, TableSchema* schema) {
 }
 
 Result<std::string> ExpandVariables(const std::string& url) {
+  if (url.empty()) {
+    return Status::Invalid(
+        "the environment has no url: set it in cfgit.yaml, or with cfgit env add NAME URL (a "
+        "workspace made by cfgit clone lists its environments without databases)");
+  }
   std::string out, missing;
   for (size_t i = 0; i < url.size(); ++i) {
     if (url[i] == '$' && i + 1 < url.size() && url[i + 1] == '{') {

@@ -20,7 +20,7 @@ const char* RuleName(Rule rule);
 
 struct EnvironmentConfig {
   std::string name;
-  std::string url;  // as written, ${VAR} unexpanded
+  std::string url;  // as written, ${VAR} unexpanded; "" when cfgit.yaml gives none (yet)
   bool is_protected = false;
   std::string variables_from;          // "table.column" listing the {{$env.NAME}} it defines
   std::vector<std::string> variables;  // names it defines
@@ -60,16 +60,20 @@ struct Config {
 Result<Config> LoadConfig(const std::string& path);
 // The commented cfgit.yaml that `cfgit init` writes.
 std::string DefaultConfigText();
+// The same for `cfgit clone`, listing these environments without a url (`NAME: {}`).
+std::string ClonedConfigText(const std::vector<std::string>& environments);
 // Validates an environment name and URL (as `env add` and LoadConfig do).
 Status CheckEnvironmentName(const std::string& name);
 Status CheckUrl(const std::string& url);
-// Adds/removes one environment, keeping the rest of the file as it was.
+// Adds/removes one environment, keeping the rest of the file as it was. Adding an environment
+// that is listed without a url (cfgit clone) gives it the url, in place.
 Status AddEnvironment(const std::string& path, const EnvironmentConfig& env);
 Status RemoveEnvironment(const std::string& path, const std::string& name);
 // Fills schema.key/ignore/rows_versioned from the settings, after checking that every column
 // they name exists (kInvalid naming table, column and where the setting is).
 Status ApplyTableSettings(const ResolvedTable& settings, TableSchema* schema);
-// Expands ${VAR} from the process environment; a missing variable is kNeedsAttention.
+// Expands ${VAR} from the process environment; a missing variable is kNeedsAttention, an empty
+// url (an environment without a database yet) kInvalid.
 Result<std::string> ExpandVariables(const std::string& url);
 // The URL with any password replaced by "***", for messages and logs.
 std::string RedactUrl(const std::string& url);

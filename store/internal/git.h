@@ -34,9 +34,16 @@ using Signature = Ptr<git_signature, git_signature_free>;
 using Config = Ptr<git_config, git_config_free>;
 using Tag = Ptr<git_tag, git_tag_free>;
 using PackBuilder = Ptr<git_packbuilder, git_packbuilder_free>;
+using Remote = Ptr<git_remote, git_remote_free>;
+using Indexer = Ptr<git_indexer, git_indexer_free>;
+using Credential = Ptr<git_credential, git_credential_free>;
 
 // `what` says what was being done ("reading commit 3fa0c1"); the libgit2 message is appended
 // when there is one (git_error_last() may be NULL).
 Status Error(int code, const std::string& what);
+
+// A second handle on the bare repository at `path` (store/remote.cc, store/bundle.cc): refs and
+// packs written through it are seen by the Store's own handle.
+Result<Repository> OpenBare(const std::string& path);
 
 }  // namespace cfgit::git

@@ -103,6 +103,9 @@ class Ws {
     RunResult r = Cfgit(dir_.path(), "init");
     CFGIT_EXPECT_EXIT(r, 0);
   }
+  // An empty temporary directory, for a command that makes the workspace (cfgit clone URL .).
+  struct Empty {};
+  explicit Ws(Empty) {}
   const std::string& path() const { return dir_.path(); }
   std::string operator/(const std::string& name) const { return dir_ / name; }
 

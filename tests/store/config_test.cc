@@ -70,7 +70,6 @@ TEST_CASE("invalid cfgit.yaml errors name file, line and column", "[config]") {
       {"bad rule", "tables:\n  logs: {rule: skipp}\n", ":2:16:", "unknown rule 'skipp'"},
       {"malformed URL", "environments:\n  dev: {url: 'mysql:a'}\n", ":2:14:", "malformed URL"},
       {"empty sqlite path", "environments:\n  dev: {url: 'sqlite:'}\n", ":2:14:", "malformed URL"},
-      {"missing url", "environments:\n  dev: {protected: true}\n", ":2:3:", "has no url"},
       {"bad environment name", "environments:\n  'dev alice': {url: 'sqlite:a.db'}\n",
        ":2:3:", "not a valid environment name"},
       {"protected not a bool", "environments:\n  dev: {url: 'sqlite:a', protected: maybe}\n",
@@ -88,6 +87,46 @@ TEST_CASE("invalid cfgit.yaml errors name file, line and column", "[config]") {
     CHECK_THAT(s.message(), Catch::Contains("cfgit.yaml" + std::string(c.where)));
     CHECK_THAT(s.message(), Catch::Contains(c.says));
   }
+}
+
+TEST_CASE("an environment without a url loads; using its database is refused", "[config]") {
+  TempDir dir;
+  WriteFile(dir / "cfgit.yaml", "environments:\n  dev: {}\n  staging: { protected: true }\n");
+  auto config = LoadConfig(dir / "cfgit.yaml");
+  REQUIRE(config.ok());
+  REQUIRE(config->environments.size() == 2);
+  CHECK(config->environments[0].url.empty());
+  CHECK(config->environments[1].is_protected);
+  auto url = cfgit::ExpandVariables(config->environments[0].url);
+  CHECK(url.status().code() == Code::kInvalid);
+  CHECK_THAT(url.status().message(), Catch::Contains("has no url: set it in cfgit.yaml"));
+  CHECK(LoadStatus(dir, "environments:\n  dev: {url: ''}\n").code() == Code::kInvalid);
+}
+
+TEST_CASE("cfgit clone's cfgit.yaml lists environments; env add gives one its url in place",
+          "[config]") {
+  TempDir dir;
+  const std::string path = dir / "cfgit.yaml";
+  WriteFile(path, cfgit::ClonedConfigText({"dev", "staging"}));
+  auto config = LoadConfig(path);
+  REQUIRE(config.ok());
+  REQUIRE(config->environments.size() == 2);
+  CHECK(config->environments[1].name == "staging");
+  REQUIRE(
+      cfgit::AddEnvironment(path, {.name = "staging", .url = "sqlite:s.db", .is_protected = true})
+          .ok());
+  std::string text = ReadFile(path);
+  CHECK_THAT(text, Catch::Contains("\n  dev: {}\n  staging: { url: \"sqlite:s.db\", protected: "
+                                   "true }\n"));
+  CHECK_THAT(text, Catch::Contains("# Per-table settings"));  // the rest as it was
+  CHECK(cfgit::AddEnvironment(path, {.name = "staging", .url = "sqlite:t.db"}).code() ==
+        Code::kUsage);
+  REQUIRE(cfgit::AddEnvironment(path, {.name = "dev", .url = "sqlite:d.db"}).ok());
+  config = LoadConfig(path);
+  REQUIRE(config.ok());
+  CHECK(config->environments[0].url == "sqlite:d.db");
+  CHECK_FALSE(config->environments[0].is_protected);
+  CHECK(config->environments[1].url == "sqlite:s.db");
 }
 
 TEST_CASE("a missing cfgit.yaml is an invalid-config error naming the file", "[config]") {

@@ -97,7 +97,8 @@ Status RunMerge(const Globals& globals, const MergeOptions& o) {
   if (m.result == "conflicts") {
     Report(o, m.result, target, std::nullopt, m.tables, m.conflicts.size(),
            "merge of " + o.source + " into " + target +
-               " stopped: " + std::to_string(m.conflicts.size()) + " conflicts; " + target +
+               " stopped: " + std::to_string(m.conflicts.size()) +
+               (m.conflicts.size() == 1 ? " conflict; " : " conflicts; ") + target +
                " has not moved\n" + m.summary)
         .ok();
     return MergeStopped(o.source, target, m.conflicts);
@@ -116,7 +117,8 @@ Status RunContinue(const Globals& globals, const MergeOptions& o) {
   if (!state->conflicts.empty()) {
     return Status::NeedsAttention("the merge of " + state->source + " into " + target +
                                   " still has " + std::to_string(state->conflicts.size()) +
-                                  " conflicts:" + ConflictCounts(state->conflicts) +
+                                  (state->conflicts.size() == 1 ? " conflict:" : " conflicts:") +
+                                  ConflictCounts(state->conflicts) +
                                   "\nsee them with: cfgit conflicts " + target +
                                   " and settle them with: cfgit resolve " + target);
   }

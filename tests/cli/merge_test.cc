@@ -519,8 +519,13 @@ TEST_CASE("a JSON cell with one conflicting member still merges the other member
   std::string alice = ws.Alice("UPDATE pages SET schema = '{\"a\":{\"x\":5,\"y\":2},\"b\":1}';");
   ws.Bob("UPDATE pages SET schema = '{\"a\":{\"x\":6,\"y\":3},\"b\":2}';");
   ws.FastForwardAlice();
-  CFGIT_EXPECT_EXIT(ws.Run("merge dev-bob --into staging"), 1);
+  RunResult merge = ws.Run("merge dev-bob --into staging");
+  CFGIT_EXPECT_EXIT(merge, 1);
+  CHECK_THAT(merge.out, Catch::Contains("stopped: 1 conflict; staging has not moved"));
   CHECK(ws.Head("staging") == alice);
+  RunResult early = ws.Run("merge --continue staging");
+  CFGIT_EXPECT_EXIT(early, 1);
+  CHECK_THAT(early.err, Catch::Contains("still has 1 conflict:"));
   RunResult json = ws.Run("conflicts staging --format json");
   CFGIT_EXPECT_EXIT(json, 0);
   CHECK(CountOf(json.out, "\"kind\":") == 1);

@@ -1,6 +1,8 @@
 // MergeTrees: base/ours/theirs snapshot trees -> merged tree, conflicts, summary (command.h).
 #include <algorithm>
 #include <map>
+#include <set>
+#include <unordered_map>
 
 #include "cmd/command.h"
 
@@ -31,6 +33,73 @@ class Schemas {
   const Store& store_;
   std::map<std::string, std::map<std::string, std::optional<TableSchema>>> cache_;
 };
+
+struct RowLess {
+  bool operator()(const Row& a, const Row& b) const { return CompareRows(a, b) < 0; }
+};
+
+// Where the key columns sit among the schema's versioned columns; nullopt when one of them is
+// not versioned (the key cannot then be read from a row).
+std::optional<std::vector<size_t>> KeyPositions(const TableSchema& schema) {
+  std::vector<std::string> cols = schema.VersionedColumns();
+  std::vector<size_t> out;
+  for (const std::string& k : schema.key) {
+    auto it = std::find(cols.begin(), cols.end(), k);
+    if (it == cols.end()) return std::nullopt;
+    out.push_back(static_cast<size_t>(it - cols.begin()));
+  }
+  return out;
+}
+
+Row KeyOf(const std::vector<size_t>& positions, const Row& row) {
+  Row key;
+  for (size_t i : positions) key.push_back(row[i]);
+  return key;
+}
+
+// For the rows some diff or merge edit names, whether the merged result holds them (by key),
+// known without reading the tree: ours' snapshot is the base except where ours' diff says
+// otherwise (a row theirs modified or deleted was in the base, one theirs added was not), and the
+// merge's removes, then puts, apply on top of it, as the editor applies them. Only for tables
+// whose row identity is the same key, fully versioned, on every side; nullopt otherwise.
+std::optional<std::map<Row, bool, RowLess>> KnownRows(const TableDiff* ours_diff,
+                                                      const TableDiff* theirs_diff,
+                                                      const TableMergeResult* merged,
+                                                      const std::optional<TableSchema>& ours) {
+  std::vector<const TableSchema*> sides;
+  for (const TableDiff* d : {ours_diff, theirs_diff}) {
+    if (!d) continue;
+    if (!d->from || !d->to) return std::nullopt;
+    sides.push_back(&*d->from);
+    sides.push_back(&*d->to);
+  }
+  if (merged) {
+    if (!merged->schema || !ours) return std::nullopt;
+    sides.push_back(&*merged->schema);
+    sides.push_back(&*ours);
+  }
+  if (sides.empty() || sides[0]->key.empty()) return std::nullopt;
+  for (const TableSchema* t : sides) {
+    if (t->key != sides[0]->key || !KeyPositions(*t)) return std::nullopt;
+  }
+  std::map<Row, bool, RowLess> known;
+  if (theirs_diff) {
+    for (const RowChange& r : theirs_diff->modified) known[r.key] = true;
+    for (const RowChange& r : theirs_diff->deleted) known[r.key] = true;
+    for (const RowChange& r : theirs_diff->added) known[r.key] = false;
+  }
+  if (ours_diff) {
+    for (const RowChange& r : ours_diff->modified) known[r.key] = true;
+    for (const RowChange& r : ours_diff->added) known[r.key] = true;
+    for (const RowChange& r : ours_diff->deleted) known[r.key] = false;
+  }
+  if (merged) {
+    std::vector<size_t> ours_key = *KeyPositions(*ours), merged_key = *KeyPositions(*merged->schema);
+    for (const Row& row : merged->removes) known[KeyOf(ours_key, row)] = false;
+    for (const Row& row : merged->puts) known[KeyOf(merged_key, row)] = true;
+  }
+  return known;
+}
 
 }  // namespace
 
@@ -97,7 +166,30 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
 
   // Unique and foreign keys among the rows the merge touched, against the merged result.
   Schemas schemas(store);
-  auto parent_exists = [&](const std::string& table, const std::vector<std::string>& columns,
+  // Parents the diffs and edits already tell about are not looked up in the tree.
+  std::map<std::string, std::map<Row, bool, RowLess>> known;
+  {
+    std::set<std::string> names;
+    for (const auto& [name, d] : ours_diffs) names.insert(name);
+    for (const auto& [name, d] : theirs_diffs) names.insert(name);
+    for (const std::string& name : names) {
+      auto o = ours_diffs.find(name);
+      auto t = theirs_diffs.find(name);
+      auto r = results.find(name);
+      std::optional<TableSchema> ours_schema;
+      if (o != ours_diffs.end()) {
+        ours_schema = o->second.to;
+      } else if (t != theirs_diffs.end()) {
+        ours_schema = t->second.from;
+      }
+      std::optional<std::map<Row, bool, RowLess>> rows =
+          KnownRows(o != ours_diffs.end() ? &o->second : nullptr,
+                    t != theirs_diffs.end() ? &t->second : nullptr,
+                    r != results.end() ? &r->second : nullptr, ours_schema);
+      if (rows) known.emplace(name, std::move(*rows));
+    }
+  }
+  auto lookup_parent = [&](const std::string& table, const std::vector<std::string>& columns,
                            const Row& values) -> bool {
     std::optional<TableSchema> parent;
     if (auto it = results.find(table); it != results.end()) {
@@ -109,8 +201,25 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
     }
     if (!parent) return false;                // the parent table is gone
     if (parent->key != columns) return true;  // not its row identity: not checked
+    if (auto k = known.find(table); k != known.end()) {
+      if (auto it = k->second.find(values); it != k->second.end()) return it->second;
+    }
     Result<std::optional<Row>> row = out.editor->GetRow(*parent, values);
     return !row.ok() || row->has_value();
+  };
+  // Many touched rows point at the same parent (every closure row of a node at each of its
+  // ancestors): each parent is looked up, and its row file read, once. The edits are all made
+  // by now, so an answer cannot change.
+  std::unordered_map<std::string, bool> parents_seen;
+  auto parent_exists = [&](const std::string& table, const std::vector<std::string>& columns,
+                           const Row& values) -> bool {
+    std::string memo = EncodePathComponent(table);
+    for (const std::string& c : columns) memo += "/" + EncodePathComponent(c);
+    memo += "/" + EncodeKey(values);
+    if (auto seen = parents_seen.find(memo); seen != parents_seen.end()) return seen->second;
+    bool exists = lookup_parent(table, columns, values);
+    parents_seen.emplace(std::move(memo), exists);
+    return exists;
   };
   for (auto& [name, r] : results) {
     if (!r.schema || r.touched.empty()) continue;

@@ -25,19 +25,29 @@ bool IsRowPath(const std::string& path) {
   return path.size() > 11 && path.compare(path.size() - 5, 5, ".yaml") == 0;
 }
 
-Row KeyOf(const TableSchema& schema, const Row& row) {
-  Row key;
-  std::vector<std::string> cols = schema.VersionedColumns();
+// Where the key columns sit among the versioned columns `cols` (key columns that are not
+// versioned are left out), computed once per table rather than once per row.
+std::vector<size_t> KeyPositions(const TableSchema& schema, const std::vector<std::string>& cols) {
+  std::vector<size_t> out;
   for (const std::string& k : schema.key) {
     auto it = std::find(cols.begin(), cols.end(), k);
-    if (it != cols.end()) key.push_back(row[static_cast<size_t>(it - cols.begin())]);
+    if (it != cols.end()) out.push_back(static_cast<size_t>(it - cols.begin()));
   }
+  return out;
+}
+
+Row KeyOf(const std::vector<size_t>& positions, const Row& row) {
+  Row key;
+  key.reserve(positions.size());
+  for (size_t i : positions) key.push_back(row[i]);
   return key;
 }
 
-Result<Row> ReadRow(const Store& store, const TableSchema& schema, const Oid& blob) {
+// `cols`: schema.VersionedColumns().
+Result<Row> ReadRow(const Store& store, const TableSchema& schema,
+                    const std::vector<std::string>& cols, const Oid& blob) {
   CFGIT_ASSIGN_OR_RETURN(std::string text, store.ReadBlob(blob));
-  Result<Row> row = DecodeRow(schema.VersionedColumns(), text);
+  Result<Row> row = DecodeRow(cols, text);
   if (!row.ok())
     return row.status().Wrap("table '" + schema.name + "', row " + blob.Short() + ": ");
   return row;
@@ -63,27 +73,30 @@ Status DiffRows(const Store& store, const TableEntry* from, const TableEntry* to
   std::vector<std::string> old_cols, new_cols;
   if (out->from) old_cols = out->from->VersionedColumns();
   if (out->to) new_cols = out->to->VersionedColumns();
+  std::vector<size_t> old_key, new_key;
+  if (out->from) old_key = KeyPositions(*out->from, old_cols);
+  if (out->to) new_key = KeyPositions(*out->to, new_cols);
   CFGIT_RETURN_IF_ERROR(store.DiffTrees(a, b, [&](const TreeChange& change) -> Status {
     if (!IsRowPath(change.path)) {
       return Status::Invalid("table '" + out->name + "': unexpected file rows/" + change.path);
     }
     RowChange row;
     if (change.before) {
-      CFGIT_ASSIGN_OR_RETURN(row.old_row, ReadRow(store, *out->from, *change.before));
+      CFGIT_ASSIGN_OR_RETURN(row.old_row, ReadRow(store, *out->from, old_cols, *change.before));
     }
     if (change.after) {
-      CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, *change.after));
+      CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, new_cols, *change.after));
     }
     if (row.old_row && row.new_row) {
-      row.key = KeyOf(*out->to, *row.new_row);
+      row.key = KeyOf(new_key, *row.new_row);
       // A cell is compared as JSON when its column is JSON on the side it ends up on.
       row.cells = DiffCells(old_cols, *row.old_row, new_cols, *row.new_row, json_new);
       out->modified.push_back(std::move(row));
     } else if (row.new_row) {
-      row.key = KeyOf(*out->to, *row.new_row);
+      row.key = KeyOf(new_key, *row.new_row);
       out->added.push_back(std::move(row));
     } else {
-      row.key = KeyOf(*out->from, *row.old_row);
+      row.key = KeyOf(old_key, *row.old_row);
       out->deleted.push_back(std::move(row));
     }
     return Status::Ok();

@@ -248,21 +248,20 @@ bool LooksInteger(const std::string& s) {
   return true;
 }
 
-Result<Value> DecodeValueNode(const YAML::Node& node) {
-  const std::string& tag = node.Tag();
-  if (!node.IsScalar()) {
-    if (node.IsNull()) return Value::Null();
-    return Status::Invalid("a row value is not a scalar");
-  }
-  const std::string& s = node.Scalar();
-  if (tag == "!") return Value::Text(s);
+// The value of one scalar as the YAML parser reports it: `tag` is "?" for a plain scalar, "!" for
+// a quoted one, else the resolved tag. Both row readers (yaml-cpp and the canonical one) end
+// here, so they cannot disagree on what a scalar means.
+Result<Value> DecodeScalar(std::string_view tag, std::string s) {
+  if (tag == "!") return Value::Text(std::move(s));
   if (tag == "tag:yaml.org,2002:binary" || tag == "!textbytes") {
     std::vector<unsigned char> bytes = YAML::DecodeBase64(s);
     if (bytes.empty() && !s.empty()) return Status::Invalid("bad base64 value '" + s + "'");
     std::string b(bytes.begin(), bytes.end());
     return tag == "!textbytes" ? Value::Text(std::move(b)) : Value::Blob(std::move(b));
   }
-  if (tag != "?" && !tag.empty()) return Status::Invalid("unknown value tag '" + tag + "'");
+  if (tag != "?" && !tag.empty()) {
+    return Status::Invalid("unknown value tag '" + std::string(tag) + "'");
+  }
   if (s == "null" || s == "~" || s.empty()) return Value::Null();
   if (s == "true") return Value::Bool(true);
   if (s == "false") return Value::Bool(false);
@@ -272,6 +271,14 @@ Result<Value> DecodeValueNode(const YAML::Node& node) {
   }
   CFGIT_ASSIGN_OR_RETURN(double d, ParseReal(s));
   return Value::Real(d);
+}
+
+Result<Value> DecodeValueNode(const YAML::Node& node) {
+  if (!node.IsScalar()) {
+    if (node.IsNull()) return Value::Null();
+    return Status::Invalid("a row value is not a scalar");
+  }
+  return DecodeScalar(node.Tag(), node.Scalar());
 }
 
 Status YamlError(const YAML::Exception& e, const std::string& what) {
@@ -292,7 +299,306 @@ std::string EncodeRow(const std::vector<std::string>& columns, const Row& row) {
   return out;
 }
 
-Result<Row> DecodeRow(const std::vector<std::string>& columns, const std::string& text) {
+// ---- reading row files ----
+//
+// Row files are read on every diff and merge, one per changed row. cfgit writes them in one
+// fixed, line-based form (EncodeRow, store-format.md section 7), which DecodeCanonicalRow reads
+// directly, byte by byte. Whatever it does not recognise as exactly that form (hand-edited
+// files, other YAML styles, comments, errors of any kind) goes to yaml-cpp, the reader of
+// record: the fast reader only ever answers with what yaml-cpp would have answered.
+
+namespace {
+
+// One UTF-8 sequence at s[i]: its length, or 0 if it is malformed (overlong, surrogate, past
+// U+10FFFF, truncated). The same rule as text::IsValidUtf8.
+size_t Utf8At(std::string_view s, size_t i, uint32_t* cp) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  unsigned char c = b(i);
+  size_t n;
+  uint32_t v;
+  if (c < 0x80) {
+    *cp = c;
+    return 1;
+  } else if ((c & 0xE0) == 0xC0) {
+    n = 2, v = c & 0x1F;
+  } else if ((c & 0xF0) == 0xE0) {
+    n = 3, v = c & 0x0F;
+  } else if ((c & 0xF8) == 0xF0) {
+    n = 4, v = c & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(i + k) & 0xC0) != 0x80) return 0;
+    v = (v << 6) | (b(i + k) & 0x3F);
+  }
+  static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (v < kMin[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+  *cp = v;
+  return n;
+}
+
+// What the writer puts inside quotes as itself (store-format.md 7.3). Anything else written raw
+// (a tab, U+0085 or U+2028, which YAML takes for line breaks, a BOM) is left to yaml-cpp.
+bool IsPrintable(uint32_t cp) {
+  if (cp < 0x20 || cp == 0x7F) return false;
+  if (cp >= 0x80 && cp <= 0x9F) return false;
+  if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF) return false;
+  return true;
+}
+
+bool IsPrintableAscii(unsigned char c) { return c >= 0x20 && c < 0x7F; }
+
+void AppendUtf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+constexpr size_t kNo = std::string_view::npos;
+constexpr size_t kMaxFastKeyBytes = 1000;
+
+// Copies the printable, non-ASCII character at s[i] (or reports it is not one): its length, or 0.
+size_t CopyPrintableNonAscii(std::string_view s, size_t i, std::string* out) {
+  uint32_t cp;
+  size_t n = Utf8At(s, i, &cp);
+  if (n == 0 || !IsPrintable(cp)) return 0;
+  out->append(s.data() + i, n);
+  return n;
+}
+
+// A 'single-quoted' scalar on one line starting at s[i]: its text into *out, and the index just
+// past the closing quote (kNo when it is not in the written form).
+size_t ReadSingleQuoted(std::string_view s, size_t i, std::string* out) {
+  ++i;
+  while (i < s.size()) {
+    size_t run = i;
+    while (run < s.size() && s[run] != '\'' && IsPrintableAscii(static_cast<unsigned char>(s[run])))
+      ++run;
+    out->append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) return kNo;
+    if (s[i] == '\'') {
+      if (i + 1 < s.size() && s[i + 1] == '\'') {
+        out->push_back('\'');
+        i += 2;
+        continue;
+      }
+      return i + 1;
+    }
+    if (static_cast<unsigned char>(s[i]) < 0x80) return kNo;  // a control character
+    size_t n = CopyPrintableNonAscii(s, i, out);
+    if (n == 0) return kNo;
+    i += n;
+  }
+  return kNo;
+}
+
+// `digits` upper-case hex digits at s[i] (the writer's form), or -1.
+long UpperHex(std::string_view s, size_t i, size_t digits) {
+  if (i + digits > s.size()) return -1;
+  long v = 0;
+  for (size_t k = 0; k < digits; ++k) {
+    char c = s[i + k];
+    int d = (c >= '0' && c <= '9') ? c - '0' : (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+// A "double-quoted" scalar on one line starting at s[i], with the escapes the writer uses.
+size_t ReadDoubleQuoted(std::string_view s, size_t i, std::string* out) {
+  ++i;
+  while (i < s.size()) {
+    size_t run = i;
+    while (run < s.size() && s[run] != '"' && s[run] != '\\' &&
+           IsPrintableAscii(static_cast<unsigned char>(s[run])))
+      ++run;
+    out->append(s.data() + i, run - i);
+    i = run;
+    if (i == s.size()) return kNo;
+    char c = s[i];
+    if (c == '"') return i + 1;
+    if (c == '\\') {
+      if (i + 1 == s.size()) return kNo;
+      char e = s[i + 1];
+      i += 2;
+      switch (e) {
+        case '0': out->push_back('\0'); break;
+        case 'a': out->push_back('\a'); break;
+        case 'b': out->push_back('\b'); break;
+        case 't': out->push_back('\t'); break;
+        case 'n': out->push_back('\n'); break;
+        case 'v': out->push_back('\v'); break;
+        case 'f': out->push_back('\f'); break;
+        case 'r': out->push_back('\r'); break;
+        case 'e': out->push_back('\x1B'); break;
+        case '"': out->push_back('"'); break;
+        case '\\': out->push_back('\\'); break;
+        case 'x':
+        case 'u': {
+          size_t digits = e == 'x' ? 2 : 4;
+          long cp = UpperHex(s, i, digits);
+          if (cp < 0 || (cp >= 0xD800 && cp <= 0xDFFF)) return kNo;
+          AppendUtf8(static_cast<uint32_t>(cp), out);
+          i += digits;
+          break;
+        }
+        default:
+          return kNo;
+      }
+      continue;
+    }
+    if (static_cast<unsigned char>(c) < 0x80) return kNo;  // a control character
+    size_t n = CopyPrintableNonAscii(s, i, out);
+    if (n == 0) return kNo;
+    i += n;
+  }
+  return kNo;
+}
+
+bool IsPlainKeyStart(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+bool IsPlainKeyChar(char c) {
+  return IsPlainKeyStart(c) || (c >= '0' && c <= '9') || c == '-';
+}
+// Characters of the plain scalars the writer uses: integers, reals, null, true, false.
+bool IsPlainValueChar(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '-' || c == '+';
+}
+bool IsBase64Char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+         c == '/' || c == '=';
+}
+// Plain words YAML reads as something other than their text (null, booleans of YAML 1.1): the
+// writer quotes them as keys; the few that are values ("null", "true", "false") are handled
+// before this is asked.
+bool IsSpecialWord(std::string_view s) {
+  static const char* kWords[] = {"null",  "Null",  "NULL", "true", "True", "TRUE", "false",
+                                 "False", "FALSE", "yes",  "Yes",  "YES",  "no",   "No",
+                                 "NO",    "on",    "On",   "ON",   "off",  "Off",  "OFF",
+                                 "y",     "Y",     "n",    "N"};
+  for (const char* w : kWords) {
+    if (s == w) return true;
+  }
+  return false;
+}
+
+bool StartsWith(std::string_view s, size_t i, std::string_view prefix) {
+  return s.size() - i >= prefix.size() && s.compare(i, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+std::optional<Row> DecodeCanonicalRow(const std::vector<std::string>& columns,
+                                      std::string_view text) {
+  Row row(columns.size());
+  std::vector<bool> seen(columns.size());
+  size_t next = 0;  // the column the next line most likely holds: files follow column order
+  std::string key, scalar;
+  size_t i = 0;
+  while (i < text.size()) {
+    // The key, then ": ".
+    key.clear();
+    const size_t line = i;
+    char c = text[i];
+    if (c == '\'') {
+      i = ReadSingleQuoted(text, i, &key);
+    } else if (c == '"') {
+      i = ReadDoubleQuoted(text, i, &key);
+    } else if (IsPlainKeyStart(c)) {
+      size_t end = i + 1;
+      while (end < text.size() && IsPlainKeyChar(text[end])) ++end;
+      key.assign(text.data() + i, end - i);
+      if (IsSpecialWord(key)) return std::nullopt;
+      i = end;
+    } else {
+      return std::nullopt;
+    }
+    if (i == kNo || !StartsWith(text, i, ": ")) return std::nullopt;
+    // yaml-cpp refuses implicit keys past YAML's 1024-character limit: leave long ones to it.
+    if (i - line > kMaxFastKeyBytes) return std::nullopt;
+    i += 2;
+    if (i == text.size()) return std::nullopt;
+
+    // The value, as the scalar and tag YAML would report, up to the end of the line.
+    scalar.clear();
+    std::string_view tag = "?";
+    c = text[i];
+    if (c == '\'' || c == '"') {
+      tag = "!";
+      i = c == '\'' ? ReadSingleQuoted(text, i, &scalar) : ReadDoubleQuoted(text, i, &scalar);
+      if (i == kNo) return std::nullopt;
+    } else {
+      if (c == '!') {
+        if (StartsWith(text, i, "!!binary ")) {
+          tag = "tag:yaml.org,2002:binary";
+          i += 9;
+        } else if (StartsWith(text, i, "!textbytes ")) {
+          tag = "!textbytes";
+          i += 11;
+        } else {
+          return std::nullopt;
+        }
+      }
+      size_t end = i;
+      if (tag == "?") {
+        while (end < text.size() && IsPlainValueChar(text[end])) ++end;
+        if (end == i) return std::nullopt;
+      } else {
+        while (end < text.size() && IsBase64Char(text[end])) ++end;
+      }
+      scalar.assign(text.data() + i, end - i);
+      i = end;
+    }
+    if (i == text.size() || text[i] != '\n') return std::nullopt;
+    ++i;
+
+    // Which column: usually the next one in order; a key that is not a column is ignored.
+    size_t col = columns.size();
+    if (next < columns.size() && columns[next] == key) {
+      col = next;
+    } else {
+      for (size_t k = 0; k < columns.size(); ++k) {
+        if (columns[k] == key) {
+          col = k;
+          break;
+        }
+      }
+    }
+    if (col == columns.size()) continue;
+    if (seen[col]) return std::nullopt;  // a repeated key: yaml-cpp decides
+    seen[col] = true;
+    next = col + 1;
+    if (tag == "?") {
+      if (scalar == "null") continue;  // already NULL
+      // YAML reads these as null where DecodeScalar would not: leave them to yaml-cpp.
+      if (scalar == "Null" || scalar == "NULL") return std::nullopt;
+    }
+    Result<Value> v = DecodeScalar(tag, std::move(scalar));
+    if (!v.ok()) return std::nullopt;  // the error message is yaml-cpp's to give
+    row[col] = std::move(*v);
+  }
+  return row;
+}
+
+Result<Row> DecodeRowYaml(const std::vector<std::string>& columns, const std::string& text) {
   try {
     YAML::Node doc = YAML::Load(text);
     if (!doc.IsMap() && !doc.IsNull()) return Status::Invalid("a row file is not a mapping");
@@ -308,6 +614,11 @@ Result<Row> DecodeRow(const std::vector<std::string>& columns, const std::string
   } catch (const YAML::Exception& e) {
     return YamlError(e, "a row file");
   }
+}
+
+Result<Row> DecodeRow(const std::vector<std::string>& columns, const std::string& text) {
+  if (std::optional<Row> row = DecodeCanonicalRow(columns, text)) return std::move(*row);
+  return DecodeRowYaml(columns, text);
 }
 
 std::string EncodeKey(const Row& key_values) {

@@ -4,7 +4,9 @@
 // (plus insignificant YAML variation) and reports anything else as Code::kInvalid.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/schema.h"
@@ -16,7 +18,17 @@ namespace cfgit {
 // One row file: `column: value` lines in the order of `columns`.
 std::string EncodeRow(const std::vector<std::string>& columns, const Row& row);
 // Parses a row file into values ordered as `columns`; a column missing from the file is NULL.
+// Files in the exact form EncodeRow writes are read by DecodeCanonicalRow, anything else by
+// DecodeRowYaml; both give the same result for every input the first one accepts.
 Result<Row> DecodeRow(const std::vector<std::string>& columns, const std::string& text);
+// DecodeRow's two readers, exposed so that tests can hold them to the same answers.
+// The fast one reads only the line-based form of store-format.md section 7 (one `key: value`
+// line per column, the writer's quoting and escapes, `!!binary`/`!textbytes` base64, plain
+// integers, reals, null, true, false); nullopt for anything else, errors included.
+std::optional<Row> DecodeCanonicalRow(const std::vector<std::string>& columns,
+                                      std::string_view text);
+// The reader of record: any YAML that maps column names to scalars (store-format.md 7.5).
+Result<Row> DecodeRowYaml(const std::vector<std::string>& columns, const std::string& text);
 
 // The file name stem of a row: its key values, encoded reversibly and safe for any path
 // (components joined by ','; see the spec). Names longer than kMaxKeyName are shortened with a

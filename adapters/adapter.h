@@ -2,13 +2,14 @@
 //
 // One implementation per database kind (adapters/sqlite/, adapters/postgres/); each is the only
 // place its client library's headers appear. An Adapter owns its connection. Rows come out of a
-// RowReader in key order, one at a time, so memory stays bounded whatever the table size.
+// RowReader one at a time, so memory stays bounded whatever the table size.
 // Writes go in one transaction: BeginWrite locks the tables, Scan then reads the locked state
 // (the backup), Write applies a ChangeBatch, Commit or Rollback ends it; destroying an adapter
 // with a transaction open rolls it back. Every failure of the database is Code::kDatabase with
 // the database's own message (and SQLSTATE where there is one); nothing is then changed.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +25,12 @@ class RowReader {
   // Fills `row` with the next row and returns true, or returns false at the end.
   virtual Result<bool> Next(Row* row) = 0;
 };
+
+// Calls `each` for every row of `reader`, reading ahead on a second thread (in batches of a few
+// hundred rows, at most a few batches ahead) so that the database's decoding and the caller's
+// work overlap. Stops at the first failure of either and returns it. The reader is used only by
+// the second thread until this returns.
+Status ForEachRow(RowReader& reader, const std::function<Status(const Row&)>& each);
 
 // One row changed in place: the key, and new values for some of the versioned columns.
 struct RowUpdate {
@@ -88,8 +95,9 @@ class Adapter {
   virtual Result<std::vector<std::string>> ListTables() = 0;
   // Columns, primary key, indexes and foreign keys; key/ignore are left for the caller to fill.
   virtual Result<TableSchema> ReadSchema(const std::string& table) = 0;
-  // The rows' values of schema.VersionedColumns(), ordered by schema.key (by every versioned
-  // column when the table is keyless).
+  // The rows' values of schema.VersionedColumns(), in no particular order (the order the database
+  // stores them: the snapshot writer sorts by file name anyway, and sorting 1M rows by key costs
+  // more than reading them).
   virtual Result<std::unique_ptr<RowReader>> Scan(const TableSchema& schema) = 0;
 
   // Starts the write transaction and locks `tables` (those that exist) against other writers.

@@ -44,6 +44,13 @@ class Value {
     return x;
   }
 
+  // Makes this a Text or Blob value holding these bytes, reusing its buffer: readers that fill
+  // one Row per row allocate nothing for most rows.
+  void AssignBytes(Kind text_or_blob, const char* data, size_t size) {
+    kind_ = text_or_blob;
+    bytes_.assign(size ? data : "", size);
+  }
+
   Kind kind() const { return kind_; }
   bool is_null() const { return kind_ == Kind::kNull; }
   int64_t integer() const { return int_; }

@@ -66,7 +66,20 @@ class SqliteReader final : public RowReader {
     if (rc != SQLITE_ROW) return SqliteError(db_, "reading table '" + table_ + "'");
     int n = sqlite3_column_count(stmt_.get());
     row->resize(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) (*row)[static_cast<size_t>(i)] = ReadValue(stmt_.get(), i);
+    for (int i = 0; i < n; ++i) {
+      Value& v = (*row)[static_cast<size_t>(i)];
+      int type = sqlite3_column_type(stmt_.get(), i);
+      if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
+        // The bytes first: sqlite3_column_text may convert, and only then is the size right.
+        const void* p = type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_column_text(stmt_.get(), i))
+                                            : sqlite3_column_blob(stmt_.get(), i);
+        size_t size = static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), i));
+        v.AssignBytes(type == SQLITE_TEXT ? Value::Kind::kText : Value::Kind::kBlob,
+                      static_cast<const char*>(p), p ? size : 0);
+      } else {
+        v = ReadValue(stmt_.get(), i);
+      }
+    }
     return true;
   }
 
@@ -151,10 +164,8 @@ class SqliteAdapter final : public Adapter {
     std::string sql = "SELECT ";
     for (size_t i = 0; i < cols.size(); ++i) sql += (i ? ", " : "") + QuoteIdent(cols[i]);
     if (cols.empty()) sql += "NULL";
+    // In storage order: sorting by the key would walk its index and seek every row.
     sql += " FROM " + QuoteIdent(schema.name);
-    const std::vector<std::string>& order = schema.key.empty() ? cols : schema.key;
-    for (size_t i = 0; i < order.size(); ++i)
-      sql += (i ? ", " : " ORDER BY ") + QuoteIdent(order[i]);
     CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
     return std::unique_ptr<RowReader>(
         std::make_unique<SqliteReader>(db_.get(), std::move(s), schema.name));

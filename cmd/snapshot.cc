@@ -32,7 +32,10 @@ Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env
   LiveSnapshot live;
   CFGIT_ASSIGN_OR_RETURN(live.writer, s.store->NewSnapshot(env.name));
   if (backup) {
-    CFGIT_ASSIGN_OR_RETURN(backup->writer, s.store->NewSnapshot());
+    // A memo of its own ('@' is in no environment name): the backup keeps ignored columns too.
+    // Staged together: a table without ignored columns is the same in both, and is read once.
+    CFGIT_ASSIGN_OR_RETURN(backup->writer,
+                           s.store->NewSnapshot(env.name + "@backup", live.writer.get()));
   }
   CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
   bool progress = ::isatty(STDERR_FILENO) == 1;
@@ -44,8 +47,10 @@ Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env
     // The backup keeps every column, ignored ones too; the snapshot only the versioned ones.
     TableSchema full = schema;
     full.ignore.clear();
+    // Nothing ignored: the backup's table is the snapshot's, read and built once.
+    bool both = backup && !schema.ignore.empty();
     std::vector<size_t> pick;
-    if (backup) {
+    if (both) {
       std::vector<std::string> all = full.VersionedColumns(), some = schema.VersionedColumns();
       for (const std::string& c : some) {
         pick.push_back(static_cast<size_t>(std::find(all.begin(), all.end(), c) - all.begin()));
@@ -54,13 +59,11 @@ Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env
     }
     CFGIT_RETURN_IF_ERROR(live.writer->BeginTable(schema));
     if (schema.rows_versioned) {
-      CFGIT_ASSIGN_OR_RETURN(auto reader, db->Scan(backup ? full : schema));
-      Row row, part;
+      CFGIT_ASSIGN_OR_RETURN(auto reader, db->Scan(both ? full : schema));
+      Row part;
       size_t n = 0;
-      while (true) {
-        CFGIT_ASSIGN_OR_RETURN(bool more, reader->Next(&row));
-        if (!more) break;
-        if (backup) {
+      auto add = [&](const Row& row) -> Status {
+        if (both) {
           CFGIT_RETURN_IF_ERROR(backup->writer->AddRow(row));
           part.clear();
           for (size_t i : pick) part.push_back(row[i]);
@@ -72,15 +75,21 @@ Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env
           std::cerr << "\r" << env.name << ": reading " << table << ": " << n << " rows"
                     << std::flush;
         }
-      }
+        return Status::Ok();
+      };
+      CFGIT_RETURN_IF_ERROR(ForEachRow(*reader, add));
       if (progress && n >= 100000) std::cerr << "\r" << std::string(60, ' ') << "\r";
     }
-    if (backup) {
+    if (both) {
       CFGIT_ASSIGN_OR_RETURN(TableWriteStats b, backup->writer->EndTable());
       backup->tables.push_back(std::move(b));
     }
     CFGIT_ASSIGN_OR_RETURN(TableWriteStats t, live.writer->EndTable());
-    live.tables.push_back(std::move(t));
+    live.tables.push_back(t);
+    if (backup && !both) {
+      CFGIT_ASSIGN_OR_RETURN(TableWriteStats b, backup->writer->CopyTable(*live.writer));
+      backup->tables.push_back(std::move(b));
+    }
   }
   live.dialect = db->dialect();
   CFGIT_ASSIGN_OR_RETURN(live.tree, live.writer->FinishTree(live.dialect));

@@ -1,19 +1,18 @@
 #include "store/internal/fingerprints.h"
 
+#include <unistd.h>
 #include <xxhash.h>
 
-#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 
 namespace cfgit {
 namespace {
 
-constexpr std::string_view kHeader = "cfgit-fingerprints 1\n";
-constexpr size_t kFixed = 16 + 20 + 2;
+constexpr std::string_view kHeader = "cfgit-fingerprints 2\n";
+constexpr size_t kRowFixed = 16 + 20 + 2;
+constexpr size_t kTreeSize = 16 + 20;
 
 void PutU64(std::string* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -22,6 +21,20 @@ uint64_t GetU64(const char* p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
   return v;
+}
+void PutFingerprint(std::string* out, const Fingerprint& fp) {
+  PutU64(out, fp.high);
+  PutU64(out, fp.low);
+}
+Fingerprint GetFingerprint(const char* p) { return {GetU64(p), GetU64(p + 8)}; }
+size_t NameSize(const char* record) {
+  return static_cast<unsigned char>(record[36]) |
+         (static_cast<size_t>(static_cast<unsigned char>(record[37])) << 8);
+}
+Oid GetOid(const char* p) {
+  Oid id;
+  std::memcpy(id.bytes.data(), p, id.bytes.size());
+  return id;
 }
 
 }  // namespace
@@ -68,68 +81,195 @@ Fingerprint RowFingerprint(uint64_t seed, const Row& row) {
   return {h.high64, h.low64};
 }
 
+struct TreeFingerprint::State {
+  XXH3_state_t* xxh = XXH3_createState();
+  ~State() { XXH3_freeState(xxh); }
+};
+
+TreeFingerprint::TreeFingerprint() : state_(new State) { XXH3_128bits_reset(state_->xxh); }
+TreeFingerprint::~TreeFingerprint() { delete state_; }
+
+void TreeFingerprint::Add(std::string_view name, bool is_tree, const Oid& id) {
+  // The name's end is unambiguous: names never hold NUL (as in a tree object).
+  XXH3_128bits_update(state_->xxh, name.data(), name.size());
+  char kind[2] = {'\0', is_tree ? 't' : 'b'};
+  XXH3_128bits_update(state_->xxh, kind, sizeof kind);
+  XXH3_128bits_update(state_->xxh, id.bytes.data(), id.bytes.size());
+}
+
+Fingerprint TreeFingerprint::Take() {
+  XXH128_hash_t h = XXH3_128bits_digest(state_->xxh);
+  XXH3_128bits_reset(state_->xxh);
+  return {h.high64, h.low64};
+}
+
+void FingerprintMemo::Table::Build(const std::string& data, const std::vector<uint32_t>& offsets) {
+  size_t size = 16;
+  while (size < offsets.size() * 2) size *= 2;
+  slots.assign(size, Slot{});
+  used.assign(size, 0);
+  count = 0;
+  for (uint32_t off : offsets) {
+    Fingerprint fp = GetFingerprint(&data[off]);
+    if (Lookup(data, fp) >= 0) continue;  // the same fingerprint twice: the first one holds
+    size_t mask = slots.size() - 1;
+    size_t at = fp.low & mask;
+    while (slots[at].offset) at = (at + 1) & mask;
+    slots[at] = {off, static_cast<uint32_t>(fp.high >> 32)};
+    ++count;
+  }
+}
+
+long FingerprintMemo::Table::Lookup(const std::string& data, const Fingerprint& fp) const {
+  if (slots.empty()) return -1;
+  size_t mask = slots.size() - 1;
+  uint32_t tag = static_cast<uint32_t>(fp.high >> 32);
+  for (size_t at = fp.low & mask;; at = (at + 1) & mask) {
+    const Slot& slot = slots[at];
+    if (slot.offset == 0) return -1;
+    if (slot.tag == tag && GetFingerprint(&data[slot.offset]) == fp) return static_cast<long>(at);
+  }
+}
+
+namespace {
+
+// The memo most recently saved beside `path`: rows are found by their values, whichever
+// environment they were read from, so an environment read for the first time (a new stage that is
+// a copy of dev) finds most of its rows there.
+std::string NewestBeside(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::string best;
+  fs::file_time_type best_time;
+  for (const fs::directory_entry& e : fs::directory_iterator(fs::path(path).parent_path(), ec)) {
+    std::string name = e.path().filename().string();
+    if (!e.is_regular_file(ec) || name.find(".tmp") != std::string::npos) continue;
+    fs::file_time_type t = e.last_write_time(ec);
+    if (!ec && (best.empty() || t > best_time)) {
+      best = e.path().string();
+      best_time = t;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
 FingerprintMemo FingerprintMemo::Load(const std::string& path) {
   FingerprintMemo memo;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return memo;
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (data.compare(0, kHeader.size(), kHeader) != 0) return memo;
-  size_t at = kHeader.size();
-  while (at < data.size()) {
-    if (data.size() - at < kFixed) return FingerprintMemo();
-    Record r;
-    r.fp = {GetU64(&data[at]), GetU64(&data[at + 8])};
-    std::memcpy(r.blob.bytes.data(), &data[at + 16], 20);
-    r.name_size = static_cast<uint16_t>(static_cast<unsigned char>(data[at + 36]) |
-                                        (static_cast<unsigned char>(data[at + 37]) << 8));
-    at += kFixed;
-    if (data.size() - at < r.name_size) return FingerprintMemo();
-    r.name_offset = static_cast<uint32_t>(memo.old_names_.size());
-    memo.old_names_.append(data, at, r.name_size);
-    at += r.name_size;
-    if (!memo.old_.empty() && !(memo.old_.back().fp < r.fp)) return FingerprintMemo();  // unsorted
-    memo.old_.push_back(r);
+  std::string source = path;
+  std::FILE* f = std::fopen(source.c_str(), "rb");
+  if (!f) {
+    source = NewestBeside(path);
+    if (!source.empty()) f = std::fopen(source.c_str(), "rb");
   }
+  if (!f) return memo;
+  std::string data;
+  if (std::fseek(f, 0, SEEK_END) == 0) {
+    long size = std::ftell(f);
+    if (size > 0 && static_cast<unsigned long>(size) < UINT32_MAX && std::fseek(f, 0, SEEK_SET) == 0) {
+      data.resize(static_cast<size_t>(size));
+      if (std::fread(data.data(), 1, data.size(), f) != data.size()) data.clear();
+    }
+  }
+  std::fclose(f);
+  if (data.compare(0, kHeader.size(), kHeader) != 0) return memo;
+  // Row records, then tree records, each section after its count.
+  size_t at = kHeader.size();
+  std::vector<uint32_t> rows, trees;
+  auto count = [&](uint64_t* n) {
+    if (data.size() - at < 8) return false;
+    *n = GetU64(&data[at]);
+    at += 8;
+    return true;
+  };
+  uint64_t n = 0;
+  if (!count(&n)) return memo;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (data.size() - at < kRowFixed || data.size() - at - kRowFixed < NameSize(&data[at])) {
+      return memo;
+    }
+    rows.push_back(static_cast<uint32_t>(at));
+    at += kRowFixed + NameSize(&data[at]);
+  }
+  if (!count(&n) || (data.size() - at) / kTreeSize != n || (data.size() - at) % kTreeSize) {
+    return memo;
+  }
+  for (uint64_t i = 0; i < n; ++i, at += kTreeSize) trees.push_back(static_cast<uint32_t>(at));
+  memo.source_ = source;
+  memo.data_ = std::move(data);
+  memo.rows_.Build(memo.data_, rows);
+  memo.trees_.Build(memo.data_, trees);
   return memo;
 }
 
-std::optional<FingerprintMemo::Hit> FingerprintMemo::Find(const Fingerprint& fp) const {
-  auto it = std::lower_bound(old_.begin(), old_.end(), fp,
-                             [](const Record& r, const Fingerprint& f) { return r.fp < f; });
-  if (it == old_.end() || !(it->fp == fp)) return std::nullopt;
-  return Hit{it->blob, std::string_view(old_names_).substr(it->name_offset, it->name_size)};
+std::optional<FingerprintMemo::Hit> FingerprintMemo::Find(const Fingerprint& fp) {
+  long slot = rows_.Lookup(data_, fp);
+  if (slot < 0) return std::nullopt;
+  if (!rows_.used[static_cast<size_t>(slot)]) {
+    rows_.used[static_cast<size_t>(slot)] = 1;
+    ++rows_.found;
+  }
+  const char* record = &data_[rows_.slots[static_cast<size_t>(slot)].offset];
+  return Hit{GetOid(record + 16), std::string_view(record + kRowFixed, NameSize(record))};
 }
 
-void FingerprintMemo::Add(const Fingerprint& fp, const Oid& blob, const std::string& name) {
+std::optional<Oid> FingerprintMemo::FindTree(const Fingerprint& fp) {
+  long slot = trees_.Lookup(data_, fp);
+  if (slot < 0) return std::nullopt;
+  if (!trees_.used[static_cast<size_t>(slot)]) {
+    trees_.used[static_cast<size_t>(slot)] = 1;
+    ++trees_.found;
+  }
+  return GetOid(&data_[trees_.slots[static_cast<size_t>(slot)].offset + 16]);
+}
+
+void FingerprintMemo::Add(const Fingerprint& fp, const Oid& blob, std::string_view name) {
   if (name.size() > UINT16_MAX) return;  // names are at most ~200 bytes; never happens
-  new_.push_back(
-      {fp, blob, static_cast<uint32_t>(new_names_.size()), static_cast<uint16_t>(name.size())});
-  new_names_ += name;
+  PutFingerprint(&new_rows_, fp);
+  new_rows_.append(reinterpret_cast<const char*>(blob.bytes.data()), blob.bytes.size());
+  new_rows_.push_back(static_cast<char>(name.size() & 0xff));
+  new_rows_.push_back(static_cast<char>(name.size() >> 8));
+  new_rows_ += name;
+  ++new_row_count_;
+}
+
+void FingerprintMemo::AddTree(const Fingerprint& fp, const Oid& tree) {
+  PutFingerprint(&new_trees_, fp);
+  new_trees_.append(reinterpret_cast<const char*>(tree.bytes.data()), tree.bytes.size());
+  ++new_tree_count_;
 }
 
 Status FingerprintMemo::Save(const std::string& path) {
-  std::sort(new_.begin(), new_.end(), [](const Record& a, const Record& b) { return a.fp < b.fp; });
+  bool same = new_row_count_ == 0 && new_tree_count_ == 0 && rows_.found == rows_.count &&
+              trees_.found == trees_.count && source_ == path;
+  if (same) return Status::Ok();
   std::string out(kHeader);
-  out.reserve(kHeader.size() + new_.size() * (kFixed + 12));
-  for (size_t i = 0; i < new_.size(); ++i) {
-    const Record& r = new_[i];
-    if (i && new_[i - 1].fp == r.fp) continue;  // the same row twice (keyless duplicates)
-    PutU64(&out, r.fp.high);
-    PutU64(&out, r.fp.low);
-    out.append(reinterpret_cast<const char*>(r.blob.bytes.data()), 20);
-    out.push_back(static_cast<char>(r.name_size & 0xff));
-    out.push_back(static_cast<char>(r.name_size >> 8));
-    out.append(new_names_, r.name_offset, r.name_size);
+  out.reserve(kHeader.size() + 16 + data_.size() + new_rows_.size() + new_trees_.size());
+  PutU64(&out, rows_.found + new_row_count_);
+  for (size_t s = 0; s < rows_.slots.size(); ++s) {
+    if (!rows_.used[s]) continue;
+    const char* record = &data_[rows_.slots[s].offset];
+    out.append(record, kRowFixed + NameSize(record));
   }
+  out += new_rows_;
+  PutU64(&out, trees_.found + new_tree_count_);
+  for (size_t s = 0; s < trees_.slots.size(); ++s) {
+    if (trees_.used[s]) out.append(&data_[trees_.slots[s].offset], kTreeSize);
+  }
+  out += new_trees_;
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f.write(out.data(), static_cast<std::streamsize>(out.size()));
-    if (!f) return Status::Invalid("cannot write " + tmp);
+  // A name of its own: `diff @ENV` may save the memo while a commit of ENV does too.
+  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) return Status::Invalid("cannot write " + tmp);
+  bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
+  ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status::Invalid("cannot write " + path);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Invalid("cannot write " + path);
   return Status::Ok();
 }
 

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -33,7 +35,19 @@ Status Error(int code, const std::string& what) {
 namespace {
 
 struct LibGit2 {
-  LibGit2() { git_libgit2_init(); }
+  LibGit2() {
+    git_libgit2_init();
+    // libgit2 keeps up to 256 MiB of parsed objects by default; cfgit reads each tree of a big
+    // snapshot once or twice, so a small cache keeps memory bounded at little cost.
+    git_libgit2_opts(GIT_OPT_SET_CACHE_MAX_SIZE, static_cast<ssize_t>(32) << 20);
+    // ... but it does cache trees: the fan-out trees (rows/, rows/XX/: 256 entries, ~7 KiB) are
+    // over libgit2's default 4 KiB limit and were read and inflated again at every step down.
+    git_libgit2_opts(GIT_OPT_SET_CACHE_OBJECT_LIMIT, GIT_OBJECT_TREE, static_cast<size_t>(1) << 20);
+    // Objects read from the store's own packs are not hashed again (git does not either; pack
+    // checksums and `git fsck` cover corruption): SHA-1 of every tree and row read was 10-25% of
+    // a diff or merge.
+    git_libgit2_opts(GIT_OPT_ENABLE_STRICT_HASH_VERIFICATION, 0);
+  }
   ~LibGit2() { git_libgit2_shutdown(); }
 };
 void EnsureLibGit2() { static LibGit2 instance; }
@@ -45,7 +59,25 @@ class GitSnapshotWriter final : public SnapshotWriter {
     if (!memo_path_.empty()) memo_ = FingerprintMemo::Load(memo_path_);
   }
 
-  Status Init() { return stager_.Init(repo_, objects_dir_); }
+  // Stages into `shared` (another writer's staging) when given: see Store::NewSnapshot.
+  Status Init(std::shared_ptr<ObjectStager> shared) {
+    if (shared) {
+      stager_ = std::move(shared);
+      return Status::Ok();
+    }
+    stager_ = std::make_shared<ObjectStager>();
+    return stager_->Init(repo_, objects_dir_);
+  }
+  const std::shared_ptr<ObjectStager>& stager() const { return stager_; }
+
+  Result<TableWriteStats> CopyTable(const SnapshotWriter& from) override {
+    const auto* other = dynamic_cast<const GitSnapshotWriter*>(&from);
+    if (!other || other->stager_ != stager_ || other->tables_.empty()) {
+      return Status::Invalid("CopyTable: the other writer shares no staging or wrote no table");
+    }
+    tables_.push_back(other->tables_.back());
+    return other->last_stats_;
+  }
 
   Status BeginTable(const TableSchema& schema) override {
     schema_ = schema;
@@ -78,39 +110,32 @@ class GitSnapshotWriter final : public SnapshotWriter {
     ++rows_;
     Fingerprint fp = RowFingerprint(seed_, row);
     std::optional<FingerprintMemo::Hit> hit = memo_.Find(fp);
-    std::string stem, base;  // base: the name the memo keeps (keyless rows: the first copy's)
     Oid blob;
     int occurrence = 1;
-    if (hit) {
-      base = std::string(hit->name);
-      if (key_index_.empty()) occurrence = ++keyless_seen_[base];
-    }
+    if (hit && key_index_.empty()) occurrence = ++keyless_seen_[std::string(hit->name)];
     if (hit && occurrence == 1) {
       // The same values as a row already stored: the same file under the same name.
-      stem = base;
-      blob = hit->blob;
-    } else {
-      std::string yaml = EncodeRow(columns_, row);
-      if (key_index_.empty()) {
-        if (!hit) {
-          base = KeylessName(yaml, 1);
-          occurrence = ++keyless_seen_[base];
-        }
-        stem = occurrence == 1 ? base : KeylessName(yaml, occurrence);
-      } else {
-        Row key;
-        for (size_t i : key_index_) key.push_back(row[i]);
-        for (const Value& v : key) {
-          if (v.is_null() && null_keys_.size() < 5) null_keys_.push_back(yaml);
-        }
-        stem = EncodeKey(key);
-        base = stem;
-      }
-      CFGIT_ASSIGN_OR_RETURN(blob, Stage(GIT_OBJECT_BLOB, yaml));
+      AddEntry(hit->name, hit->blob);
+      return Status::Ok();
     }
-    if (!memo_path_.empty()) memo_.Add(fp, blob, base);
-    auto [d1, d2] = FanoutDirs(stem);
-    entries_.push_back({d1 + d2, stem + ".yaml", blob});
+    std::string yaml = EncodeRow(columns_, row);
+    std::string stem, base;  // base: the name the memo keeps (keyless rows: the first copy's)
+    if (key_index_.empty()) {
+      base = hit ? std::string(hit->name) : KeylessName(yaml, 1);
+      if (!hit) occurrence = ++keyless_seen_[base];
+      stem = occurrence == 1 ? base : KeylessName(yaml, occurrence);
+    } else {
+      Row key;
+      for (size_t i : key_index_) key.push_back(row[i]);
+      for (const Value& v : key) {
+        if (v.is_null() && null_keys_.size() < 5) null_keys_.push_back(yaml);
+      }
+      stem = EncodeKey(key);
+      base = stem;
+    }
+    CFGIT_ASSIGN_OR_RETURN(blob, Stage(GIT_OBJECT_BLOB, yaml));
+    if (occurrence == 1) memo_.Add(fp, blob, base);
+    AddEntry(stem, blob);
     return Status::Ok();
   }
 
@@ -125,14 +150,13 @@ class GitSnapshotWriter final : public SnapshotWriter {
                                     "\nfix the rows, or name a key that is never NULL under "
                                     "key: in cfgit.yaml");
     }
-    std::sort(entries_.begin(), entries_.end(), [](const RowEntry& a, const RowEntry& b) {
-      return a.dirs != b.dirs ? a.dirs < b.dirs : a.file < b.file;
-    });
+    SortEntries();
     std::vector<std::string> dups;
     for (size_t i = 1; i < entries_.size(); ++i) {
-      if (entries_[i].file == entries_[i - 1].file && entries_[i].dirs == entries_[i - 1].dirs &&
-          (dups.empty() || dups.back() != entries_[i].file)) {
-        dups.push_back(entries_[i].file);
+      if (entries_[i].bucket == entries_[i - 1].bucket &&
+          Name(entries_[i]) == Name(entries_[i - 1]) &&
+          (dups.empty() || dups.back() != Name(entries_[i]))) {
+        dups.emplace_back(Name(entries_[i]));
       }
     }
     if (!dups.empty()) {
@@ -164,7 +188,10 @@ class GitSnapshotWriter final : public SnapshotWriter {
     tables_.push_back({EncodePathComponent(schema_.name), true, table_tree});
     entries_.clear();
     entries_.shrink_to_fit();
-    return TableWriteStats{schema_.name, rows_, schema_.key.empty()};
+    names_.clear();
+    names_.shrink_to_fit();
+    last_stats_ = TableWriteStats{schema_.name, rows_, schema_.key.empty()};
+    return last_stats_;
   }
 
   Result<Oid> FinishTree(const std::string& dialect) override {
@@ -177,6 +204,9 @@ class GitSnapshotWriter final : public SnapshotWriter {
       root.push_back({"tables", true, tables});
     }
     CFGIT_ASSIGN_OR_RETURN(tree_, StageTree(root));
+    // Nothing new to write (an unchanged environment): every object of this snapshot is in the
+    // store already, so the memo may point at them now.
+    if (!memo_path_.empty() && stager_->empty()) memo_.Save(memo_path_).ok();
     return tree_;
   }
 
@@ -184,7 +214,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
                           const Signature& author) override {
     CFGIT_ASSIGN_OR_RETURN(Oid commit,
                            Stage(GIT_OBJECT_COMMIT, CommitBytes(tree_, parents, message, author)));
-    CFGIT_RETURN_IF_ERROR(stager_.Flush());
+    CFGIT_RETURN_IF_ERROR(stager_->Flush());
     // Every row file is in the store now: the memo may point at them. A memo that cannot be
     // written only costs speed next time, so it does not fail the commit.
     if (!memo_path_.empty()) memo_.Save(memo_path_).ok();
@@ -192,11 +222,42 @@ class GitSnapshotWriter final : public SnapshotWriter {
   }
 
  private:
+  // A row file of the table being written: its fan-out directories as one number (the first
+  // two bytes of the stem's XXH3, store-format.md) and its file name, kept in names_.
   struct RowEntry {
-    std::string dirs;  // the two fan-out directory names, concatenated ("3fa0")
-    std::string file;  // "<stem>.yaml"
+    uint32_t bucket;
+    uint32_t name_size;
+    size_t name_offset;
     Oid blob;
   };
+
+  std::string_view Name(const RowEntry& e) const {
+    return std::string_view(names_).substr(e.name_offset, e.name_size);
+  }
+
+  void AddEntry(std::string_view stem, const Oid& blob) {
+    auto [d1, d2] = FanoutDirs(std::string(stem));
+    uint32_t bucket = static_cast<uint32_t>(std::strtoul((d1 + d2).c_str(), nullptr, 16));
+    RowEntry e{bucket, static_cast<uint32_t>(stem.size() + 5), names_.size(), blob};
+    names_ += stem;
+    names_ += ".yaml";
+    entries_.push_back(e);
+  }
+
+  // Into Git's order: by directory, then by file name (all blobs, so plain byte order).
+  void SortEntries() {
+    std::vector<uint32_t> start(65537, 0);
+    for (const RowEntry& e : entries_) ++start[e.bucket + 1];
+    for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+    std::vector<RowEntry> sorted(entries_.size());
+    std::vector<uint32_t> next(start.begin(), start.end() - 1);
+    for (const RowEntry& e : entries_) sorted[next[e.bucket]++] = e;
+    auto by_name = [this](const RowEntry& a, const RowEntry& b) { return Name(a) < Name(b); };
+    for (size_t b = 0; b + 1 < start.size(); ++b) {
+      std::sort(sorted.begin() + start[b], sorted.begin() + start[b + 1], by_name);
+    }
+    entries_ = std::move(sorted);
+  }
 
   static std::string Flatten(const std::string& yaml) {
     std::string out;
@@ -205,37 +266,54 @@ class GitSnapshotWriter final : public SnapshotWriter {
     return out.size() > 200 ? out.substr(0, 200) + "..." : out;
   }
 
+  // rows/XX/YY/<file>: leaf and middle trees whose entries were in the last snapshot are taken
+  // from the memo, not built and hashed again.
   Result<Oid> BuildRowsTree() {
-    std::vector<TreeEntry> top, mid, leaf;
-    std::string cur_top, cur_mid;
-    auto close_mid = [&]() -> Status {
-      if (leaf.empty()) return Status::Ok();
-      CFGIT_ASSIGN_OR_RETURN(Oid id, StageTree(leaf));
-      mid.push_back({cur_mid, true, id});
-      leaf.clear();
-      return Status::Ok();
+    std::vector<TreeEntry> top, mid;
+    TreeFingerprint leaf_fp, mid_fp;
+    auto hex = [](uint32_t byte) {
+      char name[3];
+      std::snprintf(name, sizeof name, "%02x", byte & 0xff);
+      return std::string(name);
     };
-    auto close_top = [&]() -> Status {
-      CFGIT_RETURN_IF_ERROR(close_mid());
+    auto close_mid = [&](uint32_t top_byte) -> Status {
       if (mid.empty()) return Status::Ok();
-      CFGIT_ASSIGN_OR_RETURN(Oid id, StageTree(mid));
-      top.push_back({cur_top, true, id});
+      Fingerprint fp = mid_fp.Take();
+      std::optional<Oid> id = memo_.FindTree(fp);
+      if (!id) {
+        CFGIT_ASSIGN_OR_RETURN(id, StageTree(mid));
+        memo_.AddTree(fp, *id);
+      }
+      top.push_back({hex(top_byte), true, *id});
       mid.clear();
       return Status::Ok();
     };
-    for (const RowEntry& e : entries_) {
-      std::string t = e.dirs.substr(0, 2), m = e.dirs.substr(2, 2);
-      if (t != cur_top) {
-        CFGIT_RETURN_IF_ERROR(close_top());
-        cur_top = t;
-        cur_mid = m;
-      } else if (m != cur_mid) {
-        CFGIT_RETURN_IF_ERROR(close_mid());
-        cur_mid = m;
+    size_t i = 0;
+    while (i < entries_.size()) {
+      uint32_t bucket = entries_[i].bucket;
+      size_t end = i;
+      while (end < entries_.size() && entries_[end].bucket == bucket) {
+        leaf_fp.Add(Name(entries_[end]), false, entries_[end].blob);
+        ++end;
       }
-      leaf.push_back({e.file, false, e.blob});
+      Fingerprint fp = leaf_fp.Take();
+      std::optional<Oid> leaf = memo_.FindTree(fp);
+      if (!leaf) {
+        std::vector<TreeEntry> files;
+        for (size_t j = i; j < end; ++j) {
+          files.push_back({std::string(Name(entries_[j])), false, entries_[j].blob});
+        }
+        CFGIT_ASSIGN_OR_RETURN(leaf, StageTree(files));
+        memo_.AddTree(fp, *leaf);
+      }
+      std::string name = hex(bucket & 0xff);
+      mid_fp.Add(name, true, *leaf);
+      mid.push_back({std::move(name), true, *leaf});
+      i = end;
+      if (i == entries_.size() || entries_[i].bucket >> 8 != bucket >> 8) {
+        CFGIT_RETURN_IF_ERROR(close_mid(bucket >> 8));
+      }
     }
-    CFGIT_RETURN_IF_ERROR(close_top());
     return StageTree(top);
   }
 
@@ -244,12 +322,12 @@ class GitSnapshotWriter final : public SnapshotWriter {
   }
 
   Result<Oid> Stage(git_object_t type, const std::string& data) {
-    return stager_.Stage(type, data);
+    return stager_->Stage(type, data);
   }
 
   git_repository* repo_;
   std::string objects_dir_;
-  ObjectStager stager_;
+  std::shared_ptr<ObjectStager> stager_;
 
   std::string memo_path_;
   FingerprintMemo memo_;
@@ -259,10 +337,12 @@ class GitSnapshotWriter final : public SnapshotWriter {
   std::vector<std::string> columns_;
   std::vector<size_t> key_index_;
   std::vector<RowEntry> entries_;
+  std::string names_;
   std::unordered_map<std::string, int> keyless_seen_;
   std::vector<std::string> null_keys_;
   size_t rows_ = 0;
   std::vector<TreeEntry> tables_;
+  TableWriteStats last_stats_;
   Oid tree_;
 };
 
@@ -515,13 +595,19 @@ class GitStore final : public Store {
     return Status::Ok();
   }
 
-  Result<std::unique_ptr<SnapshotWriter>> NewSnapshot(
-      const std::string& fingerprint_cache) override {
+  Result<std::unique_ptr<SnapshotWriter>> NewSnapshot(const std::string& fingerprint_cache,
+                                                      const SnapshotWriter* share) override {
     std::string memo = fingerprint_cache.empty() ? std::string()
                                                  : path_ + "/cfgit/fingerprints/" +
                                                        EncodePathComponent(fingerprint_cache);
     auto writer = std::make_unique<GitSnapshotWriter>(repo_.get(), path_ + "/objects", memo);
-    CFGIT_RETURN_IF_ERROR(writer->Init());
+    std::shared_ptr<ObjectStager> shared;
+    if (share) {
+      const auto* other = dynamic_cast<const GitSnapshotWriter*>(share);
+      if (!other) return Status::Invalid("NewSnapshot: cannot share another store's staging");
+      shared = other->stager();
+    }
+    CFGIT_RETURN_IF_ERROR(writer->Init(std::move(shared)));
     return std::unique_ptr<SnapshotWriter>(std::move(writer));
   }
 

@@ -9,8 +9,6 @@
 namespace cfgit {
 namespace {
 
-constexpr size_t kFlushBytes = 128u << 20;  // stage at most this much before writing a pack
-
 bool GitOrder(const TreeEntry& a, const TreeEntry& b) {
   std::string ka = a.is_tree ? a.name + "/" : a.name;
   std::string kb = b.is_tree ? b.name + "/" : b.name;
@@ -33,28 +31,12 @@ std::string SignatureLine(const Signature& s) {
 
 }  // namespace
 
-// New objects of a snapshot, held in memory until they are written out as one pack. Shared by
-// the writer and by the read-only view the store's object database gets of it.
+// New objects of a snapshot, streamed into a pack file as they are staged (PackWriter) and
+// moved into the store by Flush. Shared by the writer and by the read-only view the store's
+// object database gets of it.
 struct Staging {
-  git::Repository repo;  // packbuilder needs a repository; its only backend is the mempack
-  git::Odb odb;
-  git_odb_backend* mempack = nullptr;  // owned by odb
-
-  static Result<std::shared_ptr<Staging>> Make() {
-    auto s = std::make_shared<Staging>();
-    git_repository* repo = nullptr;
-    if (int rc = git_repository_new(&repo)) return git::Error(rc, "creating an in-memory store");
-    s->repo.reset(repo);
-    git_odb* odb = nullptr;
-    if (int rc = git_odb_new(&odb)) return git::Error(rc, "creating an object database");
-    s->odb.reset(odb);
-    if (int rc = git_mempack_new(&s->mempack)) return git::Error(rc, "creating an in-memory store");
-    if (int rc = git_odb_add_backend(odb, s->mempack, 1)) {
-      return git::Error(rc, "creating an in-memory store");
-    }
-    git_repository_set_odb(repo, odb);
-    return s;
-  }
+  explicit Staging(std::string pack_dir) : pack(std::move(pack_dir)) {}
+  PackWriter pack;
 };
 
 // An object database backend that reads a Staging (and never writes): added to the store's own
@@ -81,24 +63,29 @@ struct StagedView {
   static StagedView* Self(git_odb_backend* b) { return reinterpret_cast<StagedView*>(b); }
   static int Read(void** data, size_t* len, git_object_t* type, git_odb_backend* b,
                   const git_oid* id) {
-    git_odb_object* obj = nullptr;
-    if (int rc = git_odb_read(&obj, Self(b)->staging->odb.get(), id)) return rc;
-    *len = git_odb_object_size(obj);
-    *type = git_odb_object_type(obj);
-    *data = git_odb_backend_data_alloc(b, *len);
-    if (*data == nullptr) {
-      git_odb_object_free(obj);
+    PackWriter& pack = Self(b)->staging->pack;
+    if (!pack.Contains(*id)) return GIT_ENOTFOUND;
+    Result<std::string> bytes = pack.Read(*id, type);
+    if (!bytes.ok()) {
+      git_error_set_str(GIT_ERROR_ODB, bytes.status().message().c_str());
       return -1;
     }
-    std::memcpy(*data, git_odb_object_data(obj), *len);
-    git_odb_object_free(obj);
+    *len = bytes->size();
+    *data = git_odb_backend_data_alloc(b, *len);
+    if (*data == nullptr) return -1;
+    std::memcpy(*data, bytes->data(), *len);
     return 0;
   }
   static int ReadHeader(size_t* len, git_object_t* type, git_odb_backend* b, const git_oid* id) {
-    return git_odb_read_header(len, type, Self(b)->staging->odb.get(), id);
+    PackWriter& pack = Self(b)->staging->pack;
+    if (!pack.Contains(*id)) return GIT_ENOTFOUND;
+    Result<size_t> size = pack.ReadHeader(*id, type);
+    if (!size.ok()) return -1;
+    *len = *size;
+    return 0;
   }
   static int Exists(git_odb_backend* b, const git_oid* id) {
-    return git_odb_exists(Self(b)->staging->odb.get(), id);
+    return Self(b)->staging->pack.Contains(*id) ? 1 : 0;
   }
   static void Free(git_odb_backend* b) { delete Self(b); }
 };
@@ -149,8 +136,8 @@ Result<std::vector<TreeEntry>> ReadTree(git_repository* repo, const Oid& id) {
 
 ObjectStager::~ObjectStager() {
   // Staged objects that were never written (a live snapshot for diff, a failed commit) are
-  // dropped; the store's reads stop seeing them.
-  if (staging_) git_mempack_reset(staging_->mempack);
+  // dropped with their unfinished pack; the store's reads stop seeing them.
+  if (staging_) staging_->pack.Discard();
 }
 
 Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir) {
@@ -168,7 +155,7 @@ Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir) 
   if (int rc = git_odb_add_backend(pack_odb_.get(), packs, 1)) {
     return git::Error(rc, "opening the store's packs");
   }
-  CFGIT_ASSIGN_OR_RETURN(staging_, Staging::Make());
+  staging_ = std::make_shared<Staging>(objects_dir + "/pack");
   // The store reads staged objects too (last, after its packs and loose objects), so a tree
   // that is built but not yet written can be read like any other.
   git_odb_backend* view = nullptr;
@@ -185,43 +172,20 @@ Result<Oid> ObjectStager::Stage(git_object_t type, const std::string& data) {
   if (int rc = git_odb_hash(&raw, data.data(), data.size(), type)) {
     return git::Error(rc, "hashing an object");
   }
-  if (!git_odb_exists_ext(pack_odb_.get(), &raw, GIT_ODB_LOOKUP_NO_REFRESH)) {
-    git_oid written;
-    if (int rc = git_odb_write(&written, staging_->odb.get(), data.data(), data.size(), type)) {
-      return git::Error(rc, "staging an object");
-    }
-    staged_.push_back(raw);
-    staged_bytes_ += data.size();
-    if (staged_bytes_ > kFlushBytes) CFGIT_RETURN_IF_ERROR(Flush());
+  if (!staging_->pack.Contains(raw) &&
+      !git_odb_exists_ext(pack_odb_.get(), &raw, GIT_ODB_LOOKUP_NO_REFRESH)) {
+    Status added = staging_->pack.Add(raw, type, data);
+    if (!added.ok()) return added.Wrap("staging an object: ");
   }
   return FromRaw(&raw);
 }
 
-// The pack holds exactly the staged objects: git_mempack_dump would add everything reachable.
+bool ObjectStager::empty() const { return staging_ == nullptr || staging_->pack.count() == 0; }
+
 Status ObjectStager::Flush() {
-  if (staged_.empty()) return Status::Ok();
-  git_packbuilder* pb = nullptr;
-  if (int rc = git_packbuilder_new(&pb, staging_->repo.get()))
-    return git::Error(rc, "packing new objects");
-  git::PackBuilder holder(pb);
-  git_packbuilder_set_threads(pb, 0);
-  for (const git_oid& id : staged_) {
-    if (int rc = git_packbuilder_insert(pb, &id, nullptr))
-      return git::Error(rc, "packing new objects");
-  }
-  git_buf buf = GIT_BUF_INIT;
-  int rc = git_packbuilder_write_buf(&buf, pb);
-  git_odb_writepack* wp = nullptr;
-  git_indexer_progress stats{};
-  if (rc == 0) rc = git_odb_write_pack(&wp, store_odb_.get(), nullptr, nullptr);
-  if (rc == 0) rc = wp->append(wp, buf.ptr, buf.size, &stats);
-  if (rc == 0) rc = wp->commit(wp, &stats);
-  if (wp) wp->free(wp);
-  git_buf_dispose(&buf);
-  if (rc) return git::Error(rc, "writing a pack into the store");
-  git_mempack_reset(staging_->mempack);
-  staged_.clear();
-  staged_bytes_ = 0;
+  if (empty()) return Status::Ok();
+  Status done = staging_->pack.Finish();
+  if (!done.ok()) return done.Wrap("writing a pack into the store: ");
   git_odb_refresh(pack_odb_.get());
   git_odb_refresh(store_odb_.get());
   return Status::Ok();

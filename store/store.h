@@ -88,6 +88,9 @@ class SnapshotWriter {
   virtual Status AddRow(const Row& row) = 0;
   // Fails (kNeedsAttention) naming the rows when key values are NULL or not unique.
   virtual Result<TableWriteStats> EndTable() = 0;
+  // Instead of BeginTable, rows, EndTable: the table `from` ended last, as it is (same schema,
+  // same rows). `from` must share this writer's staging (Store::NewSnapshot).
+  virtual Result<TableWriteStats> CopyTable(const SnapshotWriter& from) = 0;
   // The root tree of the snapshot; its objects are staged, not yet in the store.
   virtual Result<Oid> FinishTree(const std::string& dialect) = 0;
   // Stages a commit of the finished tree and writes every staged object as a pack.
@@ -199,9 +202,12 @@ class Store {
   // `fingerprint_cache` names a memo (one per environment, kept in the store directory) of the
   // rows of that environment's last committed snapshot: an xxHash fingerprint of each row's values
   // and the id of its row file. Rows whose fingerprint is found are not encoded or hashed again.
-  // The memo is read when the writer starts and replaced by WriteCommit; "" uses none.
+  // The memo is read when the writer starts (an environment without one starts from the newest
+  // memo of another) and replaced by WriteCommit, or by FinishTree when the snapshot holds no new
+  // object; "" uses none. With `share`, the new writer stages into the same place as that one:
+  // either's WriteCommit writes both's objects, and CopyTable can take tables from it.
   virtual Result<std::unique_ptr<SnapshotWriter>> NewSnapshot(
-      const std::string& fingerprint_cache = "") = 0;
+      const std::string& fingerprint_cache = "", const SnapshotWriter* share = nullptr) = 0;
   // Edits snapshot `tree` (see SnapshotEditor).
   virtual Result<std::unique_ptr<SnapshotEditor>> EditSnapshot(const Oid& tree) = 0;
   // The row with these key values (values of schema.key) in a snapshot's table, if any.

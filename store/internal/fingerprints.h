@@ -1,11 +1,14 @@
-// The fingerprint memo of a snapshot writer (see Store::NewSnapshot): for each row of an
-// environment's last committed snapshot, an XXH3-128 fingerprint of its values (seeded with the
-// table's column layout) and the row file's blob id and name. A row whose fingerprint is found
-// needs no encoding and no SHA-1: its file already exists in the store.
+// The fingerprint memo of a snapshot writer (see Store::NewSnapshot). For each row of an
+// environment's last committed snapshot: an XXH3-128 fingerprint of its values (seeded with the
+// table's column layout) → the row file's blob id and name. For each rows tree of that snapshot
+// (the leaf and middle directories of a table's rows/): a fingerprint of its entries → the tree's
+// id. A row or tree whose fingerprint is found needs no encoding and no SHA-1: it is in the store.
 //
-// File format (store-format.md, "Fingerprint memo"): the line "cfgit-fingerprints 1\n", then
-// records sorted by fingerprint: 16 bytes fingerprint, 20 bytes blob id, 2 bytes little-endian
-// name length, the name. A file that does not parse is ignored: it is only a memo.
+// File format (store-format.md, "Fingerprint memo"): the line "cfgit-fingerprints 2\n"; 8 bytes
+// little-endian count of row records, the row records (16 bytes fingerprint, 20 bytes blob id,
+// 2 bytes little-endian name length, the name); 8 bytes count of tree records, the tree records
+// (16 bytes fingerprint, 20 bytes tree id). Records are in no particular order. A file that does
+// not parse is ignored: it is only a memo.
 #pragma once
 
 #include <cstdint>
@@ -20,38 +23,69 @@ namespace cfgit {
 
 struct Fingerprint {
   uint64_t high = 0, low = 0;
-  auto operator<=>(const Fingerprint&) const = default;
+  bool operator==(const Fingerprint&) const = default;
 };
 
 // A seed for the rows of one table layout: the versioned columns and which of them are the key.
 uint64_t LayoutSeed(const std::vector<std::string>& columns, const std::vector<size_t>& key_index);
 Fingerprint RowFingerprint(uint64_t seed, const Row& row);
 
+// The fingerprint of a tree's entries (names, kinds and ids, in the order given).
+class TreeFingerprint {
+ public:
+  TreeFingerprint();
+  ~TreeFingerprint();
+  TreeFingerprint(const TreeFingerprint&) = delete;
+  TreeFingerprint& operator=(const TreeFingerprint&) = delete;
+  void Add(std::string_view name, bool is_tree, const Oid& id);
+  // The fingerprint of the entries added since the last Take; starts over.
+  Fingerprint Take();
+
+ private:
+  struct State;
+  State* state_;
+};
+
 class FingerprintMemo {
  public:
-  // Reads the memo at `path`; a missing or unreadable file gives an empty memo.
+  // Reads the memo at `path`; when there is none, the newest memo in the same directory (rows are
+  // found by their values, from whichever environment). Nothing readable gives an empty memo.
   static FingerprintMemo Load(const std::string& path);
 
   struct Hit {
     Oid blob;
     std::string_view name;  // the row file's name without ".yaml"
   };
-  std::optional<Hit> Find(const Fingerprint& fp) const;
+  // A row of the last snapshot; marks it as kept in the next memo.
+  std::optional<Hit> Find(const Fingerprint& fp);
+  // A rows tree of the last snapshot; marks it as kept.
+  std::optional<Oid> FindTree(const Fingerprint& fp);
 
-  // Records a row of the snapshot being written, for Save.
-  void Add(const Fingerprint& fp, const Oid& blob, const std::string& name);
-  // Replaces the file at `path` with the rows added (write to a temporary file, then rename).
+  // Records a row or tree that was not found, for Save (each fingerprint once).
+  void Add(const Fingerprint& fp, const Oid& blob, std::string_view name);
+  void AddTree(const Fingerprint& fp, const Oid& tree);
+  // Writes what was found or added to `path` (a temporary file, then rename); when that is
+  // exactly the memo loaded, the file is left as it is.
   Status Save(const std::string& path);
 
  private:
-  struct Record {
-    Fingerprint fp;
-    Oid blob;
-    uint32_t name_offset = 0;
-    uint16_t name_size = 0;
+  // An open-addressing table of records, by offset into `data_` (0: empty slot), each with 32
+  // more bits of its fingerprint so that probing past other records seldom reads them.
+  struct Slot {
+    uint32_t offset = 0, tag = 0;
   };
-  std::vector<Record> old_, new_;
-  std::string old_names_, new_names_;
+  struct Table {
+    std::vector<Slot> slots;
+    std::vector<uint8_t> used;  // by slot
+    size_t count = 0, found = 0;
+    void Build(const std::string& data, const std::vector<uint32_t>& offsets);
+    long Lookup(const std::string& data, const Fingerprint& fp) const;  // slot or -1
+  };
+  std::string source_;  // the file loaded ("": none)
+  std::string data_;    // its bytes
+  Table rows_, trees_;
+  std::string new_rows_, new_trees_;  // records added, in the file's encoding
+  size_t new_row_count_ = 0, new_tree_count_ = 0;
 };
 
 }  // namespace cfgit

@@ -1,6 +1,7 @@
 // Staging new objects: how every writer of the store (snapshot writer, snapshot editor, merge
-// state) builds Git objects. Objects are hashed, checked against the store's packs, kept in
-// memory (readable through the store's own object database meanwhile) and written as one pack.
+// state) builds Git objects. Objects are hashed, checked against the store's packs, streamed into
+// a new pack file (readable through the store's own object database meanwhile) and moved into
+// the store as one pack with its index.
 // Included only by store/*.cc.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "store/internal/git.h"
+#include "store/internal/pack_writer.h"
 #include "store/store.h"
 
 namespace cfgit {
@@ -41,20 +43,20 @@ class ObjectStager {
   ~ObjectStager();
 
   Status Init(git_repository* repo, const std::string& objects_dir);
-  // The object's id; staged unless the store's packs hold it already. Past 128 MiB of staged
-  // objects, they are written as a pack and staging goes on.
+  // The object's id; staged (appended to a new pack, readable through the store meanwhile)
+  // unless the store's packs or this staging hold it already.
   Result<Oid> Stage(git_object_t type, const std::string& data);
   Result<Oid> StageTree(const std::vector<TreeEntry>& entries) {
     return Stage(GIT_OBJECT_TREE, TreeBytes(entries));
   }
-  // Writes every staged object into the store as one pack (with its index).
+  // True when every object staged so far is in the store (none waits for Flush).
+  bool empty() const;
+  // Moves the pack of staged objects, with its index, into the store.
   Status Flush();
 
  private:
   git::Odb store_odb_, pack_odb_;
   std::shared_ptr<Staging> staging_;
-  std::vector<git_oid> staged_;  // staged object ids (the mempack does not list them)
-  size_t staged_bytes_ = 0;
 };
 
 }  // namespace cfgit

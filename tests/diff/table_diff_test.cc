@@ -98,8 +98,8 @@ class CountingStore : public cfgit::Store {
     return s_.CreateTag(n, t, m, s);
   }
   cfgit::Result<std::unique_ptr<cfgit::SnapshotWriter>> NewSnapshot(
-      const std::string& cache) override {
-    return s_.NewSnapshot(cache);
+      const std::string& cache, const cfgit::SnapshotWriter* share) override {
+    return s_.NewSnapshot(cache, share);
   }
   cfgit::Result<std::unique_ptr<cfgit::SnapshotEditor>> EditSnapshot(const Oid& t) override {
     return s_.EditSnapshot(t);

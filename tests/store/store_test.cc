@@ -1,6 +1,8 @@
 // The Git store: snapshot trees, packs, refs, locking, tree diffs. Checked with stock git too.
 #include "store/store.h"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <thread>
@@ -145,6 +147,75 @@ TEST_CASE("a 100k-row snapshot is written as packs, not loose objects", "[store]
   auto widest =
       Shell(dir.path(), "git --git-dir=.cfgit ls-tree " + c.Hex() + ":tables/t/rows | wc -l");
   CHECK(widest.out == "256\n");
+}
+
+TEST_CASE("each commit writes one pack with its index, which stock git verifies",
+          "[store][git][pack]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  std::vector<Row> rows;
+  // Small rows (stored) and large ones (deflated), so both kinds of pack entry are written.
+  for (int i = 0; i < 3000; ++i) {
+    std::string big(static_cast<size_t>(2000 + i), static_cast<char>('a' + i % 26));
+    rows.push_back(R(i, i % 3 == 0 ? big.c_str() : "small"));
+  }
+  Oid c = Commit(*store, rows);
+  auto packs = [&](const std::string& ext) {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / ".cfgit/objects/pack")) {
+      if (e.path().extension() == ext) ++n;
+    }
+    return n;
+  };
+  CHECK(packs(".pack") == 1);
+  CHECK(packs(".idx") == 1);
+  auto verify = Shell(dir.path(), "git --git-dir=.cfgit verify-pack -v .cfgit/objects/pack/*.idx");
+  INFO(verify.err);
+  CHECK(verify.exit_code == 0);
+  CHECK_THAT(verify.out, Catch::Contains("non delta: "));
+  // Every object of the commit, a large row's bytes exactly.
+  auto big = Shell(dir.path(), "git --git-dir=.cfgit cat-file -p " + c.Hex() + ":tables/t/rows/" +
+                                   "$(git --git-dir=.cfgit ls-tree -r --name-only " + c.Hex() +
+                                   " | grep '/3.yaml$' | sed 's|tables/t/rows/||')");
+  CHECK(big.out == cfgit::EncodeRow({"id", "name"}, rows[3]));
+  auto count = Shell(dir.path(), "git --git-dir=.cfgit rev-list --objects " + c.Hex() + " | wc -l");
+  auto in_pack = Shell(dir.path(),
+                       "git --git-dir=.cfgit verify-pack -v .cfgit/objects/pack/*.idx | "
+                       "grep -cE '^[0-9a-f]{40} (blob|tree|commit)'");
+  CHECK(count.out == in_pack.out);
+
+  // A second commit adds one pack holding only what is new; no temporary file is left.
+  rows[1] = R(1, "changed");
+  Commit(*store, rows);
+  CHECK(packs(".pack") == 2);
+  for (const auto& e : std::filesystem::directory_iterator(dir / ".cfgit/objects/pack")) {
+    CHECK(e.path().filename().string().rfind("tmp_", 0) == std::string::npos);
+  }
+  auto second = Shell(dir.path(),
+                      "for i in .cfgit/objects/pack/*.idx; do git --git-dir=.cfgit show-index < "
+                      "$i | wc -l; done | sort -n | head -1");
+  // The changed row's blob; its leaf, middle, rows, table, tables and root trees; the commit.
+  CHECK(second.out == "8\n");
+}
+
+TEST_CASE("a snapshot that is never committed leaves no pack and no temporary file",
+          "[store][pack]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  {
+    auto writer = store->NewSnapshot();
+    REQUIRE(writer.ok());
+    REQUIRE((*writer)->BeginTable(Table("t")).ok());
+    REQUIRE((*writer)->AddRow(R(1, std::string(5000, 'x').c_str())).ok());
+    REQUIRE((*writer)->EndTable().ok());
+    auto tree = (*writer)->FinishTree("sqlite");
+    REQUIRE(tree.ok());
+    // Readable while staged: the row is read back from the unfinished pack.
+    auto tables = store->ListTables(*tree);
+    REQUIRE(tables.ok());
+    REQUIRE(tables->size() == 1);
+  }
+  CHECK(std::filesystem::is_empty(dir / ".cfgit/objects/pack"));
 }
 
 TEST_CASE("NULL and duplicate key values are refused, naming the rows", "[store]") {
@@ -366,18 +437,90 @@ TEST_CASE("the fingerprint memo gives the same trees and is really used", "[stor
   // Hits are taken from the memo, not re-encoded: point one record at another blob and the tree
   // changes (a white-box check that the fast path is the one that runs).
   std::string tampered = before;
-  const size_t first_blob = std::string("cfgit-fingerprints 1\n").size() + 16;
+  const size_t first_blob = std::string("cfgit-fingerprints 2\n").size() + 8 + 16;
   REQUIRE(tampered.size() > first_blob + 20);
   for (size_t i = 0; i < 20; ++i) tampered[first_blob + i] = static_cast<char>(0x42);
   cfgit::test::WriteFile(memo_path, tampered);
   CHECK_FALSE(MemoTree(*store, "dev", keyed, rows, false) ==
               MemoTree(*store, "", keyed, rows, false));
 
-  // A truncated or foreign file is ignored.
+  // A truncated, foreign or version-1 file is ignored.
   cfgit::test::WriteFile(memo_path, before.substr(0, before.size() - 3));
   CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
   cfgit::test::WriteFile(memo_path, "not a memo");
   CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
+  std::string v1 = before;
+  v1[std::string("cfgit-fingerprints ").size()] = '1';
+  cfgit::test::WriteFile(memo_path, v1);
+  CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
+}
+
+TEST_CASE("the memo keeps rows trees, is rewritten only when it changes, and seeds new "
+          "environments",
+          "[store][memo]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  TableSchema keyed = Table("t");
+  std::vector<Row> rows;
+  for (int64_t i = 0; i < 3000; ++i) rows.push_back({Value::Integer(i), Value::Text("v")});
+  Oid plain = MemoTree(*store, "", keyed, rows, true);
+  std::string dev = dir / ".cfgit/cfgit/fingerprints/dev";
+  // Nothing new to store: the snapshot saves the memo without a commit (every object is stored).
+  CHECK(MemoTree(*store, "dev", keyed, rows, false) == plain);
+  REQUIRE(std::filesystem::exists(dev));
+  std::string saved = cfgit::test::ReadFile(dev);
+  // Records: 3000 rows, then leaf and middle trees (3000 rows fill most of the 65536 leaves
+  // sparsely, so there are thousands of them).
+  REQUIRE(saved.size() > 3000 * 38);
+
+  // Unchanged: the file is left alone (same bytes, same inode).
+  auto inode = [](const std::string& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_ino;
+  };
+  auto before_inode = inode(dev);
+  CHECK(MemoTree(*store, "dev", keyed, rows, false) == plain);
+  CHECK(inode(dev) == before_inode);
+  CHECK(cfgit::test::ReadFile(dev) == saved);
+
+  // Trees come from the memo: point every tree record at another id and an unchanged snapshot's
+  // tree changes (rows records stay valid, so only the tree records can explain it).
+  std::string tampered = saved;
+  size_t at = std::string("cfgit-fingerprints 2\n").size() + 8;
+  for (int r = 0; r < 3000; ++r) {
+    size_t name = static_cast<unsigned char>(tampered[at + 36]) |
+                  (static_cast<size_t>(static_cast<unsigned char>(tampered[at + 37])) << 8);
+    at += 38 + name;
+  }
+  at += 8;  // the count of tree records
+  REQUIRE((tampered.size() - at) % 36 == 0);
+  for (size_t t = at; t < tampered.size(); t += 36) {
+    for (size_t i = 0; i < 20; ++i) tampered[t + 16 + i] = static_cast<char>(0x42);
+  }
+  cfgit::test::WriteFile(dev, tampered);
+  CHECK_FALSE(MemoTree(*store, "dev", keyed, rows, false) == plain);
+  cfgit::test::WriteFile(dev, saved);
+
+  // A changed row: the committed memo has the new record and drops the old one.
+  auto changed = rows;
+  changed[5][1] = Value::Text("changed");
+  Oid after = MemoTree(*store, "dev", keyed, changed, true);
+  CHECK(after == MemoTree(*store, "", keyed, changed, false));
+  std::string next = cfgit::test::ReadFile(dev);
+  CHECK(next != saved);
+  CHECK(next.size() == saved.size());  // same row count, same name length, same tree count
+
+  // An environment without a memo starts from the newest one: its rows are found there, so the
+  // tampered-blob check shows the borrowed memo is used.
+  std::string borrowed = next;
+  size_t first_blob = std::string("cfgit-fingerprints 2\n").size() + 8 + 16;
+  for (size_t i = 0; i < 20; ++i) borrowed[first_blob + i] = static_cast<char>(0x42);
+  cfgit::test::WriteFile(dev, borrowed);
+  CHECK_FALSE(MemoTree(*store, "stage", keyed, changed, false) == after);
+  cfgit::test::WriteFile(dev, next);
+  CHECK(MemoTree(*store, "stage", keyed, changed, false) == after);
+  CHECK(std::filesystem::exists(dir / ".cfgit/cfgit/fingerprints/stage"));
 }
 
 TEST_CASE("an edited snapshot equals the same content written from scratch", "[store][edit]") {

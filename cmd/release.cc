@@ -217,6 +217,7 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
                           std::to_string(backup.tables.size()) + " tables, " +
                           std::to_string(rows) + " rows\n";
     CFGIT_ASSIGN_OR_RETURN(Oid saved, backup.writer->WriteCommit({}, message, who));
+    live.writer->KeepMemo();  // the backup's commit stored the live snapshot's objects too
     std::string name = UtcStamp(who.time);
     // Several backups in one second: numbered after the newest one there is, so that names
     // keep sorting by age even after older ones were pruned.

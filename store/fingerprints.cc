@@ -133,21 +133,24 @@ long FingerprintMemo::Table::Lookup(const std::string& data, const Fingerprint& 
 
 namespace {
 
-// The memo most recently saved beside `path`: rows are found by their values, whichever
+// The largest memo beside `path`, backups' aside: rows are found by their values, whichever
 // environment they were read from, so an environment read for the first time (a new stage that is
-// a copy of dev) finds most of its rows there.
-std::string NewestBeside(const std::string& path) {
+// a copy of dev) finds most of its rows in the memo of the environment with the most rows.
+std::string LargestBeside(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   std::string best;
-  fs::file_time_type best_time;
+  uintmax_t best_size = 0;
   for (const fs::directory_entry& e : fs::directory_iterator(fs::path(path).parent_path(), ec)) {
     std::string name = e.path().filename().string();
-    if (!e.is_regular_file(ec) || name.find(".tmp") != std::string::npos) continue;
-    fs::file_time_type t = e.last_write_time(ec);
-    if (!ec && (best.empty() || t > best_time)) {
+    if (!e.is_regular_file(ec) || name.find(".tmp") != std::string::npos ||
+        name.find("%40backup") != std::string::npos) {
+      continue;
+    }
+    uintmax_t size = e.file_size(ec);
+    if (!ec && size > best_size) {
       best = e.path().string();
-      best_time = t;
+      best_size = size;
     }
   }
   return best;
@@ -160,7 +163,7 @@ FingerprintMemo FingerprintMemo::Load(const std::string& path) {
   std::string source = path;
   std::FILE* f = std::fopen(source.c_str(), "rb");
   if (!f) {
-    source = NewestBeside(path);
+    source = LargestBeside(path);
     if (!source.empty()) f = std::fopen(source.c_str(), "rb");
   }
   if (!f) return memo;

@@ -206,8 +206,13 @@ class GitSnapshotWriter final : public SnapshotWriter {
     CFGIT_ASSIGN_OR_RETURN(tree_, StageTree(root));
     // Nothing new to write (an unchanged environment): every object of this snapshot is in the
     // store already, so the memo may point at them now.
-    if (!memo_path_.empty() && stager_->empty()) memo_.Save(memo_path_).ok();
+    KeepMemo();
     return tree_;
+  }
+
+  void KeepMemo() override {
+    // A memo that cannot be written only costs speed next time.
+    if (!memo_path_.empty() && stager_->empty()) memo_.Save(memo_path_).ok();
   }
 
   Result<Oid> WriteCommit(const std::vector<Oid>& parents, const std::string& message,

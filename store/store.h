@@ -96,6 +96,9 @@ class SnapshotWriter {
   // Stages a commit of the finished tree and writes every staged object as a pack.
   virtual Result<Oid> WriteCommit(const std::vector<Oid>& parents, const std::string& message,
                                   const Signature& author) = 0;
+  // Replaces the fingerprint memo with this snapshot's rows when all its objects are stored (a
+  // writer sharing this one's staging made its commit); otherwise does nothing.
+  virtual void KeepMemo() = 0;
 };
 
 // Edits an existing snapshot tree: how a merge turns ours' tree into the merged one without
@@ -202,7 +205,7 @@ class Store {
   // `fingerprint_cache` names a memo (one per environment, kept in the store directory) of the
   // rows of that environment's last committed snapshot: an xxHash fingerprint of each row's values
   // and the id of its row file. Rows whose fingerprint is found are not encoded or hashed again.
-  // The memo is read when the writer starts (an environment without one starts from the newest
+  // The memo is read when the writer starts (an environment without one starts from the largest
   // memo of another) and replaced by WriteCommit, or by FinishTree when the snapshot holds no new
   // object; "" uses none. With `share`, the new writer stages into the same place as that one:
   // either's WriteCommit writes both's objects, and CopyTable can take tables from it.

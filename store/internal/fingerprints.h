@@ -48,7 +48,7 @@ class TreeFingerprint {
 
 class FingerprintMemo {
  public:
-  // Reads the memo at `path`; when there is none, the newest memo in the same directory (rows are
+  // Reads the memo at `path`; when there is none, the largest memo in the same directory (backups' aside) (rows are
   // found by their values, from whichever environment). Nothing readable gives an empty memo.
   static FingerprintMemo Load(const std::string& path);
 

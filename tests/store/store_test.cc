@@ -511,7 +511,7 @@ TEST_CASE("the memo keeps rows trees, is rewritten only when it changes, and see
   CHECK(next != saved);
   CHECK(next.size() == saved.size());  // same row count, same name length, same tree count
 
-  // An environment without a memo starts from the newest one: its rows are found there, so the
+  // An environment without a memo starts from the largest one: its rows are found there, so the
   // tampered-blob check shows the borrowed memo is used.
   std::string borrowed = next;
   size_t first_blob = std::string("cfgit-fingerprints 2\n").size() + 8 + 16;

@@ -309,44 +309,6 @@ std::string EncodeRow(const std::vector<std::string>& columns, const Row& row) {
 
 namespace {
 
-// One UTF-8 sequence at s[i]: its length, or 0 if it is malformed (overlong, surrogate, past
-// U+10FFFF, truncated). The same rule as text::IsValidUtf8.
-size_t Utf8At(std::string_view s, size_t i, uint32_t* cp) {
-  auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = b(i);
-  size_t n;
-  uint32_t v;
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  } else if ((c & 0xE0) == 0xC0) {
-    n = 2, v = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3, v = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4, v = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((b(i + k) & 0xC0) != 0x80) return 0;
-    v = (v << 6) | (b(i + k) & 0x3F);
-  }
-  static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (v < kMin[n] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
-  *cp = v;
-  return n;
-}
-
-// What the writer puts inside quotes as itself (store-format.md 7.3). Anything else written raw
-// (a tab, U+0085 or U+2028, which YAML takes for line breaks, a BOM) is left to yaml-cpp.
-bool IsPrintable(uint32_t cp) {
-  if (cp < 0x20 || cp == 0x7F) return false;
-  if (cp >= 0x80 && cp <= 0x9F) return false;
-  if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF) return false;
-  return true;
-}
 
 bool IsPrintableAscii(unsigned char c) { return c >= 0x20 && c < 0x7F; }
 
@@ -374,8 +336,8 @@ constexpr size_t kMaxFastKeyBytes = 1000;
 // Copies the printable, non-ASCII character at s[i] (or reports it is not one): its length, or 0.
 size_t CopyPrintableNonAscii(std::string_view s, size_t i, std::string* out) {
   uint32_t cp;
-  size_t n = Utf8At(s, i, &cp);
-  if (n == 0 || !IsPrintable(cp)) return 0;
+  size_t n = text::DecodeUtf8(s, i, &cp);
+  if (n == 0 || !text::IsPlainPrintable(cp)) return 0;
   out->append(s.data() + i, n);
   return n;
 }

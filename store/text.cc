@@ -4,10 +4,8 @@
 #include <cstdio>
 
 namespace cfgit::text {
-namespace {
 
-// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 if it is malformed.
-size_t DecodeUtf8(const std::string& s, size_t i, uint32_t* cp) {
+size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp) {
   auto b = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = b(i);
   size_t n;
@@ -35,13 +33,14 @@ size_t DecodeUtf8(const std::string& s, size_t i, uint32_t* cp) {
   return n;
 }
 
-// Code points written as-is inside a YAML quoted scalar on one line.
 bool IsPlainPrintable(uint32_t cp) {
   if (cp < 0x20 || cp == 0x7F) return false;
   if (cp >= 0x80 && cp <= 0x9F) return false;
   if (cp == 0x2028 || cp == 0x2029 || cp == 0xFEFF || cp == 0xFFFE || cp == 0xFFFF) return false;
   return true;
 }
+
+namespace {
 
 bool IsReservedWord(const std::string& s) {
   static const char* kWords[] = {"null",  "Null",  "NULL", "true", "True", "TRUE", "false",

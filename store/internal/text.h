@@ -2,10 +2,17 @@
 // by row and schema files (docs/store-format.md, "Text").
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace cfgit::text {
 
+// One UTF-8 sequence at s[i]: its length, or 0 if it is malformed (overlong, surrogate, past
+// U+10FFFF, truncated).
+size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp);
+// Code points written as themselves inside a quoted scalar on one line (store-format.md 7.3).
+bool IsPlainPrintable(uint32_t cp);
 bool IsValidUtf8(const std::string& s);
 // 'single-quoted' when the text is one printable line, else "double-quoted" with escapes.
 // Requires valid UTF-8.

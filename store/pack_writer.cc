@@ -38,7 +38,8 @@ class Sha1 {
 };
 
 void PutBe32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((v >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out->push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
 std::string HexOf(const std::array<unsigned char, 20>& bytes) {
@@ -141,10 +142,12 @@ Status PackWriter::Add(const git_oid& id, git_object_t type, std::string_view da
   }
   entry.push_back(static_cast<char>(byte));
   size_t header = entry.size();
-  // Fast compression, on one stream per level reset for each object. Rows under 512 bytes are
-  // stored (level 0): zlib's set-up per stream costs about 5 us at level 1, more than such a row
-  // saves; larger objects (JSON, trees) use level 1.
-  std::unique_ptr<z_stream_s>& z = data.size() < 512 ? zstore_ : zfast_;
+  // Fast compression, on one stream per level reset for each object. Stored (level 0): rows under
+  // 512 bytes, since zlib's set-up per stream costs about 5 us at level 1, more than such a row
+  // saves; and trees, which are mostly ids that do not compress and are read back by every diff
+  // and merge, where inflating stored blocks is a copy. Larger rows (JSON) use level 1.
+  bool store = data.size() < 512 || type == GIT_OBJECT_TREE;
+  std::unique_ptr<z_stream_s>& z = store ? zstore_ : zfast_;
   if (!z) {
     z = std::make_unique<z_stream>();
     if (deflateInit2(z.get(), &z == &zstore_ ? 0 : 1, Z_DEFLATED, 15, 4, Z_DEFAULT_STRATEGY) !=
@@ -224,8 +227,8 @@ Status PackWriter::Finish() {
     at += n;
   }
   std::array<unsigned char, 20> checksum = pack_sum.Final();
-  CFGIT_RETURN_IF_ERROR(WriteAll(fd_, reinterpret_cast<const char*>(checksum.data()),
-                                 checksum.size(), tmp_path_));
+  CFGIT_RETURN_IF_ERROR(
+      WriteAll(fd_, reinterpret_cast<const char*>(checksum.data()), checksum.size(), tmp_path_));
 
   // The index (version 2): fan-out, ids, CRC-32s, offsets (large ones in a table of their own),
   // the pack's checksum, its own checksum.
@@ -240,7 +243,8 @@ Status PackWriter::Finish() {
   for (const auto& [id, e] : sorted) ++fanout[id->bytes[0]];
   for (size_t i = 1; i < fanout.size(); ++i) fanout[i] += fanout[i - 1];
   for (uint32_t n : fanout) PutBe32(&idx, n);
-  for (const auto& [id, e] : sorted) idx.append(reinterpret_cast<const char*>(id->bytes.data()), 20);
+  for (const auto& [id, e] : sorted)
+    idx.append(reinterpret_cast<const char*>(id->bytes.data()), 20);
   for (const auto& [id, e] : sorted) PutBe32(&idx, e->crc32);
   std::string large;
   uint32_t large_count = 0;

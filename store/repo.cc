@@ -766,13 +766,29 @@ class GitStore final : public Store {
     return git::Tree(t);
   }
 
+  // Git's entry order: names compared bytewise, a tree's name as if it ended in '/'.
+  static int CompareEntries(const git_tree_entry* a, const git_tree_entry* b) {
+    const char* na = git_tree_entry_name(a);
+    const char* nb = git_tree_entry_name(b);
+    size_t la = std::strlen(na), lb = std::strlen(nb);
+    if (int c = std::memcmp(na, nb, std::min(la, lb))) return c;
+    auto next = [](const git_tree_entry* e, const char* name, size_t len, size_t at) {
+      if (len > at) return static_cast<unsigned char>(name[at]);
+      return static_cast<unsigned char>(git_tree_entry_type(e) == GIT_OBJECT_TREE ? '/' : 0);
+    };
+    unsigned char ca = next(a, na, la, lb), cb = next(b, nb, lb, la);
+    return ca < cb ? -1 : ca > cb ? 1 : 0;
+  }
+
+  // Walks both trees' sorted entries side by side and descends only into subtrees whose ids
+  // differ. Changes are reported in path order.
   Status DiffTreeObjects(git_tree* a, git_tree* b, const std::string& prefix,
                          const std::function<Status(const TreeChange&)>& on_change) const {
     auto visit = [&](const git_tree_entry* ea, const git_tree_entry* eb) -> Status {
-      std::string name = git_tree_entry_name(ea ? ea : eb);
       if (ea && eb && git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb))) {
         return Status::Ok();
       }
+      std::string path = prefix + git_tree_entry_name(ea ? ea : eb);
       bool a_tree = ea && git_tree_entry_type(ea) == GIT_OBJECT_TREE;
       bool b_tree = eb && git_tree_entry_type(eb) == GIT_OBJECT_TREE;
       if (a_tree || b_tree) {
@@ -783,25 +799,32 @@ class GitStore final : public Store {
         if (b_tree) {
           CFGIT_ASSIGN_OR_RETURN(sb, LookupTree(FromRaw(git_tree_entry_id(eb))));
         }
-        CFGIT_RETURN_IF_ERROR(DiffTreeObjects(sa.get(), sb.get(), prefix + name + "/", on_change));
+        CFGIT_RETURN_IF_ERROR(DiffTreeObjects(sa.get(), sb.get(), path + "/", on_change));
         if (a_tree && b_tree) return Status::Ok();
       }
-      TreeChange change{prefix + name, std::nullopt, std::nullopt};
+      TreeChange change{std::move(path), std::nullopt, std::nullopt};
       if (ea && !a_tree) change.before = FromRaw(git_tree_entry_id(ea));
       if (eb && !b_tree) change.after = FromRaw(git_tree_entry_id(eb));
       if (!change.before && !change.after) return Status::Ok();
       return on_change(change);
     };
     size_t na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0;
-    for (size_t i = 0; i < na; ++i) {
-      const git_tree_entry* ea = git_tree_entry_byindex(a, i);
-      const git_tree_entry* eb = b ? git_tree_entry_byname(b, git_tree_entry_name(ea)) : nullptr;
-      CFGIT_RETURN_IF_ERROR(visit(ea, eb));
-    }
-    for (size_t i = 0; i < nb; ++i) {
-      const git_tree_entry* eb = git_tree_entry_byindex(b, i);
-      if (a && git_tree_entry_byname(a, git_tree_entry_name(eb))) continue;
-      CFGIT_RETURN_IF_ERROR(visit(nullptr, eb));
+    size_t i = 0, j = 0;
+    while (i < na || j < nb) {
+      const git_tree_entry* ea = i < na ? git_tree_entry_byindex(a, i) : nullptr;
+      const git_tree_entry* eb = j < nb ? git_tree_entry_byindex(b, j) : nullptr;
+      int c = !ea ? 1 : !eb ? -1 : CompareEntries(ea, eb);
+      if (c < 0) {
+        CFGIT_RETURN_IF_ERROR(visit(ea, nullptr));
+        ++i;
+      } else if (c > 0) {
+        CFGIT_RETURN_IF_ERROR(visit(nullptr, eb));
+        ++j;
+      } else {
+        CFGIT_RETURN_IF_ERROR(visit(ea, eb));
+        ++i;
+        ++j;
+      }
     }
     return Status::Ok();
   }

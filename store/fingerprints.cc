@@ -133,18 +133,27 @@ long FingerprintMemo::Table::Lookup(const std::string& data, const Fingerprint& 
 
 namespace {
 
-// The largest memo beside `path`, backups' aside: rows are found by their values, whichever
+// The largest memo beside `path` of the same kind: rows are found by their values, whichever
 // environment they were read from, so an environment read for the first time (a new stage that is
-// a copy of dev) finds most of its rows in the memo of the environment with the most rows.
+// a copy of dev) finds most of its rows in the memo of the environment with the most rows. A
+// backup's memo (`ENV@backup`) only borrows another backup's: a backup copies the rows of tables
+// without ignored columns from the live snapshot, and its other rows (all columns) are never in an
+// environment's memo, so borrowing one would only load it for nothing.
 std::string LargestBeside(const std::string& path) {
   namespace fs = std::filesystem;
+  constexpr std::string_view kBackup = "%40backup";
+  auto is_backup = [&](const std::string& name) {
+    return name.size() >= kBackup.size() &&
+           name.compare(name.size() - kBackup.size(), kBackup.size(), kBackup) == 0;
+  };
+  bool backup = is_backup(fs::path(path).filename().string());
   std::error_code ec;
   std::string best;
   uintmax_t best_size = 0;
   for (const fs::directory_entry& e : fs::directory_iterator(fs::path(path).parent_path(), ec)) {
     std::string name = e.path().filename().string();
     if (!e.is_regular_file(ec) || name.find(".tmp") != std::string::npos ||
-        name.find("%40backup") != std::string::npos) {
+        is_backup(name) != backup) {
       continue;
     }
     uintmax_t size = e.file_size(ec);
@@ -170,7 +179,8 @@ FingerprintMemo FingerprintMemo::Load(const std::string& path) {
   std::string data;
   if (std::fseek(f, 0, SEEK_END) == 0) {
     long size = std::ftell(f);
-    if (size > 0 && static_cast<unsigned long>(size) < UINT32_MAX && std::fseek(f, 0, SEEK_SET) == 0) {
+    if (size > 0 && static_cast<unsigned long>(size) < UINT32_MAX &&
+        std::fseek(f, 0, SEEK_SET) == 0) {
       data.resize(static_cast<size_t>(size));
       if (std::fread(data.data(), 1, data.size(), f) != data.size()) data.clear();
     }
@@ -247,27 +257,41 @@ Status FingerprintMemo::Save(const std::string& path) {
   bool same = new_row_count_ == 0 && new_tree_count_ == 0 && rows_.found == rows_.count &&
               trees_.found == trees_.count && source_ == path;
   if (same) return Status::Ok();
-  std::string out(kHeader);
-  out.reserve(kHeader.size() + 16 + data_.size() + new_rows_.size() + new_trees_.size());
-  PutU64(&out, rows_.found + new_row_count_);
-  for (size_t s = 0; s < rows_.slots.size(); ++s) {
-    if (!rows_.used[s]) continue;
-    const char* record = &data_[rows_.slots[s].offset];
-    out.append(record, kRowFixed + NameSize(record));
-  }
-  out += new_rows_;
-  PutU64(&out, trees_.found + new_tree_count_);
-  for (size_t s = 0; s < trees_.slots.size(); ++s) {
-    if (trees_.used[s]) out.append(&data_[trees_.slots[s].offset], kTreeSize);
-  }
-  out += new_trees_;
   std::error_code ec;
+  if (rows_.found + new_row_count_ == 0) {
+    // An empty snapshot: no memo, so that the next read (of the rows an apply wrote, say)
+    // borrows the largest memo beside rather than starting from nothing.
+    std::filesystem::remove(path, ec);
+    return Status::Ok();
+  }
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   // A name of its own: `diff @ENV` may save the memo while a commit of ENV does too.
   std::string tmp = path + ".tmp" + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return Status::Invalid("cannot write " + tmp);
-  bool ok = std::fwrite(out.data(), 1, out.size(), f) == out.size();
+  // Streamed through a 1 MiB buffer: the memo of a 1M-row environment is ~70 MB.
+  std::vector<char> buffer(size_t{1} << 20);
+  std::setvbuf(f, buffer.data(), _IOFBF, buffer.size());
+  bool ok = true;
+  auto put = [&](const void* data, size_t size) {
+    ok = ok && std::fwrite(data, 1, size, f) == size;
+  };
+  std::string head(kHeader);
+  PutU64(&head, rows_.found + new_row_count_);
+  put(head.data(), head.size());
+  for (size_t s = 0; s < rows_.slots.size(); ++s) {
+    if (!rows_.used[s]) continue;
+    const char* record = &data_[rows_.slots[s].offset];
+    put(record, kRowFixed + NameSize(record));
+  }
+  put(new_rows_.data(), new_rows_.size());
+  head.clear();
+  PutU64(&head, trees_.found + new_tree_count_);
+  put(head.data(), head.size());
+  for (size_t s = 0; s < trees_.slots.size(); ++s) {
+    if (trees_.used[s]) put(&data_[trees_.slots[s].offset], kTreeSize);
+  }
+  put(new_trees_.data(), new_trees_.size());
   ok = std::fclose(f) == 0 && ok;
   if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());

@@ -55,9 +55,7 @@ void EnsureLibGit2() { static LibGit2 instance; }
 class GitSnapshotWriter final : public SnapshotWriter {
  public:
   GitSnapshotWriter(git_repository* repo, const std::string& objects_dir, std::string memo_path)
-      : repo_(repo), objects_dir_(objects_dir), memo_path_(std::move(memo_path)) {
-    if (!memo_path_.empty()) memo_ = FingerprintMemo::Load(memo_path_);
-  }
+      : repo_(repo), objects_dir_(objects_dir), memo_path_(std::move(memo_path)) {}
 
   // Stages into `shared` (another writer's staging) when given: see Store::NewSnapshot.
   Status Init(std::shared_ptr<ObjectStager> shared) {
@@ -109,7 +107,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
     }
     ++rows_;
     Fingerprint fp = RowFingerprint(seed_, row);
-    std::optional<FingerprintMemo::Hit> hit = memo_.Find(fp);
+    std::optional<FingerprintMemo::Hit> hit = Memo().Find(fp);
     Oid blob;
     int occurrence = 1;
     if (hit && key_index_.empty()) occurrence = ++keyless_seen_[std::string(hit->name)];
@@ -134,7 +132,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
       base = stem;
     }
     CFGIT_ASSIGN_OR_RETURN(blob, Stage(GIT_OBJECT_BLOB, yaml));
-    if (occurrence == 1) memo_.Add(fp, blob, base);
+    if (occurrence == 1) Memo().Add(fp, blob, base);
     AddEntry(stem, blob);
     return Status::Ok();
   }
@@ -212,7 +210,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
   void KeepMemo() override {
     // A memo that cannot be written only costs speed next time.
-    if (!memo_path_.empty() && stager_->empty()) memo_.Save(memo_path_).ok();
+    if (stager_->empty()) SaveMemo();
   }
 
   Result<Oid> WriteCommit(const std::vector<Oid>& parents, const std::string& message,
@@ -222,7 +220,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
     CFGIT_RETURN_IF_ERROR(stager_->Flush());
     // Every row file is in the store now: the memo may point at them. A memo that cannot be
     // written only costs speed next time, so it does not fail the commit.
-    if (!memo_path_.empty()) memo_.Save(memo_path_).ok();
+    SaveMemo();
     return commit;
   }
 
@@ -284,10 +282,10 @@ class GitSnapshotWriter final : public SnapshotWriter {
     auto close_mid = [&](uint32_t top_byte) -> Status {
       if (mid.empty()) return Status::Ok();
       Fingerprint fp = mid_fp.Take();
-      std::optional<Oid> id = memo_.FindTree(fp);
+      std::optional<Oid> id = Memo().FindTree(fp);
       if (!id) {
         CFGIT_ASSIGN_OR_RETURN(id, StageTree(mid));
-        memo_.AddTree(fp, *id);
+        Memo().AddTree(fp, *id);
       }
       top.push_back({hex(top_byte), true, *id});
       mid.clear();
@@ -302,14 +300,14 @@ class GitSnapshotWriter final : public SnapshotWriter {
         ++end;
       }
       Fingerprint fp = leaf_fp.Take();
-      std::optional<Oid> leaf = memo_.FindTree(fp);
+      std::optional<Oid> leaf = Memo().FindTree(fp);
       if (!leaf) {
         std::vector<TreeEntry> files;
         for (size_t j = i; j < end; ++j) {
           files.push_back({std::string(Name(entries_[j])), false, entries_[j].blob});
         }
         CFGIT_ASSIGN_OR_RETURN(leaf, StageTree(files));
-        memo_.AddTree(fp, *leaf);
+        Memo().AddTree(fp, *leaf);
       }
       std::string name = hex(bucket & 0xff);
       mid_fp.Add(name, true, *leaf);
@@ -335,7 +333,19 @@ class GitSnapshotWriter final : public SnapshotWriter {
   std::shared_ptr<ObjectStager> stager_;
 
   std::string memo_path_;
+  // Loaded when first needed: reading an empty database (a new environment) loads none.
+  FingerprintMemo& Memo() {
+    if (!memo_loaded_ && !memo_path_.empty()) memo_ = FingerprintMemo::Load(memo_path_);
+    memo_loaded_ = true;
+    return memo_;
+  }
+  // Never loaded: the snapshot had no row, and the empty memo saved is no file at all.
+  void SaveMemo() {
+    memo_loaded_ = true;
+    if (!memo_path_.empty()) memo_.Save(memo_path_).ok();
+  }
   FingerprintMemo memo_;
+  bool memo_loaded_ = false;
   uint64_t seed_ = 0;
 
   TableSchema schema_;

@@ -48,8 +48,9 @@ class TreeFingerprint {
 
 class FingerprintMemo {
  public:
-  // Reads the memo at `path`; when there is none, the largest memo in the same directory (backups' aside) (rows are
-  // found by their values, from whichever environment). Nothing readable gives an empty memo.
+  // Reads the memo at `path`; when there is none, the largest memo of the same kind (an
+  // environment's, or a backup's) in the same directory: rows are found by their values, from
+  // whichever environment. Nothing readable gives an empty memo.
   static FingerprintMemo Load(const std::string& path);
 
   struct Hit {

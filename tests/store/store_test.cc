@@ -518,9 +518,27 @@ TEST_CASE("the memo keeps rows trees, is rewritten only when it changes, and see
   for (size_t i = 0; i < 20; ++i) borrowed[first_blob + i] = static_cast<char>(0x42);
   cfgit::test::WriteFile(dev, borrowed);
   CHECK_FALSE(MemoTree(*store, "stage", keyed, changed, false) == after);
+  // A backup's memo borrows only another backup's: the tampered dev memo is not used for it...
+  cfgit::test::WriteFile(dev, borrowed);
+  CHECK(MemoTree(*store, "dev@backup", keyed, changed, true) == after);
+  std::string backup = dir / ".cfgit/cfgit/fingerprints/dev%40backup";
+  REQUIRE(std::filesystem::exists(backup));
+  // ... but a tampered backup memo is, by another backup.
+  std::string backup_tampered = cfgit::test::ReadFile(backup);
+  for (size_t i = 0; i < 20; ++i) backup_tampered[first_blob + i] = static_cast<char>(0x42);
+  cfgit::test::WriteFile(backup, backup_tampered);
+  CHECK_FALSE(MemoTree(*store, "stage@backup", keyed, changed, false) == after);
   cfgit::test::WriteFile(dev, next);
   CHECK(MemoTree(*store, "stage", keyed, changed, false) == after);
-  CHECK(std::filesystem::exists(dir / ".cfgit/cfgit/fingerprints/stage"));
+  std::string stage = dir / ".cfgit/cfgit/fingerprints/stage";
+  CHECK(std::filesystem::exists(stage));
+
+  // An empty snapshot leaves no memo, so that the next snapshot borrows again.
+  MemoTree(*store, "stage", keyed, {}, true);
+  CHECK_FALSE(std::filesystem::exists(stage));
+  cfgit::test::WriteFile(dev, borrowed);
+  CHECK_FALSE(MemoTree(*store, "stage", keyed, changed, false) == after);
+  cfgit::test::WriteFile(dev, next);
 }
 
 TEST_CASE("an edited snapshot equals the same content written from scratch", "[store][edit]") {

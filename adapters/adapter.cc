@@ -27,8 +27,8 @@ Status ForEachRow(RowReader& reader, const std::function<Status(const Row&)>& ea
   };
   std::mutex mu;
   std::condition_variable changed;
-  std::deque<Batch> full;                  // read, waiting for `each`
-  std::vector<Batch> spare;                // done with: rows (and their buffers) reused
+  std::deque<Batch> full;    // read, waiting for `each`
+  std::vector<Batch> spare;  // done with: rows (and their buffers) reused
   bool reading = true, stop = false;
   Status read_status = Status::Ok();
 
@@ -91,6 +91,12 @@ Status ForEachRow(RowReader& reader, const std::function<Status(const Row&)>& ea
   ahead.join();
   if (!status.ok()) return status;
   return read_status;
+}
+
+Status ForEachInsert(const TableBatch& t, const std::function<Status(const Row&)>& each) {
+  for (const Row& row : t.inserts) CFGIT_RETURN_IF_ERROR(each(row));
+  if (t.stream) return t.stream(each);
+  return Status::Ok();
 }
 
 }  // namespace cfgit

@@ -54,7 +54,18 @@ struct TableBatch {
   std::vector<Row> deletes;
   std::vector<RowUpdate> updates;
   std::vector<Row> inserts;
+  // More rows to insert, read as they are written rather than held: a created or rebuilt
+  // table's rows, streamed from the store (a million rows are never in memory at once). Calls
+  // `each` for every row, in no particular order; may be called again and yields the same rows.
+  // `streamed_rows` is how many it yields. Adapters check these rows as they write them: a
+  // refused one fails the Write, and the caller rolls the transaction back.
+  std::function<Status(const std::function<Status(const Row&)>&)> stream;
+  size_t streamed_rows = 0;
 };
+
+// The rows `t` inserts: `inserts`, then those of `stream`.
+Status ForEachInsert(const TableBatch& t, const std::function<Status(const Row&)>& each);
+inline size_t InsertCount(const TableBatch& t) { return t.inserts.size() + t.streamed_rows; }
 
 // A whole apply. Tables may come in any order: the adapter orders the statements so that
 // foreign keys hold (parents inserted first, children deleted first) or defers the checks.
@@ -105,7 +116,8 @@ class Adapter {
   // Applies the batch inside the transaction; afterwards every sequence or autoincrement counter
   // of a written table is at least the largest id in it. Values that cannot be stored without
   // conversion (a blob into a text column, text into an integer column...) are refused (kInvalid),
-  // naming table, column and row, before anything is written.
+  // naming table, column and row: held rows before anything is written, streamed rows when they
+  // come (the caller then rolls back, so nothing is changed either way).
   virtual Status Write(const ChangeBatch& batch) = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;

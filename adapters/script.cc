@@ -35,7 +35,6 @@ std::string QuoteText(const std::string& text) {
   return out + "'";
 }
 
-
 // The statements of one dialect. Values are written as literals that the target stores as the
 // same Value the snapshot holds.
 class Dialect {
@@ -126,12 +125,12 @@ std::string Where(const Dialect& d, const TableSchema& s, const std::vector<std:
 std::string Insert(const Dialect& d, const TableSchema& s, const Row& row) {
   std::string values;
   for (size_t i = 0; i < row.size(); ++i) values += (i ? ", " : "") + d.Literal(row[i]);
-  return "INSERT INTO " + QuoteIdent(s.name) + " (" + JoinIdents(s.VersionedColumns()) + ") VALUES (" +
-         values + ");\n";
+  return "INSERT INTO " + QuoteIdent(s.name) + " (" + JoinIdents(s.VersionedColumns()) +
+         ") VALUES (" + values + ");\n";
 }
 
-void RowStatements(const Dialect& d, const TableBatch& t, std::string* deletes,
-                   std::string* updates, std::string* inserts) {
+Status RowStatements(const Dialect& d, const TableBatch& t, std::string* deletes,
+                     std::string* updates, std::string* inserts) {
   const TableSchema& s = t.schema;
   bool keyless = s.key.empty();
   std::vector<std::string> match = keyless ? s.VersionedColumns() : s.key;
@@ -149,7 +148,10 @@ void RowStatements(const Dialect& d, const TableBatch& t, std::string* deletes,
     *updates += "UPDATE " + QuoteIdent(s.name) + " SET " + set + " WHERE " +
                 Where(d, s, s.key, u.key) + ";\n";
   }
-  for (const Row& row : t.inserts) *inserts += Insert(d, s, row);
+  return ForEachInsert(t, [&](const Row& row) {
+    *inserts += Insert(d, s, row);
+    return Status::Ok();
+  });
 }
 
 bool DialectIs(const ChangeBatch& b, const char* dialect) { return b.source_dialect == dialect; }
@@ -208,8 +210,8 @@ Result<std::string> SqliteScript(const ChangeBatch& batch) {
                              "': its structure changed; SQLite needs the table rebuilt "
                              "(TableBatch::rebuild)");
     }
-    RowStatements(d, t, &deletes, &updates, &inserts);
-    if (!t.inserts.empty() && HasAutoincrement(s)) {
+    CFGIT_RETURN_IF_ERROR(RowStatements(d, t, &deletes, &updates, &inserts));
+    if (InsertCount(t) > 0 && HasAutoincrement(s)) {
       counters +=
           "UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(rowid), 0) FROM " +
           QuoteIdent(s.name) + ")) WHERE name = " + QuoteText(s.name) + ";\n";
@@ -304,8 +306,8 @@ Result<std::string> PostgresScript(const ChangeBatch& batch) {
     if (t.alter_from) {
       CFGIT_RETURN_IF_ERROR(PgAlter(ScriptName, *t.alter_from, t.schema, &early, &late));
     }
-    RowStatements(d, t, &deletes[i], &updates[i], &inserts[i]);
-    if (!t.inserts.empty()) counters += PgCounters(t.schema);
+    CFGIT_RETURN_IF_ERROR(RowStatements(d, t, &deletes[i], &updates[i], &inserts[i]));
+    if (InsertCount(t) > 0) counters += PgCounters(t.schema);
   }
   std::string out = "BEGIN;\nSET CONSTRAINTS ALL DEFERRED;\n" + before + create + early;
   for (auto it = order.rbegin(); it != order.rend(); ++it) out += deletes[*it];

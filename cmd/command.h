@@ -101,7 +101,8 @@ DiffOptions MakeDiffOptions(const Config& config, std::vector<std::string> table
 
 // The ChangeBatch that turns a database holding snapshot `from` into snapshot `to`
 // (cmd/plan.cc): rows as minimal deletes/updates/inserts, tables created, dropped or altered;
-// a table SQLite must rebuild carries all its rows.
+// a created table, and a table the target must rebuild, carries all its rows as a stream read
+// from `store` when written (TableBatch::stream): `store` must outlive the batch.
 Result<ChangeBatch> PlanChanges(const Store& store, const Side& from, const Side& to,
                                 const std::string& target_dialect, const DiffOptions& options);
 

@@ -9,15 +9,14 @@ bool StructureDiffers(const TableSchema& a, const TableSchema& b) {
          a.foreign_keys != b.foreign_keys || a.sql != b.sql;
 }
 
-// Every row of one table of `tree`, as inserts.
-Status AllRows(const Store& store, const Oid& tree, const std::string& table,
-               std::vector<Row>* rows) {
-  DiffOptions only;
-  only.tables = {table};
-  return DiffSnapshots(store, std::nullopt, tree, only, [&](TableDiff&& d) -> Status {
-    for (RowChange& r : d.added) rows->push_back(std::move(*r.new_row));
-    return Status::Ok();
-  });
+// Every row of one table of `tree`, as inserts streamed from the store when written.
+Status StreamAllRows(const Store& store, const Oid& tree, TableBatch* t) {
+  std::string table = t->schema.name;
+  CFGIT_ASSIGN_OR_RETURN(t->streamed_rows, CountTableRows(store, tree, table));
+  t->stream = [&store, tree, table](const std::function<Status(const Row&)>& each) {
+    return ForEachTableRow(store, tree, table, [&](Row&& row) { return each(row); });
+  };
+  return Status::Ok();
 }
 
 }  // namespace
@@ -40,10 +39,8 @@ Result<ChangeBatch> PlanChanges(const Store& store, const Side& from, const Side
       t.alter_from = *d.from;
       t.rebuild = NeedsRebuild(target_dialect, *d.from, *d.to);
     }
-    if (t.rebuild) {
-      if (t.schema.rows_versioned) {
-        CFGIT_RETURN_IF_ERROR(AllRows(store, *to.tree, d.name, &t.inserts));
-      }
+    if (t.rebuild || t.create) {
+      if (t.schema.rows_versioned) CFGIT_RETURN_IF_ERROR(StreamAllRows(store, *to.tree, &t));
       batch.tables.push_back(std::move(t));
       return Status::Ok();
     }
@@ -64,7 +61,10 @@ Result<ChangeBatch> PlanChanges(const Store& store, const Side& from, const Side
     batch.tables.push_back(std::move(t));
     return Status::Ok();
   };
-  CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, from.tree, to.tree, options, each));
+  // Tables on one side only come without their rows: a created table's are streamed.
+  DiffOptions tables_only = options;
+  tables_only.whole_table_rows = false;
+  CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, from.tree, to.tree, tables_only, each));
   return batch;
 }
 

@@ -22,24 +22,37 @@ std::string UtcStamp(int64_t t) {
   return buf;
 }
 
-// {{$env.NAME}} placeholders in the values a batch writes, with where they are.
-std::map<std::string, std::string> Placeholders(const ChangeBatch& batch) {
+// {{$env.NAME}} placeholders in values, each name with the first table it appears in.
+using Placeholders = std::map<std::string, std::string>;
+
+void ScanPlaceholders(const std::string& table, const Row& values, Placeholders* found) {
   static const std::regex kPlaceholder(R"(\{\{\s*\$env\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\})");
-  std::map<std::string, std::string> found;  // name -> first table it appears in
-  auto scan = [&](const std::string& table, const Row& values) {
-    for (const Value& v : values) {
-      if (v.kind() != Value::Kind::kText || v.bytes().find("{{") == std::string::npos) continue;
-      for (std::sregex_iterator it(v.bytes().begin(), v.bytes().end(), kPlaceholder), end;
-           it != end; ++it) {
-        found.emplace((*it)[1].str(), table);
-      }
+  for (const Value& v : values) {
+    if (v.kind() != Value::Kind::kText || v.bytes().find("{{") == std::string::npos) continue;
+    for (std::sregex_iterator it(v.bytes().begin(), v.bytes().end(), kPlaceholder), end; it != end;
+         ++it) {
+      found->emplace((*it)[1].str(), table);
     }
-  };
-  for (const TableBatch& t : batch.tables) {
-    for (const Row& r : t.inserts) scan(t.schema.name, r);
-    for (const RowUpdate& u : t.updates) scan(t.schema.name, u.values);
   }
-  return found;
+}
+
+// The placeholders of the rows a batch holds; streamed rows are scanned into `streamed` as they
+// are read (the streams are wrapped to do so).
+Placeholders WatchPlaceholders(ChangeBatch* batch, Placeholders* streamed) {
+  Placeholders held;
+  for (TableBatch& t : batch->tables) {
+    for (const Row& r : t.inserts) ScanPlaceholders(t.schema.name, r, &held);
+    for (const RowUpdate& u : t.updates) ScanPlaceholders(t.schema.name, u.values, &held);
+    if (!t.stream) continue;
+    t.stream = [inner = std::move(t.stream), table = t.schema.name,
+                streamed](const std::function<Status(const Row&)>& each) {
+      return inner([&](const Row& row) {
+        ScanPlaceholders(table, row, streamed);
+        return each(row);
+      });
+    };
+  }
+  return held;
 }
 
 // The variable names ENV defines: its `variables:` list and the values of `variables_from`.
@@ -76,13 +89,28 @@ Result<std::set<std::string>> DefinedVariables(const EnvironmentConfig& env, Ada
   return names;
 }
 
+// kNeedsAttention naming the placeholders `used` that ENV does not define; Ok when none.
+Status CheckVariables(const EnvironmentConfig& env, Adapter* db, const Placeholders& used) {
+  if (used.empty()) return Status::Ok();
+  CFGIT_ASSIGN_OR_RETURN(std::set<std::string> defined, DefinedVariables(env, db));
+  std::string missing;
+  for (const auto& [name, table] : used) {
+    if (!defined.count(name)) missing += "\n  {{$env." + name + "}} (in " + table + ")";
+  }
+  if (missing.empty()) return Status::Ok();
+  return Status::NeedsAttention(
+      "the rows to write to " + env.name + " use environment variables it does not define:" +
+      missing + "\nnothing was written; define them in " + env.name +
+      " (variables: or variables_from: in cfgit.yaml, docs/config.md), then apply again");
+}
+
 }  // namespace
 
 std::string Counts(const ChangeBatch& batch) {
   std::string out;
   for (const TableBatch& t : batch.tables) {
     std::string what = t.create ? "create, " : t.drop ? "drop, " : t.rebuild ? "rebuild, " : "";
-    out += " " + t.schema.name + "  " + what + "+" + std::to_string(t.inserts.size()) + " -" +
+    out += " " + t.schema.name + "  " + what + "+" + std::to_string(InsertCount(t)) + " -" +
            std::to_string(t.deletes.size()) + " ~" + std::to_string(t.updates.size()) + "\n";
   }
   return out;
@@ -110,8 +138,9 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
   CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> deployed, s.store->ReadRef(deployed_ref));
   CFGIT_ASSIGN_OR_RETURN(CommitInfo target, s.store->ReadCommit(req.commit));
 
-  CFGIT_ASSIGN_OR_RETURN(auto db, OpenEnvironment(s, env, req.dry_run ? OpenOptions::Missing::kEmpty
-                                                                  : OpenOptions::Missing::kCreate));
+  CFGIT_ASSIGN_OR_RETURN(auto db, OpenEnvironment(s, env,
+                                                  req.dry_run ? OpenOptions::Missing::kEmpty
+                                                              : OpenOptions::Missing::kCreate));
   // Locked from here to COMMIT: what is read is what is backed up and what is overwritten.
   CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, db->ListTables());
   if (req.dry_run) {
@@ -170,26 +199,28 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
   out.batch_text = Counts(batch);
   out.changed = !batch.tables.empty();
 
-  std::map<std::string, std::string> used = Placeholders(batch);
-  if (!used.empty()) {
-    CFGIT_ASSIGN_OR_RETURN(std::set<std::string> defined, DefinedVariables(env, db.get()));
-    std::string missing;
-    for (const auto& [name, table] : used) {
-      if (!defined.count(name)) missing += "\n  {{$env." + name + "}} (in " + table + ")";
-    }
-    if (!missing.empty()) {
-      db->Rollback().ok();
-      return Status::NeedsAttention(
-          "the rows to write to " + env.name + " use environment variables it does not define:" +
-          missing + "\nnothing was written; define them in " + env.name +
-          " (variables: or variables_from: in cfgit.yaml, docs/config.md), then apply again");
-    }
+  // Rows streamed from the store (created tables) are checked as they are read: in a dry run
+  // here, otherwise while they are written, before the COMMIT.
+  Placeholders streamed;
+  if (Status v = CheckVariables(env, db.get(), WatchPlaceholders(&batch, &streamed)); !v.ok()) {
+    db->Rollback().ok();
+    return v;
   }
   if (req.dry_run) {
+    Status streamed_ok = Status::Ok();
     if (req.sql && out.changed) {
-      CFGIT_ASSIGN_OR_RETURN(out.script, RenderScript(db->dialect(), batch));
+      Result<std::string> script = RenderScript(db->dialect(), batch);
+      if (script.ok()) out.script = std::move(*script);
+      streamed_ok = script.status();
+    } else {
+      for (const TableBatch& t : batch.tables) {
+        if (t.stream && streamed_ok.ok())
+          streamed_ok = t.stream([](const Row&) { return Status::Ok(); });
+      }
     }
+    if (streamed_ok.ok()) streamed_ok = CheckVariables(env, db.get(), streamed);
     db->Rollback().ok();
+    if (!streamed_ok.ok()) return streamed_ok;
     return out;
   }
   // The branch moves with the deployed record, once the write has committed; whether it can
@@ -236,6 +267,7 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
     CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(ref, saved, std::nullopt, "backup: " + req.reason));
     out.backup_ref = ref;
     Status written = db->Write(batch);
+    if (written.ok()) written = CheckVariables(env, db.get(), streamed);
     if (written.ok() && req.all_columns) {
       // A backup holds ignored columns; what is deployed is what the versioned snapshot of the
       // written state reads, so that drift keeps meaning what it means after an apply.
@@ -254,16 +286,15 @@ Result<DeployResult> Deploy(const Session& s, const DeployRequest& req) {
     }
   }
   if (move_branch) {
-    CFGIT_RETURN_IF_ERROR(
-        s.store->UpdateRef(branch_ref, req.commit, req.branch_head, req.reason));
+    CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(branch_ref, req.commit, req.branch_head, req.reason));
   }
   Oid deploy = req.commit;
   if (req.all_columns) {
     // Recorded as a commit of the versioned tree on top of the backup (see above).
     CFGIT_ASSIGN_OR_RETURN(
-        deploy, live.writer->WriteCommit({req.commit},
-                                         "restored " + env.name + " from " + req.label + "\n",
-                                         s.store->DefaultSignature(s.config)));
+        deploy,
+        live.writer->WriteCommit({req.commit}, "restored " + env.name + " from " + req.label + "\n",
+                                 s.store->DefaultSignature(s.config)));
   }
   if (!deployed || !(*deployed == deploy)) {
     CFGIT_RETURN_IF_ERROR(

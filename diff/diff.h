@@ -91,6 +91,9 @@ struct DiffOptions {
   std::vector<std::string> tables;  // only these tables (empty: every table)
   // Text columns to compare as JSON, per table (json/jsonb columns always are).
   std::function<std::vector<std::string>(const std::string& table)> json_columns;
+  // false: a table present on one side only comes without its rows (`added`/`deleted` stay
+  // empty), so that a million rows are not held at once; ForEachTableRow streams them.
+  bool whole_table_rows = true;
 };
 
 // Calls `each` once per table that differs, in table name order. Either tree may be absent
@@ -98,6 +101,14 @@ struct DiffOptions {
 Status DiffSnapshots(const Store& store, const std::optional<Oid>& from,
                      const std::optional<Oid>& to, const DiffOptions& options,
                      const std::function<Status(TableDiff&&)>& each);
+
+// Every row of `table` in snapshot `tree`, as values of its versioned columns, one at a time and
+// in the order the store holds them (not by key). A table the snapshot lacks is kInvalid.
+Status ForEachTableRow(const Store& store, const Oid& tree, const std::string& table,
+                       const std::function<Status(Row&&)>& each);
+
+// How many rows `table` has in snapshot `tree` (read from trees only; no row is read).
+Result<size_t> CountTableRows(const Store& store, const Oid& tree, const std::string& table);
 
 // The schema part alone (also used by merge and apply).
 SchemaDiff DiffSchemas(const TableSchema& from, const TableSchema& to);

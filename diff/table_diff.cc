@@ -242,10 +242,50 @@ Status DiffSnapshots(const Store& store, const std::optional<Oid>& from,
       CFGIT_ASSIGN_OR_RETURN(d.to, ReadSchema(store, b->schema));
     }
     if (a && b && !(a->schema == b->schema)) d.schema = DiffSchemas(*d.from, *d.to);
-    CFGIT_RETURN_IF_ERROR(DiffRows(store, a ? &*a : nullptr, b ? &*b : nullptr, options, &d));
+    if (options.whole_table_rows || (a && b)) {
+      CFGIT_RETURN_IF_ERROR(DiffRows(store, a ? &*a : nullptr, b ? &*b : nullptr, options, &d));
+    }
     CFGIT_RETURN_IF_ERROR(each(std::move(d)));
   }
   return Status::Ok();
+}
+
+namespace {
+
+Result<TableEntry> FindTable(const Store& store, const Oid& tree, const std::string& table) {
+  CFGIT_ASSIGN_OR_RETURN(std::vector<TableEntry> list, store.ListTables(tree));
+  for (TableEntry& t : list) {
+    if (t.name == table) return std::move(t);
+  }
+  return Status::Invalid("snapshot " + tree.Short() + " has no table '" + table + "'");
+}
+
+}  // namespace
+
+Status ForEachTableRow(const Store& store, const Oid& tree, const std::string& table,
+                       const std::function<Status(Row&&)>& each) {
+  CFGIT_ASSIGN_OR_RETURN(TableEntry entry, FindTable(store, tree, table));
+  if (!entry.rows) return Status::Ok();
+  CFGIT_ASSIGN_OR_RETURN(TableSchema schema, ReadSchema(store, entry.schema));
+  std::vector<std::string> cols = schema.VersionedColumns();
+  return store.DiffTrees(std::nullopt, entry.rows, [&](const TreeChange& change) -> Status {
+    if (!IsRowPath(change.path)) {
+      return Status::Invalid("table '" + table + "': unexpected file rows/" + change.path);
+    }
+    CFGIT_ASSIGN_OR_RETURN(Row row, ReadRow(store, schema, cols, *change.after));
+    return each(std::move(row));
+  });
+}
+
+Result<size_t> CountTableRows(const Store& store, const Oid& tree, const std::string& table) {
+  CFGIT_ASSIGN_OR_RETURN(TableEntry entry, FindTable(store, tree, table));
+  size_t n = 0;
+  if (!entry.rows) return n;
+  CFGIT_RETURN_IF_ERROR(store.DiffTrees(std::nullopt, entry.rows, [&](const TreeChange&) {
+    ++n;
+    return Status::Ok();
+  }));
+  return n;
 }
 
 }  // namespace cfgit

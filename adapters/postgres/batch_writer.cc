@@ -91,12 +91,12 @@ class Writer {
     CFGIT_RETURN_IF_ERROR(LoadColumns());
     CFGIT_RETURN_IF_ERROR(Validate());
     std::vector<Target*> order = ParentsFirst();
-    for (auto it = order.rbegin(); it != order.rend(); ++it) Deletes(**it);
+    for (auto it = order.rbegin(); it != order.rend(); ++it) CFGIT_RETURN_IF_ERROR(Deletes(**it));
     for (auto it = order.rbegin(); it != order.rend(); ++it) {  // children first
       if ((*it)->batch->drop) tx_.exec("DROP TABLE " + (*it)->ref.Qualified());
     }
-    for (Target* t : order) Updates(*t);
-    for (Target* t : order) Inserts(*t);
+    for (Target* t : order) CFGIT_RETURN_IF_ERROR(Updates(*t));
+    for (Target* t : order) CFGIT_RETURN_IF_ERROR(Inserts(*t));
     if (!late.empty()) tx_.exec(late);
     for (const std::string& sql : after) tx_.exec(sql);
     for (const Target& t : targets_) {
@@ -119,7 +119,10 @@ class Writer {
     std::string oids;
     for (const Target& t : targets_) {
       if (t.ref.oid == 0 || t.batch->drop) continue;
-      if (t.batch->deletes.empty() && t.batch->updates.empty() && t.batch->inserts.empty()) continue;
+      if (t.batch->deletes.empty() && t.batch->updates.empty() && InsertCount(*t.batch) == 0 &&
+          !t.batch->stream) {
+        continue;
+      }
       oids += (oids.empty() ? "" : ",") + std::to_string(t.ref.oid);
     }
     std::vector<std::string> out;
@@ -129,8 +132,8 @@ class Writer {
         "'f' AND NOT condeferrable AND conrelid = confrelid AND conrelid IN (" +
         oids + ") ORDER BY 1, 2");
     for (const auto& row : r) {
-      std::string alter =
-          "ALTER TABLE " + row[0].as<std::string>() + " ALTER CONSTRAINT " + row[1].as<std::string>();
+      std::string alter = "ALTER TABLE " + row[0].as<std::string>() + " ALTER CONSTRAINT " +
+                          row[1].as<std::string>();
       tx_.exec(alter + " DEFERRABLE INITIALLY DEFERRED");
       out.push_back(alter);
     }
@@ -322,13 +325,17 @@ class Writer {
           CFGIT_RETURN_IF_ERROR(Check(t, *c, u.values[i], describe));
         }
       }
-      for (const Row& row : b.inserts) {
-        if (row.size() != t.versioned.size()) return WrongWidth(t, "an inserted row");
-        auto describe = [&] { return DescribeRow(key_names, KeyOf(t, row)); };
-        for (size_t i = 0; i < row.size(); ++i)
-          CFGIT_RETURN_IF_ERROR(Check(t, *t.versioned[i], row[i], describe));
-      }
+      for (const Row& row : b.inserts) CFGIT_RETURN_IF_ERROR(CheckInsert(t, key_names, row));
     }
+    return Status::Ok();
+  }
+
+  Status CheckInsert(const Target& t, const std::vector<std::string>& key_names,
+                     const Row& row) const {
+    if (row.size() != t.versioned.size()) return WrongWidth(t, "an inserted row");
+    auto describe = [&] { return DescribeRow(key_names, KeyOf(t, row)); };
+    for (size_t i = 0; i < row.size(); ++i)
+      CFGIT_RETURN_IF_ERROR(Check(t, *t.versioned[i], row[i], describe));
     return Status::Ok();
   }
 
@@ -385,9 +392,9 @@ class Writer {
 
   // --- writing ---
 
-  void Deletes(const Target& t) {
+  Status Deletes(const Target& t) {
     const std::vector<Row>& rows = t.batch->deletes;
-    if (rows.empty()) return;
+    if (rows.empty()) return Status::Ok();
     std::vector<const PgColumn*> key = KeyColumns(t);
     const std::string table = t.ref.Qualified();
     if (t.keyless()) {
@@ -402,20 +409,21 @@ class Writer {
                   (match.empty() ? "" : " WHERE " + match) + " LIMIT 1) DELETE FROM " + table +
                   " AS x USING victim WHERE x.tableoid = victim.o AND x.ctid = victim.c");
       for (const Row& row : rows) ExecPrepared(name, ServerTexts(key, row));
-      return;
+      return Status::Ok();
     }
     if (rows.size() > kBulkRows) {
-      FillTemp(table, key, rows);
+      CFGIT_RETURN_IF_ERROR(FillTemp(table, key, AllOf(rows)));
       tx_.exec("DELETE FROM " + table + " AS x USING " + kTemp + " AS b WHERE " +
                JoinMatch(key, 0));
       tx_.exec(std::string("DROP TABLE ") + kTemp);
-      return;
+      return Status::Ok();
     }
     std::string name = Prepare("DELETE FROM " + table + " WHERE " + ParamMatch(key, 1));
     for (const Row& row : rows) ExecPrepared(name, ServerTexts(key, row));
+    return Status::Ok();
   }
 
-  void Updates(const Target& t) {
+  Status Updates(const Target& t) {
     // One statement per set of changed columns.
     std::vector<std::vector<const RowUpdate*>> groups;
     std::map<std::vector<std::string>, size_t> group_of;
@@ -424,10 +432,11 @@ class Writer {
       if (added) groups.emplace_back();
       groups[it->second].push_back(&u);
     }
-    for (const auto& group : groups) UpdateGroup(t, group);
+    for (const auto& group : groups) CFGIT_RETURN_IF_ERROR(UpdateGroup(t, group));
+    return Status::Ok();
   }
 
-  void UpdateGroup(const Target& t, const std::vector<const RowUpdate*>& group) {
+  Status UpdateGroup(const Target& t, const std::vector<const RowUpdate*>& group) {
     std::vector<const PgColumn*> key = KeyColumns(t);
     std::vector<const PgColumn*> set;
     std::vector<size_t> positions;  // of the written columns in RowUpdate::columns
@@ -437,7 +446,7 @@ class Writer {
       set.push_back(c);
       positions.push_back(i);
     }
-    if (set.empty()) return;
+    if (set.empty()) return Status::Ok();
     const std::string table = t.ref.Qualified();
     if (group.size() > kBulkRows) {
       std::vector<const PgColumn*> columns = key;
@@ -448,7 +457,7 @@ class Writer {
         for (size_t p : positions) r.push_back(u->values[p]);
         rows.push_back(std::move(r));
       }
-      FillTemp(table, columns, rows);
+      CFGIT_RETURN_IF_ERROR(FillTemp(table, columns, AllOf(rows)));
       std::string assign;
       for (size_t i = 0; i < set.size(); ++i) {
         assign +=
@@ -457,7 +466,7 @@ class Writer {
       tx_.exec("UPDATE " + table + " AS x SET " + assign + " FROM " + kTemp + " AS b WHERE " +
                JoinMatch(key, 0));
       tx_.exec(std::string("DROP TABLE ") + kTemp);
-      return;
+      return Status::Ok();
     }
     std::string assign;
     for (size_t i = 0; i < set.size(); ++i) {
@@ -473,11 +482,13 @@ class Writer {
       params.insert(params.end(), k.begin(), k.end());
       ExecPrepared(name, params);
     }
+    return Status::Ok();
   }
 
-  void Inserts(const Target& t) {
-    const std::vector<Row>& rows = t.batch->inserts;
-    if (rows.empty()) return;
+  // Held rows were validated with the others; streamed rows are checked here, as they come.
+  Status Inserts(const Target& t) {
+    const TableBatch& b = *t.batch;
+    if (b.inserts.empty() && !b.stream) return Status::Ok();
     std::vector<const PgColumn*> columns;
     std::vector<size_t> positions;
     for (size_t i = 0; i < t.versioned.size(); ++i) {
@@ -490,32 +501,39 @@ class Writer {
     const std::string table = t.ref.Qualified();
     // Explicit values win over identity columns, GENERATED ALWAYS ones included.
     const std::string insert = "INSERT INTO " + table + " (" + names + ") OVERRIDING SYSTEM VALUE ";
-    auto project = [&](const Row& row) {
-      Row r;
-      for (size_t p : positions) r.push_back(row[p]);
-      return r;
+    std::vector<std::string> key_names = KeyNames(t);
+    Row projected;
+    auto project = [&](const Row& row) -> const Row& {
+      projected.clear();
+      for (size_t p : positions) projected.push_back(row[p]);
+      return projected;
     };
-    if (rows.size() > kBulkRows) {
-      std::vector<Row> projected;
-      projected.reserve(rows.size());
-      for (const Row& row : rows) projected.push_back(project(row));
-      FillTemp(table, columns, projected);
+    if (b.stream || b.inserts.size() > kBulkRows) {
+      size_t held = b.inserts.size(), seen = 0;
+      auto rows = [&](const RowSink& sink) {
+        return ForEachInsert(b, [&](const Row& row) -> Status {
+          if (seen++ >= held) CFGIT_RETURN_IF_ERROR(CheckInsert(t, key_names, row));
+          return sink(project(row));
+        });
+      };
+      CFGIT_RETURN_IF_ERROR(FillTemp(table, columns, rows));
       std::string select;
       for (size_t i = 0; i < columns.size(); ++i) select += (i ? ", c" : "c") + std::to_string(i);
       tx_.exec(insert + "SELECT " + select + " FROM " + kTemp);
       tx_.exec(std::string("DROP TABLE ") + kTemp);
-      return;
+      return Status::Ok();
     }
     std::string values;
     for (size_t i = 0; i < columns.size(); ++i) values += (i ? ", $" : "$") + std::to_string(i + 1);
     std::string name = Prepare(insert + "VALUES (" + values + ")");
-    for (const Row& row : rows) ExecPrepared(name, ServerTexts(columns, project(row)));
+    for (const Row& row : b.inserts) ExecPrepared(name, ServerTexts(columns, project(row)));
+    return Status::Ok();
   }
 
   // Serial and identity sequences: at least the largest value now in the table, so that the
   // application's next INSERT without an id does not collide with an id cfgit wrote.
   void FixSequences(const Target& t) {
-    if (t.batch->inserts.empty() && t.batch->updates.empty()) return;
+    if (InsertCount(*t.batch) == 0 && !t.batch->stream && t.batch->updates.empty()) return;
     for (const PgColumn& c : t.columns) {
       if (c.sequence.empty() || c.type_class != TypeClass::kInteger) continue;
       tx_.exec("SELECT setval(s.seq, m.v) FROM (SELECT " + tx_.quote(c.sequence) +
@@ -557,8 +575,21 @@ class Writer {
   }
 
   // A temporary table with the types of `columns` (named c0, c1, ...), filled with `rows` by COPY.
-  void FillTemp(const std::string& table, const std::vector<const PgColumn*>& columns,
-                const std::vector<Row>& rows) {
+  using RowSink = std::function<Status(const Row&)>;
+  using RowSource = std::function<Status(const RowSink&)>;
+
+  static RowSource AllOf(const std::vector<Row>& rows) {
+    return [&rows](const RowSink& sink) -> Status {
+      for (const Row& row : rows) CFGIT_RETURN_IF_ERROR(sink(row));
+      return Status::Ok();
+    };
+  }
+
+  // A temporary table kTemp with `columns` (as c0, c1...) filled by COPY with the rows `rows`
+  // gives, one at a time. A failure of `rows` is returned with the COPY left unfinished: the
+  // caller fails the write and the transaction is rolled back.
+  Status FillTemp(const std::string& table, const std::vector<const PgColumn*>& columns,
+                  const RowSource& rows) {
     std::string select;
     for (size_t i = 0; i < columns.size(); ++i) {
       select += (i ? ", x." : "x.") + QuoteIdent(columns[i]->name) + " AS c" + std::to_string(i);
@@ -571,15 +602,17 @@ class Writer {
     pqxx::tablewriter copy(tx_, kTemp);
 #pragma GCC diagnostic pop
     std::string line;
-    for (const Row& row : rows) {
+    CFGIT_RETURN_IF_ERROR(rows([&](const Row& row) {
       line.clear();
       for (size_t i = 0; i < columns.size(); ++i) {
         if (i) line.push_back('\t');
         AppendCopyField(ToServerText(row[i], *columns[i]), &line);
       }
       copy.write_raw_line(line);
-    }
+      return Status::Ok();
+    }));
     copy.complete();
+    return Status::Ok();
   }
 
   std::string Prepare(const std::string& sql) {

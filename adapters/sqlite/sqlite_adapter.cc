@@ -71,8 +71,9 @@ class SqliteReader final : public RowReader {
       int type = sqlite3_column_type(stmt_.get(), i);
       if (type == SQLITE_TEXT || type == SQLITE_BLOB) {
         // The bytes first: sqlite3_column_text may convert, and only then is the size right.
-        const void* p = type == SQLITE_TEXT ? static_cast<const void*>(sqlite3_column_text(stmt_.get(), i))
-                                            : sqlite3_column_blob(stmt_.get(), i);
+        const void* p = type == SQLITE_TEXT
+                            ? static_cast<const void*>(sqlite3_column_text(stmt_.get(), i))
+                            : sqlite3_column_blob(stmt_.get(), i);
         size_t size = static_cast<size_t>(sqlite3_column_bytes(stmt_.get(), i));
         v.AssignBytes(type == SQLITE_TEXT ? Value::Kind::kText : Value::Kind::kBlob,
                       static_cast<const char*>(p), p ? size : 0);
@@ -487,7 +488,7 @@ class SqliteAdapter final : public Adapter {
   }
 
   Status WriteInserts(const TableBatch& t) {
-    if (t.inserts.empty()) return Status::Ok();
+    if (t.inserts.empty() && !t.stream) return Status::Ok();
     std::vector<std::string> cols = t.schema.VersionedColumns();
     std::string sql = "INSERT INTO " + QuoteIdent(t.schema.name) + " (";
     std::string params;
@@ -496,11 +497,17 @@ class SqliteAdapter final : public Adapter {
       params += (i ? ", ?" : "?") + std::to_string(i + 1);
     }
     CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql + ") VALUES (" + params + ")"));
-    for (const Row& row : t.inserts) {
+    auto insert = [&](const Row& row) -> Status {
+      if (row.size() != cols.size()) {
+        return Status::Invalid("table '" + t.schema.name +
+                               "': an inserted row does not have one value per column of the "
+                               "snapshot");
+      }
       for (size_t i = 0; i < row.size(); ++i)
         CFGIT_RETURN_IF_ERROR(Bind(s.get(), static_cast<int>(i) + 1, row[i]));
-      CFGIT_RETURN_IF_ERROR(Run(s.get(), "inserting into '" + t.schema.name + "'"));
-    }
+      return Run(s.get(), "inserting into '" + t.schema.name + "'");
+    };
+    CFGIT_RETURN_IF_ERROR(ForEachInsert(t, insert));
     // AUTOINCREMENT tables keep their counter in sqlite_sequence; bring it up to the largest id.
     CFGIT_ASSIGN_OR_RETURN(Stmt seq,
                            Prepare("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'"));

@@ -733,6 +733,61 @@ TEST_CASE("postgres: large batches go through COPY into a temporary table", "[po
   CHECK(rows.size() == 3300);
 }
 
+// Rows to insert streamed rather than held: i from `first` to `last`, each row made as read;
+// `refuse_at` yields a blob in the text column there (a value PostgreSQL cannot take).
+std::function<cfgit::Status(const std::function<cfgit::Status(const Row&)>&)> Stream(
+    int first, int last, int* calls, int refuse_at = -1) {
+  return [=](const std::function<cfgit::Status(const Row&)>& each) {
+    ++*calls;
+    for (int i = first; i <= last; ++i) {
+      Value name = i == refuse_at ? Value::Blob("x") : T("n" + std::to_string(i));
+      CFGIT_RETURN_IF_ERROR(each({I(i), name}));
+    }
+    return cfgit::Status::Ok();
+  };
+}
+
+TEST_CASE("postgres: streamed inserts are copied as read, checked as they come", "[postgres]") {
+  SKIP_WITHOUT_PG(server);
+  TestDb db(server);
+  db.Exec("CREATE TABLE s (id int PRIMARY KEY, name text); INSERT INTO s VALUES (1, 'held');");
+  auto a = db.Open();
+  TableSchema schema = Schema(*a, "s");
+  int calls = 0;
+  // Held rows and a stream in one table (few rows: still one COPY, since a stream has no size).
+  TableBatch t{.schema = schema, .inserts = {{I(2), T("also held")}}};
+  t.stream = Stream(10, 2009, &calls);
+  t.streamed_rows = 2000;
+  auto ok = Apply(*a, {.source_dialect = "postgresql", .tables = {t}});
+  INFO(ok.message());
+  REQUIRE(ok.ok());
+  CHECK(calls == 1);
+  CHECK(db.One("SELECT count(*), min(id), max(id) FROM s") == "2002|1|2009");
+  CHECK(db.One("SELECT name FROM s WHERE id = 1500") == "n1500");
+
+  // A refused value deep in the stream fails the write, naming it; nothing is written.
+  TableBatch bad{.schema = schema};
+  bad.stream = Stream(3000, 3999, &calls, 3500);
+  bad.streamed_rows = 1000;
+  auto refused = Apply(*a, {.source_dialect = "sqlite", .tables = {bad}});
+  CHECK(refused.code() == Code::kInvalid);
+  CHECK_THAT(refused.message(), Catch::Contains("table 's', column 'name', row (id=3500)"));
+  CHECK(a->Rollback().ok());
+  CHECK(db.One("SELECT count(*) FROM s") == "2002");
+
+  // The stream's own failure (a store that cannot be read) ends the write the same way.
+  TableBatch broken{.schema = schema};
+  broken.stream = [](const std::function<cfgit::Status(const Row&)>& each) {
+    CFGIT_RETURN_IF_ERROR(each({I(5000), T("first")}));
+    return cfgit::Status::Invalid("reading row 5001 of the snapshot");
+  };
+  auto failed = Apply(*a, {.source_dialect = "postgresql", .tables = {broken}});
+  CHECK(failed.code() == Code::kInvalid);
+  CHECK_THAT(failed.message(), Catch::Contains("row 5001"));
+  CHECK(a->Rollback().ok());
+  CHECK(db.One("SELECT count(*) FROM s WHERE id >= 3000") == "0");
+}
+
 TEST_CASE("postgres: a keyless delete removes one copy of the row", "[postgres]") {
   SKIP_WITHOUT_PG(server);
   TestDb db(server);

@@ -134,6 +134,54 @@ TEST_CASE("sqlite rolls back a failed statement and on destruction", "[adapter][
   CHECK(Dump(dir) == before);
 }
 
+TEST_CASE("sqlite writes streamed inserts as read; a failing stream changes nothing",
+          "[adapter][sqlite][write]") {
+  TempDir dir;
+  Sqlite(dir / "db.sqlite", kSchema);
+  auto before = Dump(dir);
+  int calls = 0;
+  auto stream = [&](int fail_at) {
+    return [&calls, fail_at](const std::function<cfgit::Status(const Row&)>& each) {
+      ++calls;
+      for (int i = 0; i < 1000; ++i) {
+        if (i == fail_at) return cfgit::Status::Invalid("reading row " + std::to_string(i));
+        CFGIT_RETURN_IF_ERROR(
+            each({Value::Text("p" + std::to_string(i)), Value::Text("d"), Value::Integer(i)}));
+      }
+      return cfgit::Status::Ok();
+    };
+  };
+  {
+    auto db = Open(dir);
+    REQUIRE(db->BeginWrite({"paths"}).ok());
+    ChangeBatch batch{.source_dialect = "sqlite"};
+    TableBatch t{.schema = Schema(*db, "paths"),
+                 .inserts = {{Value::Text("held"), Value::Text("x"), Value::Integer(9)}}};
+    t.stream = stream(700);
+    t.streamed_rows = 1000;
+    batch.tables.push_back(std::move(t));
+    cfgit::Status s = db->Write(batch);
+    CHECK(s.code() == Code::kInvalid);
+    CHECK_THAT(s.message(), Catch::Contains("reading row 700"));
+    REQUIRE(db->Rollback().ok());
+  }
+  CHECK(Dump(dir) == before);
+  {
+    auto db = Open(dir);
+    REQUIRE(db->BeginWrite({"paths"}).ok());
+    ChangeBatch batch{.source_dialect = "sqlite"};
+    TableBatch t{.schema = Schema(*db, "paths")};
+    t.stream = stream(-1);
+    t.streamed_rows = 1000;
+    batch.tables.push_back(std::move(t));
+    REQUIRE(db->Write(batch).ok());
+    REQUIRE(db->Commit().ok());
+  }
+  CHECK(calls == 2);
+  CHECK(SqliteRows(dir / "db.sqlite", "SELECT count(*), sum(depth) FROM paths") ==
+        std::vector<std::string>{"1003|499502"});
+}
+
 TEST_CASE("sqlite keyless deletes remove one copy of a row", "[adapter][sqlite][write]") {
   TempDir dir;
   Sqlite(dir / "db.sqlite", kSchema);

@@ -467,10 +467,21 @@ TEST_CASE("{{$env.NAME}} defined by variables_from: a table and column of the ta
          "CREATE TABLE environmentVariables (name TEXT PRIMARY KEY, value TEXT);"
          "INSERT INTO environmentVariables VALUES ('API_URL', 'https://api.example.com');");
   std::string bytes = ws.Bytes("production");
+  // collections and roles are created in production: their rows are streamed from the store and
+  // checked as read, by a dry run (plain or as SQL) as by the write itself.
+  for (const char* dry : {"apply production dev --dry-run",
+                          "apply production dev --dry-run --format sql"}) {
+    INFO(dry);
+    RunResult plan = ws.Run(dry);
+    CFGIT_EXPECT_EXIT(plan, 1);
+    CHECK_THAT(plan.err, Catch::Contains("does not define:\n  {{$env.SMTP_HOST}} (in roles)\n"));
+    CHECK(ws.Bytes("production") == bytes);
+  }
   RunResult missing = ws.Run("apply production dev");
   CFGIT_EXPECT_EXIT(missing, 1);
   CHECK_THAT(missing.err, Catch::Contains("does not define:\n  {{$env.SMTP_HOST}} (in roles)\n"));
   CHECK_THAT(missing.err, !Catch::Contains("API_URL"));
+  CHECK_THAT(missing.err, Catch::Contains("nothing was changed"));
   CHECK(ws.Bytes("production") == bytes);
   CHECK(ws.Rev("refs/heads/production") == "");
   CHECK(ws.Rev("refs/cfgit/deployed/production") == "");

@@ -1,5 +1,6 @@
 // DiffSnapshots, DiffSchemas, DiffCells and DiffJson: the tree walk, and the cell and JSON-path
 // diff as named cases.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "diff/diff.h"
@@ -242,6 +243,69 @@ TEST_CASE("DiffSnapshots: tables added and removed, table filter, staged trees",
 
   auto from_empty = Diff(**store, std::nullopt, before);
   CHECK(from_empty.size() == 2);
+}
+
+TEST_CASE("Whole tables stream: ForEachTableRow, CountTableRows, whole_table_rows off", "[diff]") {
+  cfgit::test::TempDir dir;
+  auto store = cfgit::Store::Init(dir / ".cfgit");
+  REQUIRE(store.ok());
+  std::vector<Row> rows;
+  for (int i = 0; i < 300; ++i) rows.push_back(R(i, "v" + std::to_string(i)));
+  TableSchema k = Table("k");
+  k.primary_key.clear();
+  k.key.clear();
+  Oid before = Snapshot(**store, {{Table("kept"), {R(1, "x")}}});
+  Oid after = Snapshot(**store, {{Table("big"), rows},
+                                 {k, {R(1, "x"), R(1, "x")}},
+                                 {Table("kept"), {R(1, "y")}}});
+
+  // A table on one side only comes without rows; tables on both sides are diffed as usual.
+  cfgit::DiffOptions tables_only;
+  tables_only.whole_table_rows = false;
+  auto diffs = Diff(**store, before, after, tables_only);
+  REQUIRE(diffs.size() == 3);
+  CHECK(diffs[0].name == "big");
+  CHECK((!diffs[0].from && diffs[0].to && diffs[0].added.empty()));
+  CHECK(diffs[2].name == "kept");
+  CHECK(diffs[2].modified.size() == 1);
+  auto back = Diff(**store, after, before, tables_only);
+  REQUIRE(back.size() == 3);
+  CHECK((back[0].from && !back[0].to && back[0].deleted.empty()));
+
+  // The rows come one at a time, all of them, in store order; keyless copies both.
+  std::vector<Row> seen;
+  REQUIRE(cfgit::ForEachTableRow(**store, after, "big", [&](Row&& r) {
+            seen.push_back(std::move(r));
+            return cfgit::Status::Ok();
+          }).ok());
+  std::sort(seen.begin(), seen.end(),
+            [](const Row& a, const Row& b) { return cfgit::CompareRows(a, b) < 0; });
+  CHECK(seen == rows);
+  size_t copies = 0;
+  REQUIRE(cfgit::ForEachTableRow(**store, after, "k", [&](Row&& r) {
+            CHECK(r == R(1, "x"));
+            ++copies;
+            return cfgit::Status::Ok();
+          }).ok());
+  CHECK(copies == 2);
+  auto big_rows = cfgit::CountTableRows(**store, after, "big");
+  auto k_rows = cfgit::CountTableRows(**store, after, "k");
+  REQUIRE((big_rows.ok() && k_rows.ok()));
+  CHECK(*big_rows == 300);
+  CHECK(*k_rows == 2);
+
+  // The consumer's failure stops the stream and is returned; a missing table is refused.
+  int calls = 0;
+  cfgit::Status stopped = cfgit::ForEachTableRow(**store, after, "big", [&](Row&&) {
+    return ++calls == 5 ? cfgit::Status::Database("disk full") : cfgit::Status::Ok();
+  });
+  CHECK(stopped.code() == cfgit::Code::kDatabase);
+  CHECK(calls == 5);
+  cfgit::Status missing = cfgit::ForEachTableRow(
+      **store, before, "big", [](Row&&) { return cfgit::Status::Ok(); });
+  CHECK(missing.code() == cfgit::Code::kInvalid);
+  CHECK_THAT(missing.message(), Catch::Contains("has no table 'big'"));
+  CHECK(cfgit::CountTableRows(**store, before, "big").status().code() == cfgit::Code::kInvalid);
 }
 
 TEST_CASE("DiffSnapshots: keyless tables change by whole rows, duplicates counted", "[diff]") {

@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import shutil
 import subprocess
 import sys
@@ -50,6 +51,26 @@ ALT_OF = {
 }
 
 
+def private_memory_kb(pid):
+    """The sum of RssAnon (kB) of the processes below `pid` (GNU time's children and theirs)."""
+    total, todo = 0, [pid]
+    while todo:
+        q = todo.pop()
+        try:
+            for task in os.listdir(f"/proc/{q}/task"):
+                with open(f"/proc/{q}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+            if q != pid:
+                with open(f"/proc/{q}/status") as f:
+                    for line in f:
+                        if line.startswith("RssAnon:"):
+                            total += int(line.split()[1])
+                            break
+        except (OSError, ValueError):
+            pass
+    return total
+
+
 class Failure(Exception):
     pass
 
@@ -77,20 +98,46 @@ class Bench:
         return p
 
     def measure(self, op, backend, size, cmd, cwd=None, env=None, tool="cfgit", ok=(0,), store=None,
-                stdout=subprocess.DEVNULL, note=""):
-        """Runs cmd (list, or a string for bash) under GNU time and records the figures."""
+                stdout=subprocess.DEVNULL, note="", limit=None):
+        """Runs cmd (list, or a string for bash) under GNU time and records the figures: wall and
+        CPU time, peak resident memory (GNU time's maximum RSS, which counts the pages of files
+        the process maps, such as a store's packs) and peak private memory (the largest sum of
+        RssAnon over the processes below GNU time, sampled every 5 ms: heap and stacks only).
+        With `limit` (seconds), a command still running then is stopped and recorded as such."""
         with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
             argv = cmd if isinstance(cmd, list) else ["bash", "-c", "set -eo pipefail; " + cmd]
             full = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", tf.name, "--"] + argv
             self.log.write(f"[{backend} {size}] {op}: $ {shlex.join(argv)}\n")
             self.log.flush()
             t0 = time.monotonic()
-            p = subprocess.run(full, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.PIPE)
-            wall = time.monotonic() - t0
+            with tempfile.TemporaryFile() as errf:
+                p = subprocess.Popen(full, cwd=cwd, env=env, stdout=stdout, stderr=errf,
+                                     start_new_session=True)
+                private_kb, stopped = 0, False
+                while p.poll() is None:
+                    private_kb = max(private_kb, private_memory_kb(p.pid))
+                    if limit and time.monotonic() - t0 > limit:
+                        os.killpg(p.pid, signal.SIGKILL)
+                        p.wait()
+                        stopped = True
+                        break
+                    time.sleep(0.005)
+                wall = time.monotonic() - t0
+                errf.seek(0)
+                err = errf.read().decode(errors="replace")
             lines = [l for l in open(tf.name).read().splitlines() if l.strip()]
-        err = p.stderr.decode(errors="replace")
         if err:
             self.log.write(err[-4000:] + "\n")
+        if stopped:
+            r = {"backend": backend, "rows": size, "tool": tool, "op": op, "seconds": round(wall, 2),
+                 "cpu_seconds": None, "peak_mb": None, "private_mb": round(private_kb / 1024.0, 1),
+                 "loose_objects": None, "stopped": True,
+                 "note": (note + "; " if note else "") + f"stopped at the {limit} s limit"}
+            self.results.append(r)
+            self.save_partial()
+            self.notes.append(f"{op} [{backend} {size}]: stopped at the {limit} s limit")
+            print(f"  {op:<46} > {limit} s: stopped at the time limit", flush=True)
+            return p
         if p.returncode not in ok:
             sys.stderr.write(f"\nFAILED ({tool}, exit {p.returncode}): {op} [{backend} {size}]\n"
                              f"  $ {shlex.join(argv)}\n{err[-3000:]}\n")
@@ -102,11 +149,14 @@ class Bench:
             secs, mb, cpu = wall, None, None
         loose = self.loose(store) if store else None
         r = {"backend": backend, "rows": size, "tool": tool, "op": op, "seconds": secs, "cpu_seconds": cpu,
-             "peak_mb": round(mb, 1) if mb is not None else None, "loose_objects": loose, "note": note}
+             "peak_mb": round(mb, 1) if mb is not None else None,
+             "private_mb": round(private_kb / 1024.0, 1) if private_kb else None,
+             "loose_objects": loose, "note": note}
         self.results.append(r)
         self.save_partial()
         extra = f"  loose objects: {loose}" if loose is not None else ""
-        print(f"  {op:<46} {secs:9.3f} s (cpu {cpu or 0:8.2f} s) {mb or 0:8.1f} MB{extra}", flush=True)
+        print(f"  {op:<46} {secs:9.3f} s (cpu {cpu or 0:8.2f} s) {mb or 0:8.1f} MB "
+              f"(private {private_kb / 1024.0:7.1f} MB){extra}", flush=True)
         return p
 
     def save_partial(self):
@@ -195,6 +245,7 @@ class PgSide:
 
     def __init__(self, bench, d, size):
         self.b, self.d, self.size = bench, d, size
+        self.limit = bench.args.alt_limit
         self.prefix = f"b{size}_"
         self.host = os.environ["PGHOST"]
         self.port = os.environ["PGPORT"]
@@ -240,7 +291,9 @@ class PgSide:
                 subprocess.run(["psql", "-X", "-q", "-d", self.conninfo(source), "-c", f'COPY "{t}" TO STDOUT'],
                                check=True, stdout=fh)
             files[t] = f
-        script = ["\\set ON_ERROR_STOP 1", "BEGIN;"]
+        # The server stops the statements itself at the runner's time limit (a killed psql does
+        # not stop a DELETE already running), so that nothing runs on under later steps.
+        script = ["\\set ON_ERROR_STOP 1", f"SET statement_timeout = '{self.limit}s';", "BEGIN;"]
         if create:
             ddl = subprocess.run([GEN, "ddl", "--dialect", "postgres"], check=True,
                                  stdout=subprocess.PIPE).stdout.decode()
@@ -337,14 +390,16 @@ def run_size(b, side_cls, size):
     setup("branch", "stage", "dev~1")
     cfgit("apply: 1%", "apply", "stage", "dev")
     ow = side.overwrite_cmd("ovw", "dev", tables)
-    b.measure("overwrite: delete all + insert all", backend, size, ow, tool="overwrite")
+    b.measure("overwrite: delete all + insert all", backend, size, ow, tool="overwrite",
+              limit=a.alt_limit)
     cfgit("rollback: 1%", "rollback", "stage", "--to", "dev~1")
     if backend == "sqlite":
         side.drop("fresh")
     setup("branch", "fresh", "dev")
     cfgit("apply: full, into an empty database", "apply", "fresh")
     ow = side.overwrite_cmd("ovwempty", "dev", tables, create=True)
-    b.measure("overwrite: create + insert all, empty database", backend, size, ow, tool="overwrite")
+    b.measure("overwrite: create + insert all, empty database", backend, size, ow, tool="overwrite",
+              limit=a.alt_limit)
 
     # Scaling: a fixed number of changed rows (not a percentage), diffed and merged.
     k = a.fixed
@@ -396,7 +451,8 @@ def run_files_git(b, side, backend, size):
     tool = "files+git"
 
     def step(op, cmd, ok=(0,)):
-        return b.measure(op, backend, size, cmd, cwd=d, env=genv, tool=tool, ok=ok, store=gitdir)
+        return b.measure(op, backend, size, cmd, cwd=d, env=genv, tool=tool, ok=ok, store=gitdir,
+                         limit=b.args.alt_limit)
 
     def dump(db, manifest):
         return f"{shlex.quote(GEN)} dump {' '.join(shlex.quote(x) for x in side.gen_args(db))} --out . --manifest {shlex.quote(manifest)} >/dev/null"
@@ -424,7 +480,10 @@ def run_files_git(b, side, backend, size):
         b.results.append({"backend": backend, "rows": size, "tool": tool, "op": f"files+git: dump + add + commit, {what}",
                           "seconds": round(x["seconds"] + y["seconds"], 2),
                           "cpu_seconds": round((x["cpu_seconds"] or 0) + (y["cpu_seconds"] or 0), 2),
-                          "peak_mb": max(x["peak_mb"] or 0, y["peak_mb"] or 0), "loose_objects": y["loose_objects"],
+                          "peak_mb": max(x["peak_mb"] or 0, y["peak_mb"] or 0),
+                          "private_mb": max(x.get("private_mb") or 0, y.get("private_mb") or 0),
+                          "stopped": bool(x.get("stopped") or y.get("stopped")),
+                          "loose_objects": y["loose_objects"],
                           "note": "sum of the two steps above"})
     b.results.append({"backend": backend, "rows": size, "tool": tool, "op": "files+git: repository size (MB)",
                       "seconds": None, "peak_mb": round(du(gitdir) / 2**20, 1), "loose_objects": b.loose(gitdir),
@@ -438,7 +497,8 @@ def report(b):
     floor = {(r["backend"], r["rows"]): r["seconds"] for r in rows if r["tool"] == "floor"}
     by_op = {(r["backend"], r["rows"], r["op"]): r for r in rows}
     out = []
-    hdr = f"{'backend':<8} {'rows':>8}  {'operation':<48} {'time s':>9} {'cpu s':>8} {'peak MB':>8} {'x floor':>8} {'x alt':>7} {'loose':>7}"
+    hdr = (f"{'backend':<8} {'rows':>8}  {'operation':<48} {'time s':>9} {'cpu s':>8} {'peak MB':>8} "
+           f"{'priv MB':>8} {'x floor':>8} {'x alt':>7} {'loose':>7}")
     out.append(hdr)
     out.append("-" * len(hdr))
     for r in rows:
@@ -451,18 +511,23 @@ def report(b):
         if alt:
             ar = by_op.get((r["backend"], r["rows"], alt)) or by_op.get(("sqlite", r["rows"], alt))
             if ar and ar["seconds"]:
-                xa = f"{r['seconds'] / ar['seconds']:.2f}"
-        r["x_floor"] = float(xf) if xf else None
-        r["x_alt"] = float(xa) if xa else None
+                xa = f"{'<' if ar.get('stopped') else ''}{r['seconds'] / ar['seconds']:.2f}"
+        if r.get("stopped"):
+            xf = f">{xf}" if xf else ""
+        r["x_floor"] = float(xf.lstrip("<>")) if xf else None
+        r["x_alt"] = float(xa.lstrip("<>")) if xa else None
         r["alt"] = alt
         lo = "" if r["loose_objects"] is None else str(r["loose_objects"])
         cpu = "" if r.get("cpu_seconds") is None else f"{r['cpu_seconds']:.2f}"
-        out.append(f"{r['backend']:<8} {r['rows']:>8}  {r['op']:<48} {r['seconds']:>9.3f} {cpu:>8} "
-                   f"{(r['peak_mb'] or 0):>8.1f} {xf:>8} {xa:>7} {lo:>7}")
+        secs = f"{'>' if r.get('stopped') else ''}{r['seconds']:.3f}"
+        peak = "" if r["peak_mb"] is None else f"{r['peak_mb']:.1f}"
+        priv = "" if r.get("private_mb") is None else f"{r['private_mb']:.1f}"
+        out.append(f"{r['backend']:<8} {r['rows']:>8}  {r['op']:<48} {secs:>9} {cpu:>8} "
+                   f"{peak:>8} {priv:>8} {xf:>8} {xa:>7} {lo:>7}")
     for r in rows:
         if r["seconds"] is None:
             out.append(f"{r['backend']:<8} {r['rows']:>8}  {r['op']:<48} {'':>9} {'':>8} {r['peak_mb']:>8.1f}"
-                       f" {'':>8} {'':>7} {r['loose_objects']:>7}")
+                       f" {'':>8} {'':>8} {'':>7} {r['loose_objects']:>7}")
     # Scaling: the fixed-count rows at the smallest and largest size.
     sizes = sorted({r["rows"] for r in rows})
     if len(sizes) > 1:
@@ -498,6 +563,8 @@ def main():
                     help="run the files+git alternative only at sizes up to this (it writes one file per row)")
     ap.add_argument("--append", help="a results JSON of an earlier run whose figures join this run's table")
     ap.add_argument("--pg-max-rows", type=int, default=0, help="run PostgreSQL only at sizes up to this")
+    ap.add_argument("--alt-limit", type=int, default=300,
+                    help="seconds an alternative's step may run before it is stopped (default 300)")
     ap.add_argument("--alt-postgres", action="store_true", help="also run files+git on the PostgreSQL data")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="where latest.json/.csv go")
     a = ap.parse_args()
@@ -551,7 +618,7 @@ def main():
     with open(os.path.join(a.out, f"{name}.json"), "w") as f:
         json.dump({"meta": meta, "results": b.results}, f, indent=1)
     with open(os.path.join(a.out, f"{name}.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["backend", "rows", "tool", "op", "seconds", "cpu_seconds", "peak_mb", "x_floor",
+        w = csv.DictWriter(f, fieldnames=["backend", "rows", "tool", "op", "seconds", "cpu_seconds", "peak_mb", "private_mb", "x_floor",
                                           "alt", "x_alt", "loose_objects", "note"], extrasaction="ignore")
         w.writeheader()
         for r in b.results:

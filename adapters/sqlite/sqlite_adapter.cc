@@ -183,6 +183,11 @@ class SqliteAdapter final : public Adapter {
     // the keys are checked as a whole before COMMIT instead (Commit), so the order of the
     // statements does not matter. The pragma only works outside a transaction.
     CFGIT_RETURN_IF_ERROR(Exec("PRAGMA foreign_keys = OFF"));
+    // A page cache of 16 MiB (SQLite's default is 2 MiB) for this connection: rows come in
+    // the store's order, not the key's, so their inserts touch index pages all over the file,
+    // and with the default cache the pages spilled and were read back (a 1M-row apply into an
+    // empty database: 25.4 s, 21.4 s with this cache; 64 MiB gained nothing more).
+    CFGIT_RETURN_IF_ERROR(Exec("PRAGMA cache_size = -16384"));
     CFGIT_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
     in_write_ = true;
     return Status::Ok();

@@ -30,7 +30,6 @@ WITH RECURSIVE base(attnum, typ) AS (
 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text,
        t.typname, t.typcategory = 'A' AND t.typelem <> 0, coalesce(e.typname, ''),
-       a.attcollation <> 0, coalesce(co.collname, ''),
        coalesce(pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname), '')
   FROM pg_attribute a
   JOIN pg_class c ON c.oid = a.attrelid
@@ -39,7 +38,6 @@ SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
   JOIN pg_type t ON t.oid = b.typ AND t.typtype <> 'd'
   LEFT JOIN pg_type e ON e.oid = t.typelem AND t.typcategory = 'A'
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-  LEFT JOIN pg_collation co ON co.oid = a.attcollation
  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum)";
 
@@ -89,13 +87,6 @@ std::string SequenceOfDefault(const std::string& default_sql) {
     if (literal[i] == '\'' && i + 1 < literal.size() && literal[i + 1] == '\'') ++i;
   }
   return out;
-}
-
-void Catalog::Load(pqxx::transaction_base& tx) {
-  // Whether the database's default collation sorts like bytes (C, POSIX, C.UTF-8): then key
-  // columns need no COLLATE "C" to stream in byte order, and indexes serve the ORDER BY.
-  pqxx::row r = tx.exec1("SELECT 'B' < 'a' AND 'z' < 'é' AND 'a-b' < 'a_a' AND 'Z' < '_'");
-  default_collation_is_bytewise_ = r[0].as<bool>();
 }
 
 std::string Catalog::DisplayName(const std::string& schema, const std::string& relname) const {
@@ -160,11 +151,7 @@ std::vector<PgColumn> Catalog::Columns(pqxx::transaction_base& tx, const TableRe
     bool is_array = row[7].as<bool>();
     c.element_type = row[8].as<std::string>();
     c.type_class = ClassifyBaseType(c.base_type, is_array);
-    std::string collation = row[10].as<std::string>();
-    bool bytewise = collation == "C" || collation == "POSIX" ||
-                    (collation == "default" && default_collation_is_bytewise_);
-    c.collate_c = row[9].as<bool>() && !bytewise;
-    c.sequence = row[11].as<std::string>();
+    c.sequence = row[9].as<std::string>();
     if (c.sequence.empty() && c.default_sql) c.sequence = SequenceOfDefault(*c.default_sql);
     out.push_back(std::move(c));
   }

@@ -32,9 +32,6 @@ class Catalog {
   explicit Catalog(std::vector<std::string> schemas) : schemas_(std::move(schemas)) {}
 
   const std::vector<std::string>& schemas() const { return schemas_; }
-  // Reads what depends on the database rather than on a table (its default collation).
-  void Load(pqxx::transaction_base& tx);
-
   // cfgit's name of a table, and back. Locate does not look at the database.
   std::string DisplayName(const std::string& schema, const std::string& relname) const;
   TableRef Locate(const std::string& table) const;
@@ -50,7 +47,6 @@ class Catalog {
 
  private:
   std::vector<std::string> schemas_;
-  bool default_collation_is_bytewise_ = false;
 };
 
 }  // namespace cfgit::pg

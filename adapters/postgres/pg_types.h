@@ -37,7 +37,6 @@ struct PgColumn {
   std::optional<std::string> default_sql;  // pg_get_expr() of the default, if any
   char identity = 0;       // 'a': GENERATED ALWAYS, 'd': BY DEFAULT AS IDENTITY, 0: none
   bool generated = false;  // GENERATED ALWAYS AS (...) STORED: computed, never written
-  bool collate_c = false;  // sorts by bytes only with COLLATE "C"
   std::string sequence;    // the serial/identity sequence as SQL text, or ""
 };
 

@@ -357,10 +357,6 @@ Result<std::unique_ptr<Adapter>> OpenPostgres(const std::string& url, const Open
     PrepareSession(*conn, target->schemas);
     CFGIT_RETURN_IF_ERROR(CheckSchemas(*conn, target->schemas, where));
     pg::Catalog catalog(target->schemas);
-    {
-      pqxx::nontransaction tx(*conn);
-      catalog.Load(tx);
-    }
     return std::unique_ptr<Adapter>(
         std::make_unique<PostgresAdapter>(std::move(conn), std::move(catalog), where));
   });

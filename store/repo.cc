@@ -437,7 +437,8 @@ class GitStore final : public Store {
                       : git_reference_create(&out, repo_.get(), ref.c_str(), Raw(id), 0,
                                              log_message.c_str());
     git::Reference holder(out);
-    if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS || rc == GIT_ELOCKED) {
+    if (rc == GIT_ELOCKED) return RefLocked(ref, "nothing was overwritten");
+    if (rc == GIT_EMODIFIED || rc == GIT_EEXISTS) {
       return Status::NeedsAttention(ref +
                                     " was changed by another command while this one ran; "
                                     "nothing was overwritten: run the command again");
@@ -452,8 +453,20 @@ class GitStore final : public Store {
     git::Reference holder(r);
     if (rc == GIT_ENOTFOUND) return Status::Usage(ref + " does not exist");
     if (rc == 0) rc = git_reference_delete(r);
+    if (rc == GIT_ELOCKED) return RefLocked(ref, "it was not deleted");
     if (rc) return git::Error(rc, "deleting " + ref);
     return Status::Ok();
+  }
+
+  // A ref whose lock file exists: another git process is writing it, or a command was stopped
+  // while it did (git's own tools leave such files the same way). cfgit's writers hold the
+  // workspace lock, so with no stock git running the file is stale; it is never removed
+  // automatically, since a git process outside cfgit's lock may own it.
+  Status RefLocked(const std::string& ref, const std::string& outcome) const {
+    return Status::NeedsAttention(ref + " is locked by " + path_ + "/" + ref + ".lock; " + outcome +
+                                  ". Another git process is updating it, or a command was stopped "
+                                  "while it did: if none is running, delete that file and run "
+                                  "the command again");
   }
 
   Status AdoptHeadIfUnborn(const std::string& branch) override {

@@ -668,6 +668,18 @@ TEST_CASE("a crash between merge and --continue leaves staging where it was", "[
              Catch::Contains("merge.yaml") && Catch::Contains("result"));
   ws.CheckStore();
 
+  // A kill can land while the state's ref is being written and leave its lock file, as git's
+  // own tools do: the next command that writes the ref stops, naming the file; once it is
+  // deleted (nothing else runs), the commands work again.
+  auto clear_stale_lock = [&](const std::string& command) {
+    fs::path lock = ws / ".cfgit/refs/cfgit/merge/staging.lock";
+    if (!fs::exists(lock)) return;
+    RunResult blocked = ws.Run(command);
+    CFGIT_EXPECT_EXIT(blocked, 1);
+    CHECK_THAT(blocked.err, Catch::Contains("refs/cfgit/merge/staging.lock") &&
+                                Catch::Contains("delete that file and run the command again"));
+    fs::remove(lock);
+  };
   // Killed while resolving, at any moment: staging never moves; the merge stays readable.
   for (const char* seconds : {"0.02", "0.06", "0.1", "0.15", "0.25"}) {
     INFO("resolve killed after " << seconds << " s");
@@ -681,12 +693,18 @@ TEST_CASE("a crash between merge and --continue leaves staging where it was", "[
   // Killed while merging (after an abort): staging never moves either.
   for (const char* seconds : {"0.02", "0.06", "0.1", "0.15", "0.25"}) {
     INFO("merge killed after " << seconds << " s");
-    if (ws.HasMergeState()) CFGIT_EXPECT_EXIT(ws.Run("merge --abort staging"), 0);
+    if (ws.HasMergeState()) {
+      clear_stale_lock("merge --abort staging");
+      CFGIT_EXPECT_EXIT(ws.Run("merge --abort staging"), 0);
+    }
+    clear_stale_lock("merge dev-bob --into staging");
     KilledAfter(ws, seconds, "merge dev-bob --into staging");
     CHECK(ws.Head("staging") == ws.alice);
     if (ws.HasMergeState()) CHECK(ws.ConflictCount() == 3);
     CFGIT_EXPECT_EXIT(ws.Git("fsck --strict"), 0);
   }
+  clear_stale_lock(ws.HasMergeState() ? "resolve staging --theirs"
+                                      : "merge dev-bob --into staging");
   if (!ws.HasMergeState()) CFGIT_EXPECT_EXIT(ws.Run("merge dev-bob --into staging"), 1);
   CFGIT_EXPECT_EXIT(ws.Run("resolve staging --theirs"), 0);
 
@@ -694,10 +712,21 @@ TEST_CASE("a crash between merge and --continue leaves staging where it was", "[
   // merge is kept, and a later --continue commits it.
   WriteFile(ws / ".cfgit/refs/heads/staging.lock", "");
   RunResult locked = ws.Run("merge --continue staging");
-  CHECK(locked.exit_code != 0);
+  CFGIT_EXPECT_EXIT(locked, 1);
+  CHECK_THAT(locked.err, Catch::Contains("refs/heads/staging is locked by ") &&
+                             Catch::Contains(".cfgit/refs/heads/staging.lock") &&
+                             Catch::Contains("if none is running, delete that file"));
   CHECK(ws.Head("staging") == ws.alice);
   CHECK(ws.HasMergeState());
   fs::remove(ws / ".cfgit/refs/heads/staging.lock");
+  // The same when the state itself cannot be deleted (--abort): the state stays as it was.
+  WriteFile(ws / ".cfgit/refs/cfgit/merge/staging.lock", "");
+  RunResult abort_locked = ws.Run("merge --abort staging");
+  CFGIT_EXPECT_EXIT(abort_locked, 1);
+  CHECK_THAT(abort_locked.err, Catch::Contains("refs/cfgit/merge/staging is locked by ") &&
+                                   Catch::Contains("it was not deleted"));
+  CHECK(ws.HasMergeState());
+  fs::remove(ws / ".cfgit/refs/cfgit/merge/staging.lock");
   ws.Continue();
   CHECK(ws.RowAt("staging", "settings", "name: 'theme'") ==
         "name: 'theme'\nvalue: 'blue'\nnote: 'look'");

@@ -538,8 +538,9 @@ def report(b):
                 continue
             s = by_op.get((r["backend"], sizes[0], r["op"]))
             if s and s["seconds"]:
-                out.append(f"  {r['backend']:<8} {r['op']:<48} {s['seconds']:>8.3f} s -> {r['seconds']:>8.3f} s"
-                           f"  x{r['seconds'] / s['seconds']:.1f}")
+                more = ">" if r.get("stopped") else " "  # stopped at the limit: at least this
+                out.append(f"  {r['backend']:<8} {r['op']:<48} {s['seconds']:>8.3f} s -> {more}{r['seconds']:>7.3f} s"
+                           f"  {more.strip()}x{r['seconds'] / s['seconds']:.1f}")
     for n in b.notes:
         out.append("note: " + n)
     text = "\n".join(out)

@@ -34,10 +34,6 @@ class Schemas {
   std::map<std::string, std::map<std::string, std::optional<TableSchema>>> cache_;
 };
 
-struct RowLess {
-  bool operator()(const Row& a, const Row& b) const { return CompareRows(a, b) < 0; }
-};
-
 // Where the key columns sit among the schema's versioned columns; nullopt when one of them is
 // not versioned (the key cannot then be read from a row).
 std::optional<std::vector<size_t>> KeyPositions(const TableSchema& schema) {
@@ -94,7 +90,8 @@ std::optional<std::map<Row, bool, RowLess>> KnownRows(const TableDiff* ours_diff
     for (const RowChange& r : ours_diff->deleted) known[r.key] = false;
   }
   if (merged) {
-    std::vector<size_t> ours_key = *KeyPositions(*ours), merged_key = *KeyPositions(*merged->schema);
+    std::vector<size_t> ours_key = *KeyPositions(*ours),
+                        merged_key = *KeyPositions(*merged->schema);
     for (const Row& row : merged->removes) known[KeyOf(ours_key, row)] = false;
     for (const Row& row : merged->puts) known[KeyOf(merged_key, row)] = true;
   }

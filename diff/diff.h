@@ -128,5 +128,9 @@ std::optional<std::vector<JsonChange>> DiffJson(const std::string& old_text,
 // Total order on values for sorting rows: NULL first, then by kind, then by value.
 int CompareValues(const Value& a, const Value& b);
 int CompareRows(const Row& a, const Row& b);
+// CompareRows as the ordering of a std::map or std::set of rows.
+struct RowLess {
+  bool operator()(const Row& a, const Row& b) const { return CompareRows(a, b) < 0; }
+};
 
 }  // namespace cfgit

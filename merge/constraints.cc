@@ -7,10 +7,6 @@
 namespace cfgit {
 namespace {
 
-struct RowLess {
-  bool operator()(const Row& a, const Row& b) const { return CompareRows(a, b) < 0; }
-};
-
 std::optional<Row> Pick(const std::vector<std::string>& all, const Row& row,
                         const std::vector<std::string>& columns) {
   Row out;

@@ -8,10 +8,6 @@
 namespace cfgit {
 namespace {
 
-struct RowLess {
-  bool operator()(const Row& a, const Row& b) const { return CompareRows(a, b) < 0; }
-};
-
 // A row of one side, with the columns its values belong to.
 struct SideRow {
   const std::vector<std::string>* columns = nullptr;

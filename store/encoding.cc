@@ -309,7 +309,6 @@ std::string EncodeRow(const std::vector<std::string>& columns, const Row& row) {
 
 namespace {
 
-
 bool IsPrintableAscii(unsigned char c) { return c >= 0x20 && c < 0x7F; }
 
 void AppendUtf8(uint32_t cp, std::string* out) {
@@ -400,17 +399,39 @@ size_t ReadDoubleQuoted(std::string_view s, size_t i, std::string* out) {
       char e = s[i + 1];
       i += 2;
       switch (e) {
-        case '0': out->push_back('\0'); break;
-        case 'a': out->push_back('\a'); break;
-        case 'b': out->push_back('\b'); break;
-        case 't': out->push_back('\t'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'v': out->push_back('\v'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'r': out->push_back('\r'); break;
-        case 'e': out->push_back('\x1B'); break;
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
+        case '0':
+          out->push_back('\0');
+          break;
+        case 'a':
+          out->push_back('\a');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'v':
+          out->push_back('\v');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 'e':
+          out->push_back('\x1B');
+          break;
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
         case 'x':
         case 'u': {
           size_t digits = e == 'x' ? 2 : 4;
@@ -436,9 +457,7 @@ size_t ReadDoubleQuoted(std::string_view s, size_t i, std::string* out) {
 bool IsPlainKeyStart(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
 }
-bool IsPlainKeyChar(char c) {
-  return IsPlainKeyStart(c) || (c >= '0' && c <= '9') || c == '-';
-}
+bool IsPlainKeyChar(char c) { return IsPlainKeyStart(c) || (c >= '0' && c <= '9') || c == '-'; }
 // Characters of the plain scalars the writer uses: integers, reals, null, true, false.
 bool IsPlainValueChar(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -448,20 +467,6 @@ bool IsBase64Char(char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
          c == '/' || c == '=';
 }
-// Plain words YAML reads as something other than their text (null, booleans of YAML 1.1): the
-// writer quotes them as keys; the few that are values ("null", "true", "false") are handled
-// before this is asked.
-bool IsSpecialWord(std::string_view s) {
-  static const char* kWords[] = {"null",  "Null",  "NULL", "true", "True", "TRUE", "false",
-                                 "False", "FALSE", "yes",  "Yes",  "YES",  "no",   "No",
-                                 "NO",    "on",    "On",   "ON",   "off",  "Off",  "OFF",
-                                 "y",     "Y",     "n",    "N"};
-  for (const char* w : kWords) {
-    if (s == w) return true;
-  }
-  return false;
-}
-
 bool StartsWith(std::string_view s, size_t i, std::string_view prefix) {
   return s.size() - i >= prefix.size() && s.compare(i, prefix.size(), prefix) == 0;
 }
@@ -488,7 +493,7 @@ std::optional<Row> DecodeCanonicalRow(const std::vector<std::string>& columns,
       size_t end = i + 1;
       while (end < text.size() && IsPlainKeyChar(text[end])) ++end;
       key.assign(text.data() + i, end - i);
-      if (IsSpecialWord(key)) return std::nullopt;
+      if (text::IsReservedWord(key)) return std::nullopt;
       i = end;
     } else {
       return std::nullopt;

@@ -42,16 +42,6 @@ void PutBe32(std::string* out, uint32_t v) {
     out->push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
-std::string HexOf(const std::array<unsigned char, 20>& bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : bytes) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
-  return out;
-}
-
 Status Errno(const std::string& what) {
   return Status::Invalid(what + ": " + std::strerror(errno));
 }
@@ -264,7 +254,7 @@ Status PackWriter::Finish() {
   std::array<unsigned char, 20> idx_checksum = idx_sum.Final();
   idx.append(reinterpret_cast<const char*>(idx_checksum.data()), idx_checksum.size());
 
-  std::string base = dir_ + "/pack-" + HexOf(checksum);
+  std::string base = dir_ + "/pack-" + Oid{checksum}.Hex();  // the trailer names the pack
   std::string idx_tmp = tmp_path_ + ".idx";
   int idx_fd = ::open(idx_tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444);
   if (idx_fd < 0) return Errno("creating " + idx_tmp);

@@ -40,9 +40,7 @@ bool IsPlainPrintable(uint32_t cp) {
   return true;
 }
 
-namespace {
-
-bool IsReservedWord(const std::string& s) {
+bool IsReservedWord(std::string_view s) {
   static const char* kWords[] = {"null",  "Null",  "NULL", "true", "True", "TRUE", "false",
                                  "False", "FALSE", "yes",  "Yes",  "YES",  "no",   "No",
                                  "NO",    "on",    "On",   "ON",   "off",  "Off",  "OFF",
@@ -52,8 +50,6 @@ bool IsReservedWord(const std::string& s) {
   }
   return false;
 }
-
-}  // namespace
 
 bool IsValidUtf8(const std::string& s) {
   uint32_t cp;

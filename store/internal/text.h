@@ -13,6 +13,9 @@ namespace cfgit::text {
 size_t DecodeUtf8(std::string_view s, size_t i, uint32_t* cp);
 // Code points written as themselves inside a quoted scalar on one line (store-format.md 7.3).
 bool IsPlainPrintable(uint32_t cp);
+// Plain words YAML reads as something other than their text (null, the booleans of YAML 1.1):
+// never written as plain keys.
+bool IsReservedWord(std::string_view s);
 bool IsValidUtf8(const std::string& s);
 // 'single-quoted' when the text is one printable line, else "double-quoted" with escapes.
 // Requires valid UTF-8.

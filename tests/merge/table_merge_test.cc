@@ -118,10 +118,6 @@ TableSchema Unversioned(TableSchema s) {
 
 // --- the diffs, as diff/ makes them ---
 
-struct RowLess {
-  bool operator()(const Row& a, const Row& b) const { return CompareRows(a, b) < 0; }
-};
-
 Row KeyOf(const TableSchema& s, const Row& row) {
   std::vector<std::string> columns = s.VersionedColumns();
   Row key;

@@ -455,9 +455,10 @@ TEST_CASE("the fingerprint memo gives the same trees and is really used", "[stor
   CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
 }
 
-TEST_CASE("the memo keeps rows trees, is rewritten only when it changes, and seeds new "
-          "environments",
-          "[store][memo]") {
+TEST_CASE(
+    "the memo keeps rows trees, is rewritten only when it changes, and seeds new "
+    "environments",
+    "[store][memo]") {
   TempDir dir;
   auto store = NewStore(dir);
   TableSchema keyed = Table("t");
@@ -513,20 +514,21 @@ TEST_CASE("the memo keeps rows trees, is rewritten only when it changes, and see
 
   // An environment without a memo starts from the largest one: its rows are found there, so the
   // tampered-blob check shows the borrowed memo is used.
-  std::string borrowed = next;
-  size_t first_blob = std::string("cfgit-fingerprints 2\n").size() + 8 + 16;
-  for (size_t i = 0; i < 20; ++i) borrowed[first_blob + i] = static_cast<char>(0x42);
+  // A memo whose first row record points at another blob.
+  auto tampered_first_blob = [](std::string memo) {
+    size_t first_blob = std::string("cfgit-fingerprints 2\n").size() + 8 + 16;
+    for (size_t i = 0; i < 20; ++i) memo[first_blob + i] = static_cast<char>(0x42);
+    return memo;
+  };
+  std::string borrowed = tampered_first_blob(next);
   cfgit::test::WriteFile(dev, borrowed);
   CHECK_FALSE(MemoTree(*store, "stage", keyed, changed, false) == after);
   // A backup's memo borrows only another backup's: the tampered dev memo is not used for it...
-  cfgit::test::WriteFile(dev, borrowed);
   CHECK(MemoTree(*store, "dev@backup", keyed, changed, true) == after);
   std::string backup = dir / ".cfgit/cfgit/fingerprints/dev%40backup";
   REQUIRE(std::filesystem::exists(backup));
   // ... but a tampered backup memo is, by another backup.
-  std::string backup_tampered = cfgit::test::ReadFile(backup);
-  for (size_t i = 0; i < 20; ++i) backup_tampered[first_blob + i] = static_cast<char>(0x42);
-  cfgit::test::WriteFile(backup, backup_tampered);
+  cfgit::test::WriteFile(backup, tampered_first_blob(cfgit::test::ReadFile(backup)));
   CHECK_FALSE(MemoTree(*store, "stage@backup", keyed, changed, false) == after);
   cfgit::test::WriteFile(dev, next);
   CHECK(MemoTree(*store, "stage", keyed, changed, false) == after);

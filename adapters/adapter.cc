@@ -20,9 +20,18 @@ Result<std::unique_ptr<Adapter>> Adapter::Open(const std::string& url, const Ope
 }
 
 Status ForEachRow(RowReader& reader, const std::function<Status(const Row&)>& each) {
-  constexpr size_t kBatchRows = 256, kBatchesAhead = 4;
+  return ForEachRow(reader, nullptr, [&each](const Row& row, const PreparedRow&) {
+    return each(row);
+  });
+}
+
+Status ForEachRow(RowReader& reader,
+                  const std::function<void(std::span<const Row>, PreparedRow*)>& prepare,
+                  const std::function<Status(const Row&, const PreparedRow&)>& each) {
+  constexpr size_t kBatchRows = 1024, kBatchesAhead = 8;
   struct Batch {
     std::vector<Row> rows;
+    std::vector<PreparedRow> prepared;
     size_t size = 0;
   };
   std::mutex mu;
@@ -45,6 +54,7 @@ Status ForEachRow(RowReader& reader, const std::function<Status(const Row&)>& ea
         }
       }
       batch.rows.resize(kBatchRows);
+      batch.prepared.resize(kBatchRows);
       batch.size = 0;
       bool more = true;
       while (more && batch.size < kBatchRows) {
@@ -57,6 +67,9 @@ Status ForEachRow(RowReader& reader, const std::function<Status(const Row&)>& ea
         }
         more = *next;
         if (more) ++batch.size;
+      }
+      if (prepare && batch.size) {
+        prepare(std::span<const Row>(batch.rows.data(), batch.size), batch.prepared.data());
       }
       std::lock_guard lock(mu);
       if (batch.size) full.push_back(std::move(batch));
@@ -79,7 +92,9 @@ Status ForEachRow(RowReader& reader, const std::function<Status(const Row&)>& ea
       full.pop_front();
       changed.notify_all();
     }
-    for (size_t i = 0; i < batch.size && status.ok(); ++i) status = each(batch.rows[i]);
+    for (size_t i = 0; i < batch.size && status.ok(); ++i) {
+      status = each(batch.rows[i], batch.prepared[i]);
+    }
     std::lock_guard lock(mu);
     spare.push_back(std::move(batch));
   }

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,12 @@ class RowReader {
 // work overlap. Stops at the first failure of either and returns it. The reader is used only by
 // the second thread until this returns.
 Status ForEachRow(RowReader& reader, const std::function<Status(const Row&)>& each);
+// The same, and `prepare` is called on the reading thread for every batch of rows read, in
+// order, before `each` gets each row with what was prepared for it: how a snapshot writer's
+// PrepareRows (fingerprints, memo lookups) runs beside its AddRow of earlier rows.
+Status ForEachRow(RowReader& reader,
+                  const std::function<void(std::span<const Row>, PreparedRow*)>& prepare,
+                  const std::function<Status(const Row&, const PreparedRow&)>& each);
 
 // One row changed in place: the key, and new values for some of the versioned columns.
 struct RowUpdate {

@@ -62,14 +62,19 @@ Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env
       CFGIT_ASSIGN_OR_RETURN(auto reader, db->Scan(both ? full : schema));
       Row part;
       size_t n = 0;
-      auto add = [&](const Row& row) -> Status {
+      SnapshotWriter* writer = live.writer.get();
+      // One writer: its fingerprints and memo lookups are worked out on the reading thread.
+      auto prepare = [writer, both](std::span<const Row> rows, PreparedRow* out) {
+        if (!both) writer->PrepareRows(rows, out);
+      };
+      auto add = [&](const Row& row, const PreparedRow& prepared) -> Status {
         if (both) {
           CFGIT_RETURN_IF_ERROR(backup->writer->AddRow(row));
           part.clear();
           for (size_t i : pick) part.push_back(row[i]);
-          CFGIT_RETURN_IF_ERROR(live.writer->AddRow(part));
+          CFGIT_RETURN_IF_ERROR(writer->AddRow(part));
         } else {
-          CFGIT_RETURN_IF_ERROR(live.writer->AddRow(row));
+          CFGIT_RETURN_IF_ERROR(writer->AddRow(row, prepared));
         }
         if (progress && ++n % 100000 == 0) {
           std::cerr << "\r" << env.name << ": reading " << table << ": " << n << " rows"
@@ -77,7 +82,7 @@ Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env
         }
         return Status::Ok();
       };
-      CFGIT_RETURN_IF_ERROR(ForEachRow(*reader, add));
+      CFGIT_RETURN_IF_ERROR(ForEachRow(*reader, prepare, add));
       if (progress && n >= 100000) std::cerr << "\r" << std::string(60, ' ') << "\r";
     }
     if (both) {

@@ -688,9 +688,13 @@ std::string KeylessName(const std::string& encoded_row, int occurrence) {
   return name;
 }
 
+uint32_t FanoutBucket(std::string_view stem) {
+  return static_cast<uint32_t>(XXH3_64bits(stem.data(), stem.size()) >> 48);
+}
+
 std::pair<std::string, std::string> FanoutDirs(const std::string& stem) {
-  XXH64_hash_t h = XXH3_64bits(stem.data(), stem.size());
-  unsigned char a = static_cast<unsigned char>(h >> 56), b = static_cast<unsigned char>(h >> 48);
+  uint32_t bucket = FanoutBucket(stem);
+  unsigned char a = static_cast<unsigned char>(bucket >> 8), b = static_cast<unsigned char>(bucket);
   return {Hex(&a, 1), Hex(&b, 1)};
 }
 

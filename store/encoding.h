@@ -4,6 +4,7 @@
 // (plus insignificant YAML variation) and reports anything else as Code::kInvalid.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,8 @@ Result<Row> DecodeKey(const std::string& stem);
 std::string KeylessName(const std::string& encoded_row, int occurrence);
 // The two fan-out directory names ("3f", "a0") a row file lives under.
 std::pair<std::string, std::string> FanoutDirs(const std::string& stem);
+// The same as one number: the first directory's byte << 8 | the second's (0x3fa0).
+uint32_t FanoutBucket(std::string_view stem);
 // Table names and other free text as one path component (percent-encoding, reversible).
 std::string EncodePathComponent(const std::string& text);
 Result<std::string> DecodePathComponent(const std::string& component);

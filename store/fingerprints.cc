@@ -1,8 +1,14 @@
 #include "store/internal/fingerprints.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -10,16 +16,30 @@
 namespace cfgit {
 namespace {
 
-constexpr std::string_view kHeader = "cfgit-fingerprints 2\n";
+constexpr std::string_view kHeader = "cfgit-fingerprints 3\n";
 constexpr size_t kRowFixed = 16 + 20 + 2;
 constexpr size_t kTreeSize = 16 + 20;
 
+// Little-endian, as the file format says (a plain copy on the machines cfgit runs on).
+void StoreU64(char* p, uint64_t v) {
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(p, &v, sizeof v);
+  } else {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+  }
+}
 void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+  char bytes[8];
+  StoreU64(bytes, v);
+  out->append(bytes, sizeof bytes);
 }
 uint64_t GetU64(const char* p) {
   uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  if constexpr (std::endian::native == std::endian::little) {
+    std::memcpy(&v, p, sizeof v);
+  } else {
+    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  }
   return v;
 }
 void PutFingerprint(std::string* out, const Fingerprint& fp) {
@@ -51,76 +71,98 @@ uint64_t LayoutSeed(const std::vector<std::string>& columns, const std::vector<s
 
 Fingerprint RowFingerprint(uint64_t seed, const Row& row) {
   // Kind, then the value's bytes; text and blobs with their length, so no two rows share a
-  // serialization.
+  // serialization. Written into a buffer sized first: appending value by value cost as much as
+  // the hash.
+  auto bytes_of = [](const Value& v) {
+    return v.kind() == Value::Kind::kText || v.kind() == Value::Kind::kBlob;
+  };
+  size_t size = 0;
+  for (const Value& v : row) size += 9 + (bytes_of(v) ? v.bytes().size() : 0);
   thread_local std::string buf;
-  buf.clear();
+  if (buf.size() < size) buf.resize(std::max(size, 2 * buf.size()));
+  char* p = buf.data();
   for (const Value& v : row) {
-    buf.push_back(static_cast<char>(v.kind()));
+    *p++ = static_cast<char>(v.kind());
     switch (v.kind()) {
       case Value::Kind::kNull:
         break;
       case Value::Kind::kInteger:
       case Value::Kind::kBool:
-        PutU64(&buf, static_cast<uint64_t>(v.integer()));
+        StoreU64(p, static_cast<uint64_t>(v.integer()));
+        p += 8;
         break;
       case Value::Kind::kReal: {
         uint64_t bits = 0;
         double d = v.real();
         std::memcpy(&bits, &d, sizeof bits);
-        PutU64(&buf, bits);
+        StoreU64(p, bits);
+        p += 8;
         break;
       }
       case Value::Kind::kText:
       case Value::Kind::kBlob:
-        PutU64(&buf, v.bytes().size());
-        buf += v.bytes();
+        StoreU64(p, v.bytes().size());
+        p += 8;
+        std::memcpy(p, v.bytes().data(), v.bytes().size());
+        p += v.bytes().size();
         break;
     }
   }
-  XXH128_hash_t h = XXH3_128bits_withSeed(buf.data(), buf.size(), seed);
+  XXH128_hash_t h = XXH3_128bits_withSeed(buf.data(), static_cast<size_t>(p - buf.data()), seed);
   return {h.high64, h.low64};
 }
 
-struct TreeFingerprint::State {
-  XXH3_state_t* xxh = XXH3_createState();
-  ~State() { XXH3_freeState(xxh); }
-};
-
-TreeFingerprint::TreeFingerprint() : state_(new State) { XXH3_128bits_reset(state_->xxh); }
-TreeFingerprint::~TreeFingerprint() { delete state_; }
-
 void TreeFingerprint::Add(std::string_view name, bool is_tree, const Oid& id) {
-  // The name's end is unambiguous: names never hold NUL (as in a tree object).
-  XXH3_128bits_update(state_->xxh, name.data(), name.size());
-  char kind[2] = {'\0', is_tree ? 't' : 'b'};
-  XXH3_128bits_update(state_->xxh, kind, sizeof kind);
-  XXH3_128bits_update(state_->xxh, id.bytes.data(), id.bytes.size());
+  // The name's end is unambiguous: names never hold NUL (as in a tree object). The entries are
+  // hashed in one call at Take: XXH3 of the concatenation, fed piecewise, cost more than the
+  // copy.
+  entries_.append(name);
+  entries_.push_back('\0');
+  entries_.push_back(is_tree ? 't' : 'b');
+  entries_.append(reinterpret_cast<const char*>(id.bytes.data()), id.bytes.size());
 }
 
 Fingerprint TreeFingerprint::Take() {
-  XXH128_hash_t h = XXH3_128bits_digest(state_->xxh);
-  XXH3_128bits_reset(state_->xxh);
+  XXH128_hash_t h = XXH3_128bits(entries_.data(), entries_.size());
+  entries_.clear();
   return {h.high64, h.low64};
 }
 
-void FingerprintMemo::Table::Build(const std::string& data, const std::vector<uint32_t>& offsets) {
+void FingerprintMemo::Table::Build(std::string_view data, const std::vector<uint32_t>& offsets) {
   size_t size = 16;
   while (size < offsets.size() * 2) size *= 2;
   slots.assign(size, Slot{});
   used.assign(size, 0);
   count = 0;
-  for (uint32_t off : offsets) {
+  size_t mask = slots.size() - 1;
+  // The slots are written in file order, that is at random: each one is fetched a few records
+  // ahead so that the misses overlap.
+  constexpr size_t kAhead = 16;
+  for (size_t i = 0; i < offsets.size() && i < kAhead; ++i) {
+    __builtin_prefetch(&slots[GetU64(&data[offsets[i] + 8]) & mask], 1);
+  }
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    if (i + kAhead < offsets.size()) {
+      __builtin_prefetch(&slots[GetU64(&data[offsets[i + kAhead] + 8]) & mask], 1);
+    }
+    uint32_t off = offsets[i];
     Fingerprint fp = GetFingerprint(&data[off]);
-    if (Lookup(data, fp) >= 0) continue;  // the same fingerprint twice: the first one holds
-    size_t mask = slots.size() - 1;
+    uint32_t tag = static_cast<uint32_t>(fp.high >> 32);
     size_t at = fp.low & mask;
-    while (slots[at].offset) at = (at + 1) & mask;
-    slots[at] = {off, static_cast<uint32_t>(fp.high >> 32)};
+    bool seen = false;  // the same fingerprint twice: the first one holds
+    for (; slots[at].offset; at = (at + 1) & mask) {
+      if (slots[at].tag == tag && GetFingerprint(&data[slots[at].offset]) == fp) {
+        seen = true;
+        break;
+      }
+    }
+    if (seen) continue;
+    slots[at] = {off, tag};
     ++count;
   }
 }
 
-long FingerprintMemo::Table::Lookup(const std::string& data, const Fingerprint& fp) const {
+long FingerprintMemo::Table::Lookup(std::string_view data, const Fingerprint& fp) const {
   if (slots.empty()) return -1;
   size_t mask = slots.size() - 1;
   uint32_t tag = static_cast<uint32_t>(fp.high >> 32);
@@ -167,53 +209,96 @@ std::string LargestBeside(const std::string& path) {
 
 }  // namespace
 
+struct FingerprintMemo::Mapping {
+  void* addr = MAP_FAILED;
+  size_t size = 0;
+  ~Mapping() {
+    if (addr != MAP_FAILED) ::munmap(addr, size);
+  }
+};
+
 FingerprintMemo FingerprintMemo::Load(const std::string& path) {
   FingerprintMemo memo;
   std::string source = path;
-  std::FILE* f = std::fopen(source.c_str(), "rb");
-  if (!f) {
+  int fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     source = LargestBeside(path);
-    if (!source.empty()) f = std::fopen(source.c_str(), "rb");
+    if (!source.empty()) fd = ::open(source.c_str(), O_RDONLY | O_CLOEXEC);
   }
-  if (!f) return memo;
-  std::string data;
-  if (std::fseek(f, 0, SEEK_END) == 0) {
-    long size = std::ftell(f);
-    if (size > 0 && static_cast<unsigned long>(size) < UINT32_MAX &&
-        std::fseek(f, 0, SEEK_SET) == 0) {
-      data.resize(static_cast<size_t>(size));
-      if (std::fread(data.data(), 1, data.size(), f) != data.size()) data.clear();
-    }
+  if (fd < 0) return memo;
+  auto mapping = std::make_shared<Mapping>();
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0 && static_cast<uint64_t>(st.st_size) < UINT32_MAX) {
+    mapping->size = static_cast<size_t>(st.st_size);
+    // Populated at once: every page is read anyway, and one call costs less than a fault a page.
+    mapping->addr = ::mmap(nullptr, mapping->size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
   }
-  std::fclose(f);
-  if (data.compare(0, kHeader.size(), kHeader) != 0) return memo;
-  // Row records, then tree records, each section after its count.
-  size_t at = kHeader.size();
+  ::close(fd);
+  if (mapping->addr == MAP_FAILED) return memo;
+  std::string_view data(static_cast<const char*>(mapping->addr), mapping->size);
+  if (data.substr(0, kHeader.size()) != kHeader) return memo;
+  // Blocks, each: row records, then tree records, each section after its count. A block cut
+  // short (a process killed while appending it) ends the memo: what precedes it is whole.
+  size_t at = kHeader.size(), whole = at;
   std::vector<uint32_t> rows, trees;
+  size_t rows_whole = 0, trees_whole = 0;
   auto count = [&](uint64_t* n) {
     if (data.size() - at < 8) return false;
     *n = GetU64(&data[at]);
     at += 8;
     return true;
   };
-  uint64_t n = 0;
-  if (!count(&n)) return memo;
-  for (uint64_t i = 0; i < n; ++i) {
-    if (data.size() - at < kRowFixed || data.size() - at - kRowFixed < NameSize(&data[at])) {
-      return memo;
+  auto block = [&] {
+    uint64_t n = 0;
+    if (!count(&n)) return false;
+    for (uint64_t i = 0; i < n; ++i) {
+      if (data.size() - at < kRowFixed || data.size() - at - kRowFixed < NameSize(&data[at])) {
+        return false;
+      }
+      rows.push_back(static_cast<uint32_t>(at));
+      at += kRowFixed + NameSize(&data[at]);
     }
-    rows.push_back(static_cast<uint32_t>(at));
-    at += kRowFixed + NameSize(&data[at]);
+    if (!count(&n) || (data.size() - at) / kTreeSize < n) return false;
+    for (uint64_t i = 0; i < n; ++i, at += kTreeSize) trees.push_back(static_cast<uint32_t>(at));
+    return true;
+  };
+  while (at < data.size() && block()) {
+    whole = at;
+    rows_whole = rows.size();
+    trees_whole = trees.size();
   }
-  if (!count(&n) || (data.size() - at) / kTreeSize != n || (data.size() - at) % kTreeSize) {
-    return memo;
-  }
-  for (uint64_t i = 0; i < n; ++i, at += kTreeSize) trees.push_back(static_cast<uint32_t>(at));
+  rows.resize(rows_whole);
+  trees.resize(trees_whole);
+  if (whole == kHeader.size()) return memo;
+  memo.mapping_ = std::move(mapping);
   memo.source_ = source;
-  memo.data_ = std::move(data);
+  memo.data_ = data.substr(0, whole);
   memo.rows_.Build(memo.data_, rows);
   memo.trees_.Build(memo.data_, trees);
   return memo;
+}
+
+void FingerprintMemo::FindMany(const Fingerprint* fps, size_t n, std::optional<Hit>* hits) {
+  if (rows_.slots.empty()) {
+    for (size_t i = 0; i < n; ++i) hits[i].reset();
+    return;
+  }
+  size_t mask = rows_.slots.size() - 1;
+  for (size_t i = 0; i < n; ++i) __builtin_prefetch(&rows_.slots[fps[i].low & mask]);
+  // The first slot whose tag matches, most often the record itself: its record is fetched next.
+  thread_local std::vector<size_t> first;
+  first.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t tag = static_cast<uint32_t>(fps[i].high >> 32);
+    size_t at = fps[i].low & mask;
+    while (rows_.slots[at].offset && rows_.slots[at].tag != tag) at = (at + 1) & mask;
+    first[i] = at;
+    if (rows_.slots[at].offset) __builtin_prefetch(&data_[rows_.slots[at].offset]);
+  }
+  // Find probes again, on what is in the cache now (and settles a tag two fingerprints share).
+  for (size_t i = 0; i < n; ++i) {
+    hits[i] = rows_.slots[first[i]].offset ? Find(fps[i]) : std::nullopt;
+  }
 }
 
 std::optional<FingerprintMemo::Hit> FingerprintMemo::Find(const Fingerprint& fp) {
@@ -253,17 +338,46 @@ void FingerprintMemo::AddTree(const Fingerprint& fp, const Oid& tree) {
   ++new_tree_count_;
 }
 
+bool FingerprintMemo::Append(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return false;
+  // Only onto the bytes loaded: a file another process replaced or appended to meanwhile, or
+  // one with a block cut short at its end, is written whole instead.
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) == data_.size();
+  std::string row_count, tree_count;
+  PutU64(&row_count, new_row_count_);
+  PutU64(&tree_count, new_tree_count_);
+  // One block in one call: appends of two processes do not interleave.
+  iovec parts[4] = {{row_count.data(), row_count.size()},
+                    {new_rows_.data(), new_rows_.size()},
+                    {tree_count.data(), tree_count.size()},
+                    {new_trees_.data(), new_trees_.size()}};
+  size_t total = row_count.size() + new_rows_.size() + tree_count.size() + new_trees_.size();
+  ok = ok && ::writev(fd, parts, 4) == static_cast<ssize_t>(total);
+  return ::close(fd) == 0 && ok;
+}
+
 Status FingerprintMemo::Save(const std::string& path) {
-  bool same = new_row_count_ == 0 && new_tree_count_ == 0 && rows_.found == rows_.count &&
-              trees_.found == trees_.count && source_ == path;
-  if (same) return Status::Ok();
-  std::error_code ec;
   if (rows_.found + new_row_count_ == 0) {
     // An empty snapshot: no memo, so that the next read (of the rows an apply wrote, say)
     // borrows the largest memo beside rather than starting from nothing.
+    std::error_code ec;
     std::filesystem::remove(path, ec);
     return Status::Ok();
   }
+  // The memo's own file, with few records this snapshot no longer has: the records added are
+  // appended as a block (a 1%-changed commit of 1M rows writes ~1 MB, not the whole ~70 MB), and
+  // nothing is written when there are none. Records of rows and trees that are gone do no harm
+  // (their objects are in the store); when they are over a quarter of the file it is rewritten
+  // with only this snapshot's.
+  size_t loaded = rows_.count + trees_.count;
+  size_t gone = loaded - rows_.found - trees_.found;
+  size_t added = new_row_count_ + new_tree_count_;
+  if (source_ == path && gone * 4 <= loaded + added) {
+    if (added == 0 || Append(path)) return Status::Ok();
+  }
+  std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   // A name of its own: `diff @ENV` may save the memo while a commit of ENV does too.
   std::string tmp = path + ".tmp" + std::to_string(::getpid());

@@ -98,16 +98,46 @@ class GitSnapshotWriter final : public SnapshotWriter {
     return Status::Ok();
   }
 
-  Status AddRow(const Row& row) override {
+  using SnapshotWriter::AddRow;
+
+  // On the reading thread (SnapshotWriter::PrepareRows): the memo's lookups only mark what they
+  // find, and AddRow below only adds records, so the two threads touch different parts of it.
+  void PrepareRows(std::span<const Row> rows, PreparedRow* out) override {
+    for (size_t i = 0; i < rows.size(); ++i) out[i].known = false;
+    if (!schema_.rows_versioned || rows.empty()) return;
+    thread_local std::vector<Fingerprint> fps;
+    thread_local std::vector<std::optional<FingerprintMemo::Hit>> hits;
+    fps.resize(rows.size());
+    hits.resize(rows.size());
+    for (size_t i = 0; i < rows.size(); ++i) fps[i] = RowFingerprint(seed_, rows[i]);
+    Memo().FindMany(fps.data(), rows.size(), hits.data());
+    for (size_t i = 0; i < rows.size(); ++i) {
+      out[i].fingerprint[0] = fps[i].high;
+      out[i].fingerprint[1] = fps[i].low;
+      if (hits[i]) {
+        out[i].known = true;
+        out[i].blob = hits[i]->blob;
+        out[i].name = hits[i]->name;
+      }
+    }
+  }
+
+  Status AddRow(const Row& row, const PreparedRow& prepared) override {
     if (!schema_.rows_versioned) return Status::Ok();
     if (row.size() != columns_.size()) {
       return Status::Invalid("table '" + schema_.name + "': a row has " +
                              std::to_string(row.size()) + " values for " +
                              std::to_string(columns_.size()) + " versioned columns");
     }
-    ++rows_;
-    Fingerprint fp = RowFingerprint(seed_, row);
-    std::optional<FingerprintMemo::Hit> hit = Memo().Find(fp);
+    if (rows_++ == 0 && entries_.capacity() < Memo().row_records()) {
+      // Room for as many rows as the last snapshot had in all: only the pages used are touched,
+      // and the growth of a big table (copies, a page fault a page, twice) is avoided.
+      entries_.reserve(Memo().row_records());
+      names_.reserve(Memo().row_records() * 32);
+    }
+    Fingerprint fp{prepared.fingerprint[0], prepared.fingerprint[1]};
+    std::optional<FingerprintMemo::Hit> hit;
+    if (prepared.known) hit = FingerprintMemo::Hit{prepared.blob, prepared.name};
     Oid blob;
     int occurrence = 1;
     if (hit && key_index_.empty()) occurrence = ++keyless_seen_[std::string(hit->name)];
@@ -184,10 +214,9 @@ class GitSnapshotWriter final : public SnapshotWriter {
     }
     CFGIT_ASSIGN_OR_RETURN(Oid table_tree, StageTree(table_entries));
     tables_.push_back({EncodePathComponent(schema_.name), true, table_tree});
+    // Kept for the next table: growing them again cost a page fault a page, more than the rows.
     entries_.clear();
-    entries_.shrink_to_fit();
     names_.clear();
-    names_.shrink_to_fit();
     last_stats_ = TableWriteStats{schema_.name, rows_, schema_.key.empty()};
     return last_stats_;
   }
@@ -239,9 +268,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   }
 
   void AddEntry(std::string_view stem, const Oid& blob) {
-    auto [d1, d2] = FanoutDirs(std::string(stem));
-    uint32_t bucket = static_cast<uint32_t>(std::strtoul((d1 + d2).c_str(), nullptr, 16));
-    RowEntry e{bucket, static_cast<uint32_t>(stem.size() + 5), names_.size(), blob};
+    RowEntry e{FanoutBucket(stem), static_cast<uint32_t>(stem.size() + 5), names_.size(), blob};
     names_ += stem;
     names_ += ".yaml";
     entries_.push_back(e);
@@ -252,14 +279,15 @@ class GitSnapshotWriter final : public SnapshotWriter {
     std::vector<uint32_t> start(65537, 0);
     for (const RowEntry& e : entries_) ++start[e.bucket + 1];
     for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-    std::vector<RowEntry> sorted(entries_.size());
+    std::vector<RowEntry>& sorted = sorted_;
+    sorted.resize(entries_.size());
     std::vector<uint32_t> next(start.begin(), start.end() - 1);
     for (const RowEntry& e : entries_) sorted[next[e.bucket]++] = e;
     auto by_name = [this](const RowEntry& a, const RowEntry& b) { return Name(a) < Name(b); };
     for (size_t b = 0; b + 1 < start.size(); ++b) {
       std::sort(sorted.begin() + start[b], sorted.begin() + start[b + 1], by_name);
     }
-    entries_ = std::move(sorted);
+    entries_.swap(sorted);
   }
 
   static std::string Flatten(const std::string& yaml) {
@@ -275,9 +303,8 @@ class GitSnapshotWriter final : public SnapshotWriter {
     std::vector<TreeEntry> top, mid;
     TreeFingerprint leaf_fp, mid_fp;
     auto hex = [](uint32_t byte) {
-      char name[3];
-      std::snprintf(name, sizeof name, "%02x", byte & 0xff);
-      return std::string(name);
+      constexpr char kDigits[] = "0123456789abcdef";
+      return std::string{kDigits[(byte >> 4) & 0xf], kDigits[byte & 0xf]};
     };
     auto close_mid = [&](uint32_t top_byte) -> Status {
       if (mid.empty()) return Status::Ok();
@@ -351,7 +378,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   TableSchema schema_;
   std::vector<std::string> columns_;
   std::vector<size_t> key_index_;
-  std::vector<RowEntry> entries_;
+  std::vector<RowEntry> entries_, sorted_;  // sorted_: SortEntries' buffer
   std::string names_;
   std::unordered_map<std::string, int> keyless_seen_;
   std::vector<std::string> null_keys_;

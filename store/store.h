@@ -15,7 +15,9 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/config.h"
@@ -78,6 +80,15 @@ struct TableWriteStats {
   bool keyless = false;
 };
 
+// What a SnapshotWriter works out of a row before placing it (SnapshotWriter::PrepareRow): the
+// row's fingerprint and, when its memo knows the row, the stored row file. Opaque to callers.
+struct PreparedRow {
+  uint64_t fingerprint[2] = {0, 0};
+  bool known = false;
+  Oid blob;               // when known
+  std::string_view name;  // when known: the file name without ".yaml", owned by the writer
+};
+
 // Builds one snapshot tree. Tables are added one at a time, each with its rows (any order).
 class SnapshotWriter {
  public:
@@ -85,7 +96,18 @@ class SnapshotWriter {
   // `schema.key` empty means keyless. Rows are dropped for schema-only tables.
   virtual Status BeginTable(const TableSchema& schema) = 0;
   // The values of schema.VersionedColumns(), in that order.
-  virtual Status AddRow(const Row& row) = 0;
+  Status AddRow(const Row& row) {
+    PreparedRow prepared;
+    PrepareRows(std::span<const Row>(&row, 1), &prepared);
+    return AddRow(row, prepared);
+  }
+  // AddRow in two steps, so that the first can run on another thread while the second places
+  // earlier rows (ForEachRow's reading thread): PrepareRows fingerprints rows and looks them up
+  // in the memo (`out[i]` for `rows[i]`); AddRow(row, prepared) places one. Between BeginTable
+  // and EndTable, one thread prepares the rows, in the order they are then added, each before
+  // it is added.
+  virtual void PrepareRows(std::span<const Row> rows, PreparedRow* out) = 0;
+  virtual Status AddRow(const Row& row, const PreparedRow& prepared) = 0;
   // Fails (kNeedsAttention) naming the rows when key values are NULL or not unique.
   virtual Result<TableWriteStats> EndTable() = 0;
   // Instead of BeginTable, rows, EndTable: the table `from` ended last, as it is (same schema,

@@ -4,14 +4,16 @@
 // (the leaf and middle directories of a table's rows/): a fingerprint of its entries → the tree's
 // id. A row or tree whose fingerprint is found needs no encoding and no SHA-1: it is in the store.
 //
-// File format (store-format.md, "Fingerprint memo"): the line "cfgit-fingerprints 2\n"; 8 bytes
-// little-endian count of row records, the row records (16 bytes fingerprint, 20 bytes blob id,
-// 2 bytes little-endian name length, the name); 8 bytes count of tree records, the tree records
-// (16 bytes fingerprint, 20 bytes tree id). Records are in no particular order. A file that does
-// not parse is ignored: it is only a memo.
+// File format (store-format.md, "Fingerprint memo"): the line "cfgit-fingerprints 3\n", then
+// blocks, each: 8 bytes little-endian count of row records, the row records (16 bytes
+// fingerprint, 20 bytes blob id, 2 bytes little-endian name length, the name); 8 bytes count of
+// tree records, the tree records (16 bytes fingerprint, 20 bytes tree id). Records are in no
+// particular order. A block cut short ends the memo; a file that does not parse is ignored: it is
+// only a memo.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,17 +35,12 @@ Fingerprint RowFingerprint(uint64_t seed, const Row& row);
 // The fingerprint of a tree's entries (names, kinds and ids, in the order given).
 class TreeFingerprint {
  public:
-  TreeFingerprint();
-  ~TreeFingerprint();
-  TreeFingerprint(const TreeFingerprint&) = delete;
-  TreeFingerprint& operator=(const TreeFingerprint&) = delete;
   void Add(std::string_view name, bool is_tree, const Oid& id);
   // The fingerprint of the entries added since the last Take; starts over.
   Fingerprint Take();
 
  private:
-  struct State;
-  State* state_;
+  std::string entries_;  // since the last Take
 };
 
 class FingerprintMemo {
@@ -59,14 +56,21 @@ class FingerprintMemo {
   };
   // A row of the last snapshot; marks it as kept in the next memo.
   std::optional<Hit> Find(const Fingerprint& fp);
+  // Find for `n` rows at once: `hits[i]` for `fps[i]`. The lookups' cache misses (a slot, then a
+  // record, for every row) overlap instead of following one another.
+  void FindMany(const Fingerprint* fps, size_t n, std::optional<Hit>* hits);
   // A rows tree of the last snapshot; marks it as kept.
   std::optional<Oid> FindTree(const Fingerprint& fp);
+
+  // How many rows the memo knows (of every table of the last snapshot).
+  size_t row_records() const { return rows_.count; }
 
   // Records a row or tree that was not found, for Save (each fingerprint once).
   void Add(const Fingerprint& fp, const Oid& blob, std::string_view name);
   void AddTree(const Fingerprint& fp, const Oid& tree);
-  // Writes what was found or added to `path` (a temporary file, then rename); when that is
-  // exactly the memo loaded, the file is left as it is.
+  // Writes the memo of this snapshot to `path`: the records added, appended to the memo loaded
+  // from `path` when it is still as loaded and few of its records are gone; otherwise what was
+  // found or added, as a new file (a temporary file, then rename).
   Status Save(const std::string& path);
 
  private:
@@ -75,15 +79,22 @@ class FingerprintMemo {
   struct Slot {
     uint32_t offset = 0, tag = 0;
   };
+  bool Append(const std::string& path);  // the added records as one block; false: not done
+
   struct Table {
     std::vector<Slot> slots;
     std::vector<uint8_t> used;  // by slot
     size_t count = 0, found = 0;
-    void Build(const std::string& data, const std::vector<uint32_t>& offsets);
-    long Lookup(const std::string& data, const Fingerprint& fp) const;  // slot or -1
+    void Build(std::string_view data, const std::vector<uint32_t>& offsets);
+    long Lookup(std::string_view data, const Fingerprint& fp) const;  // slot or -1
   };
-  std::string source_;  // the file loaded ("": none)
-  std::string data_;    // its bytes
+  // The file loaded, mapped read-only (a 1M-row memo is ~70 MB: copying it into zero-filled
+  // memory cost more than the lookups). Memo files are only ever replaced (rename) or appended
+  // to, never truncated, so the mapping stays valid.
+  struct Mapping;
+  std::shared_ptr<const Mapping> mapping_;
+  std::string source_;     // the file loaded ("": none)
+  std::string_view data_;  // its whole blocks, in mapping_
   Table rows_, trees_;
   std::string new_rows_, new_trees_;  // records added, in the file's encoding
   size_t new_row_count_ = 0, new_tree_count_ = 0;

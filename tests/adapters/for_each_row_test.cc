@@ -54,6 +54,37 @@ TEST_CASE("ForEachRow hands over every row in order, across batch edges", "[adap
   }
 }
 
+TEST_CASE("ForEachRow prepares every row on the reading thread, before the caller gets it",
+          "[adapters][pipeline]") {
+  for (int64_t n : {0, 1, 1023, 1024, 1025, 20000}) {
+    Counter reader(n);
+    int64_t prepared = 0, seen = 0;
+    std::thread::id prepare_thread;
+    Status status = ForEachRow(
+        reader,
+        [&](std::span<const Row> rows, cfgit::PreparedRow* out) {
+          prepare_thread = std::this_thread::get_id();
+          for (size_t i = 0; i < rows.size(); ++i) {
+            CHECK(rows[i][0] == Value::Integer(prepared));
+            out[i].fingerprint[0] = static_cast<uint64_t>(prepared) * 3;
+            out[i].known = prepared % 2 == 0;
+            ++prepared;
+          }
+        },
+        [&](const Row& row, const cfgit::PreparedRow& p) {
+          CHECK(row[0] == Value::Integer(seen));
+          CHECK(p.fingerprint[0] == static_cast<uint64_t>(seen) * 3);
+          CHECK(p.known == (seen % 2 == 0));
+          ++seen;
+          return Status::Ok();
+        });
+    CHECK(status.ok());
+    CHECK(prepared == n);
+    CHECK(seen == n);
+    if (n > 0) CHECK(prepare_thread == reader.reader_thread);
+  }
+}
+
 TEST_CASE("ForEachRow stops at the first failure of either side", "[adapters][pipeline]") {
   SECTION("the caller fails: its status, and no row after it") {
     Counter reader(100000);

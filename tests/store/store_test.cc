@@ -437,7 +437,7 @@ TEST_CASE("the fingerprint memo gives the same trees and is really used", "[stor
   // Hits are taken from the memo, not re-encoded: point one record at another blob and the tree
   // changes (a white-box check that the fast path is the one that runs).
   std::string tampered = before;
-  const size_t first_blob = std::string("cfgit-fingerprints 2\n").size() + 8 + 16;
+  const size_t first_blob = std::string("cfgit-fingerprints 3\n").size() + 8 + 16;
   REQUIRE(tampered.size() > first_blob + 20);
   for (size_t i = 0; i < 20; ++i) tampered[first_blob + i] = static_cast<char>(0x42);
   cfgit::test::WriteFile(memo_path, tampered);
@@ -453,6 +453,53 @@ TEST_CASE("the fingerprint memo gives the same trees and is really used", "[stor
   v1[std::string("cfgit-fingerprints ").size()] = '1';
   cfgit::test::WriteFile(memo_path, v1);
   CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
+}
+
+TEST_CASE("rows prepared in batches give the trees rows added one by one give",
+          "[store][memo]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  TableSchema keyed = Table("t");
+  TableSchema keyless = Table("k", {});
+  keyless.primary_key.clear();
+  std::vector<Row> rows, dups;
+  for (int64_t i = 0; i < 2500; ++i) rows.push_back({Value::Integer(i), Value::Text("v")});
+  for (int64_t i = 0; i < 2500; ++i) dups.push_back({Value::Integer(i % 7), Value::Text("d")});
+  // Prepared 1000 at a time, as ForEachRow's reading thread does, then added one by one.
+  auto batched = [&](const std::string& memo, const std::vector<Row>& keyed_rows) {
+    auto writer = store->NewSnapshot(memo);
+    REQUIRE(writer.ok());
+    for (const auto& [schema, table] : {std::pair{keyed, keyed_rows}, std::pair{keyless, dups}}) {
+      REQUIRE((*writer)->BeginTable(schema).ok());
+      std::vector<cfgit::PreparedRow> prepared(1000);
+      for (size_t at = 0; at < table.size(); at += prepared.size()) {
+        size_t n = std::min(prepared.size(), table.size() - at);
+        (*writer)->PrepareRows(std::span<const Row>(table.data() + at, n), prepared.data());
+        for (size_t i = 0; i < n; ++i) REQUIRE((*writer)->AddRow(table[at + i], prepared[i]).ok());
+      }
+      REQUIRE((*writer)->EndTable().ok());
+    }
+    auto tree = (*writer)->FinishTree("sqlite");
+    REQUIRE(tree.ok());
+    REQUIRE((*writer)->WriteCommit({}, "snapshot", {"T", "t@x", 1, 0}).ok());
+    return tree.value();
+  };
+  auto one_by_one = [&](const std::vector<Row>& keyed_rows) {
+    auto writer = store->NewSnapshot();
+    REQUIRE(writer.ok());
+    for (const auto& [schema, table] : {std::pair{keyed, keyed_rows}, std::pair{keyless, dups}}) {
+      REQUIRE((*writer)->BeginTable(schema).ok());
+      for (const Row& r : table) REQUIRE((*writer)->AddRow(r).ok());
+      REQUIRE((*writer)->EndTable().ok());
+    }
+    return (*writer)->FinishTree("sqlite").value();
+  };
+  // No memo yet, then every row found in it, then some found and some not.
+  CHECK(batched("dev", rows) == one_by_one(rows));
+  CHECK(batched("dev", rows) == one_by_one(rows));
+  auto changed = rows;
+  for (size_t i = 0; i < changed.size(); i += 3) changed[i][1] = Value::Text("changed");
+  CHECK(batched("dev", changed) == one_by_one(changed));
 }
 
 TEST_CASE(
@@ -488,7 +535,7 @@ TEST_CASE(
   // Trees come from the memo: point every tree record at another id and an unchanged snapshot's
   // tree changes (rows records stay valid, so only the tree records can explain it).
   std::string tampered = saved;
-  size_t at = std::string("cfgit-fingerprints 2\n").size() + 8;
+  size_t at = std::string("cfgit-fingerprints 3\n").size() + 8;
   for (int r = 0; r < 3000; ++r) {
     size_t name = static_cast<unsigned char>(tampered[at + 36]) |
                   (static_cast<size_t>(static_cast<unsigned char>(tampered[at + 37])) << 8);
@@ -503,20 +550,48 @@ TEST_CASE(
   CHECK_FALSE(MemoTree(*store, "dev", keyed, rows, false) == plain);
   cfgit::test::WriteFile(dev, saved);
 
-  // A changed row: the committed memo has the new record and drops the old one.
+  // A changed row: the records added (the row and the trees above it) are appended to the file
+  // as loaded, as one block; the old row's record stays until a quarter of the records are gone.
   auto changed = rows;
   changed[5][1] = Value::Text("changed");
   Oid after = MemoTree(*store, "dev", keyed, changed, true);
   CHECK(after == MemoTree(*store, "", keyed, changed, false));
   std::string next = cfgit::test::ReadFile(dev);
-  CHECK(next != saved);
-  CHECK(next.size() == saved.size());  // same row count, same name length, same tree count
+  REQUIRE(next.size() > saved.size());
+  CHECK(next.compare(0, saved.size(), saved) == 0);
+  // The block's two counts, one row record (file name "5") and two tree records (its leaf and
+  // middle directories; rows/ itself is always built).
+  CHECK(next.size() - saved.size() == 16 + (38 + 1) + 2 * 36);
+
+  // A block cut short (a command killed while appending) ends the memo: the whole blocks before
+  // it still serve, and the next save writes the file anew instead of appending after it.
+  const std::string cut = next.substr(0, next.size() - 10);
+  cfgit::test::WriteFile(dev, cut);
+  auto changed_again = changed;
+  changed_again[6][1] = Value::Text("changed too");
+  Oid again = MemoTree(*store, "dev", keyed, changed_again, true);
+  CHECK(again == MemoTree(*store, "", keyed, changed_again, false));
+  std::string rewritten = cfgit::test::ReadFile(dev);
+  CHECK(rewritten.compare(0, cut.size(), cut) != 0);
+  CHECK(MemoTree(*store, "dev", keyed, changed_again, false) == again);
+
+  // Most rows changed: the records of the old rows are over a quarter of the file, so it is
+  // written anew with only this snapshot's, and stays about the size of one snapshot's memo.
+  auto most = rows;
+  for (size_t i = 0; i < most.size(); i += 2) most[i][1] = Value::Text("most");
+  Oid most_tree = MemoTree(*store, "dev", keyed, most, true);
+  CHECK(most_tree == MemoTree(*store, "", keyed, most, false));
+  std::string compact = cfgit::test::ReadFile(dev);
+  CHECK(compact.size() < saved.size() * 5 / 4);
+  CHECK(MemoTree(*store, "dev", keyed, most, false) == most_tree);
+  MemoTree(*store, "dev", keyed, changed, true);
+  next = cfgit::test::ReadFile(dev);
 
   // An environment without a memo starts from the largest one: its rows are found there, so the
   // tampered-blob check shows the borrowed memo is used.
   // A memo whose first row record points at another blob.
   auto tampered_first_blob = [](std::string memo) {
-    size_t first_blob = std::string("cfgit-fingerprints 2\n").size() + 8 + 16;
+    size_t first_blob = std::string("cfgit-fingerprints 3\n").size() + 8 + 16;
     for (size_t i = 0; i < 20; ++i) memo[first_blob + i] = static_cast<char>(0x42);
     return memo;
   };

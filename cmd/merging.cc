@@ -201,8 +201,8 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
     if (auto k = known.find(table); k != known.end()) {
       if (auto it = k->second.find(values); it != k->second.end()) return it->second;
     }
-    Result<std::optional<Row>> row = out.editor->GetRow(*parent, values);
-    return !row.ok() || row->has_value();
+    Result<bool> row = out.editor->HasRow(*parent, values);
+    return !row.ok() || *row;
   };
   // Many touched rows point at the same parent (every closure row of a node at each of its
   // ancestors): each parent is looked up, and its row file read, once. The edits are all made

@@ -2,7 +2,10 @@
 #include "store/internal/edit.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
+#include <string_view>
+#include <unordered_map>
 
 namespace cfgit {
 namespace {
@@ -27,50 +30,119 @@ std::string RowFile(const std::string& stem) {
   return d1 + "/" + d2 + "/" + stem + ".yaml";
 }
 
+// Trees an editor reads, by id: a table's tree, its rows/ and fan-out directories are read once
+// however many rows are looked up or edited below them (libgit2 keeps no cache: store/repo.cc).
+// Bounded: when full, it starts over.
+class TreeCache {
+ public:
+  explicit TreeCache(git_repository* repo) : repo_(repo) {}
+
+  // Owned by the cache; valid until the next Get.
+  Result<git_tree*> Get(const Oid& id) {
+    if (auto it = trees_.find(id); it != trees_.end()) return it->second.get();
+    if (trees_.size() >= kMaxTrees) trees_.clear();
+    git_tree* t = nullptr;
+    if (int rc = git_tree_lookup(&t, repo_, Raw(id))) {
+      return git::Error(rc, "reading tree " + id.Short());
+    }
+    git_tree* out = t;
+    trees_.emplace(id, git::Tree(t));
+    return out;
+  }
+
+  // The id of the entry at `path` ("rows/3f/a0/42.yaml") below `tree`, if any.
+  Result<std::optional<Oid>> Path(const Oid& tree, std::string_view path) {
+    Oid at = tree;
+    std::string name;
+    while (true) {
+      size_t slash = path.find('/');
+      name.assign(path.substr(0, slash));
+      CFGIT_ASSIGN_OR_RETURN(git_tree * t, Get(at));
+      const git_tree_entry* e = git_tree_entry_byname(t, name.c_str());
+      if (!e) return std::optional<Oid>();
+      at = FromRaw(git_tree_entry_id(e));
+      if (slash == std::string_view::npos) return std::optional<Oid>(at);
+      if (git_tree_entry_type(e) != GIT_OBJECT_TREE) return std::optional<Oid>();
+      path.remove_prefix(slash + 1);
+    }
+  }
+
+  Result<std::vector<TreeEntry>> Entries(const Oid& id) {
+    CFGIT_ASSIGN_OR_RETURN(git_tree * t, Get(id));
+    std::vector<TreeEntry> out;
+    out.reserve(git_tree_entrycount(t));
+    for (size_t i = 0; i < git_tree_entrycount(t); ++i) {
+      const git_tree_entry* e = git_tree_entry_byindex(t, i);
+      out.push_back({git_tree_entry_name(e), git_tree_entry_type(e) == GIT_OBJECT_TREE,
+                     FromRaw(git_tree_entry_id(e))});
+    }
+    return out;
+  }
+
+ private:
+  static constexpr size_t kMaxTrees = 4096;  // fan-out trees are ~7 KiB
+  struct OidHash {
+    size_t operator()(const Oid& id) const {
+      size_t h;
+      std::memcpy(&h, id.bytes.data(), sizeof h);
+      return h;
+    }
+  };
+  git_repository* repo_;
+  std::unordered_map<Oid, git::Tree, OidHash> trees_;
+};
+
 // Applies `edits` (paths relative to `tree` → blob, or nullopt to remove) to `tree` (nullopt:
 // empty) and returns the new tree, or nullopt when nothing is left in it.
-Result<std::optional<Oid>> EditTree(git_repository* repo, ObjectStager* stager,
+Result<std::optional<Oid>> EditTree(TreeCache* trees, ObjectStager* stager,
                                     const std::optional<Oid>& tree,
                                     const std::map<std::string, std::optional<Oid>>& edits) {
-  std::map<std::string, TreeEntry> entries;
-  if (tree) {
-    CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> list, ReadTree(repo, *tree));
-    for (TreeEntry& e : list) entries[e.name] = std::move(e);
-  }
-  std::map<std::string, std::map<std::string, std::optional<Oid>>> below;
+  // The edits of this level (name -> blob or removal) and those below it, by directory.
+  std::map<std::string, std::optional<Oid>, std::less<>> here;
+  std::map<std::string, std::map<std::string, std::optional<Oid>>, std::less<>> below;
   for (const auto& [path, blob] : edits) {
     size_t slash = path.find('/');
     if (slash == std::string::npos) {
-      if (blob) {
-        entries[path] = {path, false, *blob};
-      } else {
-        entries.erase(path);
-      }
+      here[path] = blob;
     } else {
       below[path.substr(0, slash)][path.substr(slash + 1)] = blob;
     }
   }
-  for (const auto& [dir, sub] : below) {
-    std::optional<Oid> current;
-    if (auto it = entries.find(dir); it != entries.end() && it->second.is_tree)
-      current = it->second.id;
-    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> edited, EditTree(repo, stager, current, sub));
-    if (edited) {
-      entries[dir] = {dir, true, *edited};
-    } else {
-      entries.erase(dir);
-    }
-  }
-  if (entries.empty()) return std::optional<Oid>();
   std::vector<TreeEntry> list;
-  for (auto& [name, e] : entries) list.push_back(e);
-  CFGIT_ASSIGN_OR_RETURN(Oid id, stager->StageTree(list));
+  if (tree) {
+    CFGIT_ASSIGN_OR_RETURN(list, trees->Entries(*tree));
+  }
+  // The entries kept, then the new ones (StageTree puts them in Git's order).
+  std::vector<TreeEntry> out;
+  out.reserve(list.size() + here.size() + below.size());
+  for (TreeEntry& e : list) {
+    if (here.count(e.name)) continue;
+    if (auto sub = below.find(e.name); sub != below.end()) {
+      std::optional<Oid> current = e.is_tree ? std::optional<Oid>(e.id) : std::nullopt;
+      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> edited,
+                             EditTree(trees, stager, current, sub->second));
+      if (edited) out.push_back({std::move(e.name), true, *edited});
+      below.erase(sub);
+      continue;
+    }
+    out.push_back(std::move(e));
+  }
+  for (const auto& [name, blob] : here) {
+    if (blob) out.push_back({name, false, *blob});
+  }
+  for (const auto& [dir, sub] : below) {  // directories that did not exist
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> edited, EditTree(trees, stager, std::nullopt, sub));
+    if (edited) out.push_back({dir, true, *edited});
+  }
+  if (out.empty()) return std::optional<Oid>();
+  CFGIT_ASSIGN_OR_RETURN(Oid id, stager->StageTree(out));
   return std::optional<Oid>(id);
 }
 
 class GitSnapshotEditor final : public SnapshotEditor {
  public:
-  GitSnapshotEditor(git_repository* repo, const Oid& root) : repo_(repo), root_(root) {}
+  GitSnapshotEditor(git_repository* repo, const Oid& root)
+      : repo_(repo), root_(root), trees_(repo) {}
 
   Status Init(const std::string& objects_dir) { return stager_.Init(repo_, objects_dir); }
 
@@ -92,7 +164,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
     *t = Pending{};
     t->loaded = true;
     CFGIT_ASSIGN_OR_RETURN(t->table_tree,
-                           LookupPath(repo_, from, "tables/" + EncodePathComponent(table)));
+                           trees_.Path(from, "tables/" + EncodePathComponent(table)));
     return Status::Ok();
   }
 
@@ -143,6 +215,12 @@ class GitSnapshotEditor final : public SnapshotEditor {
     return std::optional<Row>(std::move(row));
   }
 
+  Result<bool> HasRow(const TableSchema& schema, const Row& key) override {
+    CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(schema.name));
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> blob, RowAt(t, RowFile(EncodeKey(key))));
+    return blob.has_value();
+  }
+
   Result<Oid> Finish() override {
     std::map<std::string, std::optional<Oid>> table_edits;  // "<dir>" -> table tree
     for (auto& [dir, t] : tables_) {
@@ -150,12 +228,12 @@ class GitSnapshotEditor final : public SnapshotEditor {
       for (const auto& [path, blob] : t.rows) edits["rows/" + path] = blob;
       if (t.schema_blob) edits["schema.yaml"] = t.schema_blob;
       CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> tree,
-                             EditTree(repo_, &stager_, t.table_tree, edits));
+                             EditTree(&trees_, &stager_, t.table_tree, edits));
       table_edits[dir] = tree;
     }
-    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> tables, LookupPath(repo_, root_, "tables"));
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> tables, trees_.Path(root_, "tables"));
     CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> new_tables, PlaceTrees(tables, table_edits));
-    CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> root, ReadTree(repo_, root_));
+    CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> root, trees_.Entries(root_));
     root.erase(std::remove_if(root.begin(), root.end(),
                               [](const TreeEntry& e) { return e.name == "tables"; }),
                root.end());
@@ -185,7 +263,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
     Pending& t = tables_[EncodePathComponent(name)];
     if (!t.loaded) {
       CFGIT_ASSIGN_OR_RETURN(t.table_tree,
-                             LookupPath(repo_, root_, "tables/" + EncodePathComponent(name)));
+                             trees_.Path(root_, "tables/" + EncodePathComponent(name)));
       t.loaded = true;
     }
     return &t;
@@ -202,7 +280,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
   Result<std::optional<Oid>> RowAt(Pending* t, const std::string& path) {
     if (auto it = t->rows.find(path); it != t->rows.end()) return it->second;
     if (!t->table_tree) return std::optional<Oid>();
-    return LookupPath(repo_, *t->table_tree, "rows/" + path);
+    return trees_.Path(*t->table_tree, "rows/" + path);
   }
 
   // Sets whole subtrees (table directories) in `tree`.
@@ -210,7 +288,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
                                         const std::map<std::string, std::optional<Oid>>& dirs) {
     std::map<std::string, TreeEntry> entries;
     if (tree) {
-      CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> list, ReadTree(repo_, *tree));
+      CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> list, trees_.Entries(*tree));
       for (TreeEntry& e : list) entries[e.name] = std::move(e);
     }
     for (const auto& [name, id] : dirs) {
@@ -229,6 +307,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
 
   git_repository* repo_;
   Oid root_;
+  TreeCache trees_;
   ObjectStager stager_;
   std::map<std::string, Pending> tables_;
 };

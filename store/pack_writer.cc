@@ -11,6 +11,9 @@
 #include <array>
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 namespace cfgit {
@@ -276,8 +279,103 @@ Status PackWriter::Finish() {
   if (::rename(idx_tmp.c_str(), (base + ".idx").c_str()) != 0) {
     return Errno("writing " + base + ".idx");
   }
+  last_pack_ = base;
   Discard();
   return Status::Ok();
+}
+
+namespace {
+
+// The object ids a version-2 pack index lists (gitformat-pack(5)): after the magic, the version
+// and the 256 fan-out counts, the sorted ids.
+Result<std::vector<git_oid>> IndexedIds(const std::string& idx_path) {
+  std::ifstream in(idx_path, std::ios::binary);
+  std::string head(8 + 256 * 4, '\0');
+  if (!in.read(head.data(), static_cast<std::streamsize>(head.size())) ||
+      head.compare(0, 4, "\377tOc") != 0) {
+    return Status::Invalid("cannot read the pack index " + idx_path);
+  }
+  auto be32 = [&](size_t at) {
+    return static_cast<uint32_t>(static_cast<unsigned char>(head[at])) << 24 |
+           static_cast<uint32_t>(static_cast<unsigned char>(head[at + 1])) << 16 |
+           static_cast<uint32_t>(static_cast<unsigned char>(head[at + 2])) << 8 |
+           static_cast<uint32_t>(static_cast<unsigned char>(head[at + 3]));
+  };
+  if (be32(4) != 2) return Status::Invalid("pack index " + idx_path + " is not of version 2");
+  std::vector<git_oid> ids(be32(8 + 255 * 4));
+  if (!ids.empty() && !in.read(reinterpret_cast<char*>(ids.data()),
+                               static_cast<std::streamsize>(ids.size() * sizeof(git_oid)))) {
+    return Status::Invalid("cannot read the pack index " + idx_path);
+  }
+  return ids;
+}
+
+}  // namespace
+
+Result<PackConsolidation> ConsolidatePacks(const std::string& pack_dir, git_odb* odb,
+                                           size_t max_packs) {
+  namespace fs = std::filesystem;
+  struct Pack {
+    std::string base;  // ".../pack-<id>"
+    uintmax_t size;
+  };
+  std::vector<Pack> packs;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(pack_dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("pack-", 0) != 0 || e.path().extension() != ".idx") continue;
+    std::string base = (e.path().parent_path() / e.path().stem()).string();
+    uintmax_t size = fs::file_size(base + ".pack", ec);
+    if (ec || fs::exists(base + ".keep")) continue;
+    packs.push_back({base, size});
+  }
+  PackConsolidation out;
+  if (packs.size() <= max_packs) return out;
+  std::sort(packs.begin(), packs.end(), [](const Pack& a, const Pack& b) {
+    return a.size != b.size ? a.size < b.size : a.base < b.base;
+  });
+  // Everything below the last pack smaller than twice all those before it is merged.
+  size_t merge = 0;
+  uintmax_t below = packs[0].size;
+  for (size_t i = 1; i < packs.size(); ++i) {
+    if (packs[i].size < 2 * below) merge = i + 1;
+    below += packs[i].size;
+  }
+  if (merge < 2) merge = packs.size() - max_packs + 1;  // a strict progression: the smallest
+  PackWriter writer(pack_dir);
+  for (size_t p = 0; p < merge; ++p) {
+    CFGIT_ASSIGN_OR_RETURN(std::vector<git_oid> ids, IndexedIds(packs[p].base + ".idx"));
+    for (const git_oid& id : ids) {
+      if (writer.Contains(id)) continue;
+      git_odb_object* object = nullptr;
+      if (int rc = git_odb_read(&object, odb, &id)) {
+        writer.Discard();
+        return git::Error(rc, "consolidating the store's packs: reading " +
+                                              std::string(git_oid_tostr_s(&id)));
+      }
+      Status added = writer.Add(id, git_odb_object_type(object),
+                                std::string_view(static_cast<const char*>(git_odb_object_data(object)),
+                                                 git_odb_object_size(object)));
+      git_odb_object_free(object);
+      if (!added.ok()) {
+        writer.Discard();
+        return added.Wrap("consolidating the store's packs: ");
+      }
+      ++out.objects;
+    }
+  }
+  CFGIT_RETURN_IF_ERROR(writer.Finish());
+  const std::string& written = writer.last_pack();
+  for (size_t p = 0; p < merge; ++p) {
+    if (packs[p].base == written) continue;  // the same objects: the same pack
+    // The index first: a pack without one is not read.
+    for (const char* ext : {".idx", ".pack", ".rev", ".bitmap", ".promisor"}) {
+      fs::remove(packs[p].base + ext, ec);
+    }
+  }
+  fs::remove(pack_dir + "/multi-pack-index", ec);
+  out.packs_merged = merge;
+  return out;
 }
 
 }  // namespace cfgit

@@ -9,10 +9,15 @@
 namespace cfgit {
 namespace {
 
+// Git's entry order: names compared bytewise, a tree's name as if it ended in '/'.
 bool GitOrder(const TreeEntry& a, const TreeEntry& b) {
-  std::string ka = a.is_tree ? a.name + "/" : a.name;
-  std::string kb = b.is_tree ? b.name + "/" : b.name;
-  return ka < kb;
+  size_t n = std::min(a.name.size(), b.name.size());
+  if (int c = std::memcmp(a.name.data(), b.name.data(), n)) return c < 0;
+  auto next = [n](const TreeEntry& e) {
+    return e.name.size() > n ? static_cast<unsigned char>(e.name[n])
+                             : static_cast<unsigned char>(e.is_tree ? '/' : 0);
+  };
+  return next(a) < next(b);
 }
 
 std::string SignatureLine(const Signature& s) {
@@ -29,13 +34,17 @@ std::string SignatureLine(const Signature& s) {
   return clean(s.name) + " <" + clean(s.email) + "> " + std::to_string(s.time) + " " + tz;
 }
 
+// Packs in the store beyond which the small ones are merged (an object lookup searches each).
+constexpr size_t kMaxPacks = 8;
+
 }  // namespace
 
 // New objects of a snapshot, streamed into a pack file as they are staged (PackWriter) and
 // moved into the store by Flush. Shared by the writer and by the read-only view the store's
 // object database gets of it.
 struct Staging {
-  explicit Staging(std::string pack_dir) : pack(std::move(pack_dir)) {}
+  explicit Staging(std::string dir) : pack_dir(dir), pack(std::move(dir)) {}
+  std::string pack_dir;
   PackWriter pack;
 };
 
@@ -187,6 +196,11 @@ Status ObjectStager::Flush() {
   Status done = staging_->pack.Finish();
   if (!done.ok()) return done.Wrap("writing a pack into the store: ");
   git_odb_refresh(pack_odb_.get());
+  // Now and then, the small packs into one (see ConsolidatePacks). Its failure loses nothing:
+  // the packs stay as they are, and the next command tries again.
+  Result<PackConsolidation> merged =
+      ConsolidatePacks(staging_->pack_dir, pack_odb_.get(), kMaxPacks);
+  if (merged.ok() && merged->packs_merged) git_odb_refresh(pack_odb_.get());
   git_odb_refresh(store_odb_.get());
   return Status::Ok();
 }

@@ -141,6 +141,8 @@ class SnapshotEditor {
   virtual Status RemoveRow(const TableSchema& schema, const Row& row) = 0;
   // The row with these key values in the edited snapshot, if any.
   virtual Result<std::optional<Row>> GetRow(const TableSchema& schema, const Row& key) = 0;
+  // Whether the edited snapshot has a row with these key values (GetRow without reading it).
+  virtual Result<bool> HasRow(const TableSchema& schema, const Row& key) = 0;
   // The edited tree (staged).
   virtual Result<Oid> Finish() = 0;
   // Stages a commit of the finished tree and writes every staged object as one pack.

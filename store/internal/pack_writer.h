@@ -36,6 +36,8 @@ class PackWriter {
   // Writes the trailer and the index, and moves both into the pack directory; the writer is then
   // empty and may be used again.
   Status Finish();
+  // The pack the last Finish wrote: its path without ".pack" / ".idx".
+  const std::string& last_pack() const { return last_pack_; }
   // Deletes the unfinished pack and forgets its objects.
   void Discard();
 
@@ -65,11 +67,26 @@ class PackWriter {
 
   std::string dir_;
   std::string tmp_path_;
+  std::string last_pack_;
   int fd_ = -1;
   uint64_t written_ = 0;                     // bytes in the file and the buffer
   std::string buffer_;  // the last bytes written, not yet in the file
   std::unordered_map<Oid, Entry, OidHash> objects_;
   std::unique_ptr<z_stream_s> zstore_, zfast_;  // deflate streams, reset for each object
 };
+
+// Every command that writes adds one pack, and every object lookup searches the packs one by one,
+// so they are consolidated now and then, as `git repack --geometric=2` does: when `pack_dir` holds
+// more than `max_packs` packs, the smallest ones are rewritten into one, so that the packs left
+// (by size) at least double from one to the next. The big first snapshot's pack is seldom
+// touched; the cost per object written stays logarithmic. Objects are read through `odb` (the
+// store's packs) and written as PackWriter writes them; the new pack is in place before the old
+// ones are deleted, so every object is always in some pack. Packs with a `.keep` file are left
+// alone, and a multi-pack-index naming a deleted pack is deleted (git writes it again).
+struct PackConsolidation {
+  size_t packs_merged = 0, objects = 0;
+};
+Result<PackConsolidation> ConsolidatePacks(const std::string& pack_dir, git_odb* odb,
+                                           size_t max_packs);
 
 }  // namespace cfgit

@@ -198,6 +198,59 @@ TEST_CASE("each commit writes one pack with its index, which stock git verifies"
   CHECK(second.out == "8\n");
 }
 
+TEST_CASE("small packs are consolidated, losing no object, while stores keep reading",
+          "[store][git][pack]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  auto pack_count = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir / ".cfgit/objects/pack")) {
+      if (e.path().extension() == ".pack") ++n;
+    }
+    return n;
+  };
+  std::vector<Row> rows;
+  for (int i = 0; i < 2000; ++i) rows.push_back(R(i, "v"));
+  std::vector<Oid> commits = {Commit(*store, rows)};  // the big first pack
+  // A store opened now that has read a row of the first commit (its pack is open) ...
+  auto early = Store::Open(dir / ".cfgit");
+  REQUIRE(early.ok());
+  auto first_tables = (*early)->ListTables((*early)->ReadCommit(commits[0])->tree);
+  REQUIRE(first_tables.ok());
+  size_t most = 0;
+  for (int c = 1; c <= 20; ++c) {  // 20 commits of one changed row: one small pack each
+    rows[static_cast<size_t>(c)] = R(c, ("change " + std::to_string(c)).c_str());
+    commits.push_back(Commit(*store, rows, {commits.back()}));
+    most = std::max(most, pack_count());
+  }
+  // Never more than the limit (8) and the one just written; the small ones were merged.
+  CHECK(most <= 9);
+  CHECK(pack_count() < 9);
+  auto fsck = Shell(dir.path(), "git --git-dir=.cfgit fsck --strict --no-dangling");
+  INFO(fsck.err);
+  CHECK(fsck.exit_code == 0);
+  auto all = Shell(dir.path(), "git --git-dir=.cfgit rev-list --objects " + commits.back().Hex() +
+                                   " | wc -l");
+  auto unique = Shell(dir.path(),
+                      "for i in .cfgit/objects/pack/*.idx; do git --git-dir=.cfgit show-index "
+                      "< $i; done | cut -d' ' -f2 | sort -u | wc -l");
+  CHECK(all.out == unique.out);  // every object once, none lost
+  for (const auto& e : std::filesystem::directory_iterator(dir / ".cfgit/objects/pack")) {
+    CHECK(e.path().filename().string().rfind("tmp_", 0) == std::string::npos);
+  }
+  // Both stores read every commit's rows, the early one from packs deleted since it opened them.
+  for (Store* s : {store.get(), early->get()}) {
+    for (size_t c = 0; c < commits.size(); ++c) {
+      auto info = s->ReadCommit(commits[c]);
+      REQUIRE(info.ok());
+      auto row = s->ReadRow(info->tree, Table("t"), {Value::Integer(static_cast<int64_t>(c))});
+      REQUIRE(row.ok());
+      REQUIRE(row->has_value());
+      CHECK((**row)[1] == Value::Text(c == 0 ? "v" : "change " + std::to_string(c)));
+    }
+  }
+}
+
 TEST_CASE("a snapshot that is never committed leaves no pack and no temporary file",
           "[store][pack]") {
   TempDir dir;
@@ -666,6 +719,15 @@ TEST_CASE("an edited snapshot equals the same content written from scratch", "[s
   auto none = e.GetRow(keyed, {Value::Integer(2)});
   REQUIRE(none.ok());
   CHECK_FALSE(none->has_value());
+  // HasRow: the same answers without reading rows (edited, removed, untouched, new, never there).
+  for (auto [id, there] : {std::pair{1, true}, {2, false}, {3, true}, {4, true}, {7, false}}) {
+    auto has = e.HasRow(keyed, {Value::Integer(id)});
+    REQUIRE(has.ok());
+    CHECK(*has == there);
+  }
+  auto has_new = e.HasRow(wider, {Value::Integer(9)});
+  REQUIRE(has_new.ok());
+  CHECK(*has_new);
   auto tree = e.Finish();
   REQUIRE(tree.ok());
   CHECK(tree->Hex() == expected.Hex());

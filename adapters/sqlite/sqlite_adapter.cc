@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "adapters/internal/sql_text.h"
 
@@ -195,6 +196,8 @@ class SqliteAdapter final : public Adapter {
 
   Status Write(const ChangeBatch& batch) override {
     if (!in_write_) return Status::Invalid("Write called outside BeginWrite/Commit");
+    for (const TableBatch& t : batch.tables) written_.Record(t);
+    CFGIT_RETURN_IF_ERROR(RecordParents(batch));
     for (const TableBatch& t : batch.tables) {
       if (t.alter_from && !t.rebuild) {
         return Status::Invalid("table '" + t.schema.name +
@@ -218,7 +221,9 @@ class SqliteAdapter final : public Adapter {
 
   Status Commit() override {
     if (!in_write_) return Status::Ok();
-    if (Status fk = CheckForeignKeys(); !fk.ok()) {
+    Status fk = CheckForeignKeys();
+    written_ = {};
+    if (!fk.ok()) {
       Exec("ROLLBACK").ok();
       in_write_ = false;
       return fk;
@@ -234,28 +239,317 @@ class SqliteAdapter final : public Adapter {
   }
 
   Status Rollback() override {
+    written_ = {};
     if (!in_write_) return Status::Ok();
     in_write_ = false;
     return Exec("ROLLBACK");
   }
 
  private:
-  // Every foreign key of the database, as SQLite checks them at COMMIT with foreign_keys on.
-  Status CheckForeignKeys() {
-    CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare("PRAGMA foreign_key_check"));
-    std::string found;
-    int n = 0;
-    int rc;
-    while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-      if (++n > 5) continue;
-      found += "\n  - table '" + ColumnText(s.get(), 0) + "', rowid " + ColumnText(s.get(), 1) +
-               ": no matching row in '" + ColumnText(s.get(), 2) + "'";
+  // What the writes of a transaction did that foreign keys care about (Write records it, Commit
+  // checks it): the keys a COMMIT with foreign_keys on would check are those of the rows written
+  // and of the rows that pointed at rows deleted, not the whole database.
+  struct Written {
+    std::set<std::string> whole;  // tables checked whole: created, rebuilt, or not resolvable
+    std::set<std::string> replaced;  // created, rebuilt or dropped: their children checked whole
+    std::map<std::string, std::vector<ForeignKey>> keys;  // of the tables below, as written
+    // Child side: per table and foreign key (its index), the values of its columns in the rows
+    // inserted or updated (rows with a NULL among them are not checked, as SQLite does).
+    std::map<std::pair<std::string, size_t>, std::vector<Row>> rows;
+    // Parent side: per parent table and referenced columns, the values the writes may remove
+    // (of rows deleted, or updated in those columns), read before the writes; by encoding.
+    std::map<std::pair<std::string, std::vector<std::string>>, std::map<std::string, Row>> gone;
+    // Every foreign key of the database, by parent table: (child table, key).
+    std::map<std::string, std::vector<std::pair<std::string, ForeignKey>>> children;
+
+    void Record(const TableBatch& t) {
+      const std::string& name = t.schema.name;
+      if (t.drop || t.create || t.rebuild || t.stream) {
+        if (!t.drop) whole.insert(name);
+        replaced.insert(name);
+        return;
+      }
+      std::vector<std::string> cols = t.schema.VersionedColumns();
+      keys[name] = t.schema.foreign_keys;
+      for (size_t f = 0; f < t.schema.foreign_keys.size(); ++f) {
+        const ForeignKey& fk = t.schema.foreign_keys[f];
+        std::vector<Row>& out = rows[{name, f}];
+        auto add = [&out](Row values) {
+          if (!AnyNull(values)) out.push_back(std::move(values));
+        };
+        for (const Row& row : t.inserts) {
+          Row values;
+          for (const std::string& c : fk.columns) {
+            size_t at = Position(cols, c);
+            if (at == cols.size()) return (void)whole.insert(name);  // an ignored column
+            values.push_back(row[at]);
+          }
+          add(std::move(values));
+        }
+        for (const RowUpdate& u : t.updates) {
+          bool touched = std::any_of(fk.columns.begin(), fk.columns.end(), [&](const auto& c) {
+            return Position(u.columns, c) < u.columns.size();
+          });
+          if (!touched) continue;
+          Row values;
+          for (const std::string& c : fk.columns) {
+            if (size_t at = Position(u.columns, c); at < u.columns.size()) {
+              values.push_back(u.values[at]);
+            } else if (size_t k = Position(t.schema.key, c); k < t.schema.key.size()) {
+              values.push_back(u.key[k]);
+            } else {
+              return (void)whole.insert(name);  // a value the batch does not hold
+            }
+          }
+          add(std::move(values));
+        }
+      }
     }
-    if (rc != SQLITE_DONE) return SqliteError(db_.get(), "checking foreign keys of " + path_);
-    if (n == 0) return Status::Ok();
-    return Status::Database("FOREIGN KEY constraint failed in " + path_ + " (" + std::to_string(n) +
-                            " rows):" + found +
+  };
+
+  static size_t Position(const std::vector<std::string>& in, const std::string& c) {
+    return static_cast<size_t>(std::find(in.begin(), in.end(), c) - in.begin());
+  }
+  static bool AnyNull(const Row& values) {
+    return std::any_of(values.begin(), values.end(), [](const Value& v) { return v.is_null(); });
+  }
+
+  // Before the writes: the values of referenced columns that rows deleted, or updated in those
+  // columns, hold now (Written::gone); read from the database when the batch's row identity is
+  // not the referenced key.
+  Status RecordParents(const ChangeBatch& batch) {
+    bool any = std::any_of(batch.tables.begin(), batch.tables.end(), [](const TableBatch& t) {
+      return !t.deletes.empty() || !t.updates.empty() || t.drop || t.create || t.rebuild ||
+             t.stream;
+    });
+    if (!any) return Status::Ok();
+    CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> tables, ListTables());
+    for (const std::string& t : tables) {
+      TableSchema s;
+      CFGIT_RETURN_IF_ERROR(ReadForeignKeys(QuoteIdent(t), &s));
+      for (ForeignKey& fk : s.foreign_keys) {
+        written_.children[fk.ref_table].push_back({t, std::move(fk)});
+      }
+    }
+    for (const TableBatch& t : batch.tables) {
+      if (t.drop || t.create || t.rebuild || (t.deletes.empty() && t.updates.empty())) continue;
+      std::vector<std::string> row_id = t.schema.key.empty() ? t.schema.VersionedColumns()
+                                                             : t.schema.key;
+      std::set<std::vector<std::string>> referenced;
+      for (const auto& [child, fk] : written_.children[t.schema.name]) {
+        referenced.insert(fk.ref_columns);
+      }
+      for (const std::vector<std::string>& ref : referenced) {
+        std::map<std::string, Row>& gone = written_.gone[{t.schema.name, ref}];
+        auto keep = [&gone](Row values) {
+          if (!AnyNull(values)) gone.emplace(EncodeKey(values), std::move(values));
+        };
+        std::vector<size_t> pick;
+        for (const std::string& c : ref) pick.push_back(Position(row_id, c));
+        bool in_row_id = std::all_of(pick.begin(), pick.end(),
+                                     [&](size_t i) { return i < row_id.size(); });
+        std::vector<const Row*> read;  // row identities whose referenced values must be read
+        for (const Row& row : t.deletes) {
+          if (!in_row_id) {
+            read.push_back(&row);
+            continue;
+          }
+          Row values;
+          for (size_t i : pick) values.push_back(row[i]);
+          keep(std::move(values));
+        }
+        for (const RowUpdate& u : t.updates) {
+          bool changes = std::any_of(ref.begin(), ref.end(), [&](const std::string& c) {
+            return Position(u.columns, c) < u.columns.size();
+          });
+          if (changes) read.push_back(&u.key);
+        }
+        if (read.empty()) continue;
+        std::string sql = "SELECT ";
+        for (size_t i = 0; i < ref.size(); ++i) sql += (i ? ", " : "") + QuoteIdent(ref[i]);
+        sql += " FROM " + QuoteIdent(t.schema.name) + " WHERE " + Match(row_id, 1);
+        CFGIT_ASSIGN_OR_RETURN(Stmt s, Prepare(sql));
+        for (const Row* id : read) {
+          for (size_t i = 0; i < id->size(); ++i) {
+            CFGIT_RETURN_IF_ERROR(Bind(s.get(), static_cast<int>(i) + 1, (*id)[i]));
+          }
+          int rc;
+          while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+            Row values;
+            for (size_t i = 0; i < ref.size(); ++i) {
+              values.push_back(ReadValue(s.get(), static_cast<int>(i)));
+            }
+            keep(std::move(values));
+          }
+          sqlite3_reset(s.get());
+          sqlite3_clear_bindings(s.get());
+          if (rc != SQLITE_DONE) return SqliteError(db_.get(), "reading " + path_);
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  struct Broken {
+    std::string table, row, parent;  // "rowid 7", or the key values of a row written
+  };
+
+  // The foreign keys the transaction's writes could have broken (Written), checked before COMMIT
+  // as SQLite would check every key with foreign_keys on: a row written must find its parent, and
+  // no row may point at values its parent no longer has. Costs the rows written (and one scan of
+  // a child table whose key columns have no index, for the parent values removed), not the whole
+  // database. A table created or rebuilt, and the children of one, are checked whole.
+  Status CheckForeignKeys() {
+    lookups_.clear();
+    std::vector<Broken> broken;
+    std::set<std::string> whole = written_.whole;
+    std::set<std::string> tables;
+    {
+      CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> all, ListTables());
+      tables.insert(all.begin(), all.end());
+    }
+    for (const std::string& parent : written_.replaced) {
+      for (const auto& [child, fk] : written_.children[parent]) whole.insert(child);
+    }
+    auto exists_in = [&](const std::string& table, const std::vector<std::string>& columns,
+                         const Row& values) -> Result<bool> {
+      std::string sql = "SELECT 1 FROM " + QuoteIdent(table) + " WHERE ";
+      for (size_t i = 0; i < columns.size(); ++i) {
+        sql += (i ? " AND " : "") + QuoteIdent(columns[i]) + " = ?" + std::to_string(i + 1);
+      }
+      auto [it, fresh] = lookups_.try_emplace(sql);
+      if (fresh) {
+        CFGIT_ASSIGN_OR_RETURN(it->second, Prepare(sql + " LIMIT 1"));
+      }
+      sqlite3_stmt* s = it->second.get();
+      for (size_t i = 0; i < values.size(); ++i) {
+        CFGIT_RETURN_IF_ERROR(Bind(s, static_cast<int>(i) + 1, values[i]));
+      }
+      int rc = sqlite3_step(s);
+      sqlite3_reset(s);
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        return SqliteError(db_.get(), "checking foreign keys of " + path_);
+      }
+      return rc == SQLITE_ROW;
+    };
+
+    // Child side: each row written finds its parent.
+    for (const auto& [at, rows] : written_.rows) {
+      const auto& [table, f] = at;
+      if (whole.count(table) || rows.empty()) continue;
+      const ForeignKey& fk = written_.keys[table][f];
+      if (!tables.count(fk.ref_table)) {
+        whole.insert(table);
+        continue;
+      }
+      for (const Row& values : rows) {
+        CFGIT_ASSIGN_OR_RETURN(bool found, exists_in(fk.ref_table, fk.ref_columns, values));
+        if (found) continue;
+        std::string shown;
+        for (const Value& v : values) shown += (shown.empty() ? "" : ", ") + EncodeValue(v);
+        std::string names;
+        for (const std::string& c : fk.columns) names += (names.empty() ? "" : ", ") + c;
+        broken.push_back({table, "(" + shown + ") in " + names, fk.ref_table});
+      }
+    }
+    // Parent side: no row points at values its parent no longer has (a row deleted and written
+    // again has them).
+    for (const auto& [at, values] : written_.gone) {
+      const auto& [parent, ref] = at;
+      std::map<std::string, Row> vanished;
+      for (const auto& [encoded, v] : values) {
+        CFGIT_ASSIGN_OR_RETURN(bool still, exists_in(parent, ref, v));
+        if (!still) vanished.emplace(encoded, v);
+      }
+      if (vanished.empty()) continue;
+      for (const auto& [child, fk] : written_.children[parent]) {
+        if (fk.ref_columns != ref || whole.count(child) || !tables.count(child)) continue;
+        CFGIT_RETURN_IF_ERROR(PointingAt(child, fk, vanished, &broken));
+      }
+    }
+    // The rest whole, as SQLite's own check does it.
+    for (const std::string& table : whole) {
+      if (!tables.count(table)) continue;
+      CFGIT_ASSIGN_OR_RETURN(Stmt s,
+                             Prepare("PRAGMA foreign_key_check(" + QuoteIdent(table) + ")"));
+      int rc;
+      while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
+        broken.push_back({ColumnText(s.get(), 0), RowidText(s.get(), 1), ColumnText(s.get(), 2)});
+      }
+      if (rc != SQLITE_DONE) return SqliteError(db_.get(), "checking foreign keys of " + path_);
+    }
+    lookups_.clear();
+    if (broken.empty()) return Status::Ok();
+    std::string found;
+    for (size_t i = 0; i < broken.size() && i < 5; ++i) {
+      found += "\n  - table '" + broken[i].table + "', " + broken[i].row +
+               ": no matching row in '" + broken[i].parent + "'";
+    }
+    return Status::Database("FOREIGN KEY constraint failed in " + path_ + " (" +
+                            std::to_string(broken.size()) + " rows):" + found +
                             "\nnothing was written; fix the rows in the snapshot or the database");
+  }
+
+  // "rowid 7", or "a row" for a table WITHOUT ROWID (SQLite reports NULL).
+  static std::string RowidText(sqlite3_stmt* s, int i) {
+    return sqlite3_column_type(s, i) == SQLITE_NULL ? "a row" : "rowid " + ColumnText(s, i);
+  }
+
+  // The rows of `child` whose key `fk` holds one of `keys` (parent keys deleted), through a
+  // temporary table: SQLite looks them up by an index of the key's columns when there is one,
+  // and otherwise scans the child table once.
+  Status PointingAt(const std::string& child, const ForeignKey& fk,
+                    const std::map<std::string, Row>& keys, std::vector<Broken>* broken) {
+    std::string cols, params, names;
+    for (size_t i = 0; i < fk.columns.size(); ++i) {
+      cols += (i ? ", c" : "c") + std::to_string(i);
+      params += (i ? ", ?" : "?") + std::to_string(i + 1);
+      names += (i ? ", " : "") + QuoteIdent(fk.columns[i]);
+    }
+    CFGIT_RETURN_IF_ERROR(Exec("DROP TABLE IF EXISTS temp.cfgit_parent_keys"));
+    CFGIT_RETURN_IF_ERROR(Exec("CREATE TEMP TABLE cfgit_parent_keys (" + cols + ")"));
+    {
+      CFGIT_ASSIGN_OR_RETURN(
+          Stmt insert, Prepare("INSERT INTO temp.cfgit_parent_keys VALUES (" + params + ")"));
+      for (const auto& [encoded, key] : keys) {
+        for (size_t i = 0; i < key.size(); ++i) {
+          CFGIT_RETURN_IF_ERROR(Bind(insert.get(), static_cast<int>(i) + 1, key[i]));
+        }
+        CFGIT_RETURN_IF_ERROR(Run(insert.get(), "checking foreign keys of " + path_));
+      }
+    }
+    std::string lhs = fk.columns.size() == 1 ? names : "(" + names + ")";
+    Status status = Status::Ok();
+    {
+      // A table WITHOUT ROWID has no rowid to name: SQLite's own check then, over the table.
+      Result<Stmt> find = Prepare("SELECT '" + std::string("rowid ") + "' || rowid, ?1 FROM " +
+                                  QuoteIdent(child) + " WHERE " + lhs + " IN (SELECT " + cols +
+                                  " FROM temp.cfgit_parent_keys) LIMIT 6");
+      if (find.ok()) status = Bind(find->get(), 1, Value::Text(fk.ref_table));
+      if (!find.ok()) find = Prepare("PRAGMA foreign_key_check(" + QuoteIdent(child) + ")");
+      if (!find.ok()) status = find.status();
+      bool by_rowid = find.ok() && sqlite3_column_count(find->get()) == 2;
+      int rc = SQLITE_DONE;
+      while (status.ok() && (rc = sqlite3_step(find->get())) == SQLITE_ROW) {
+        sqlite3_stmt* s = find->get();
+        if (by_rowid) {
+          broken->push_back({child, ColumnText(s, 0), ColumnText(s, 1)});
+        } else {
+          broken->push_back({ColumnText(s, 0), RowidText(s, 1), ColumnText(s, 2)});
+        }
+      }
+      if (status.ok() && rc != SQLITE_DONE) {
+        status = SqliteError(db_.get(), "checking foreign keys of " + path_);
+      }
+    }
+    Status dropped = Exec("DROP TABLE temp.cfgit_parent_keys");
+    return status.ok() ? dropped : status;
+  }
+
+  static std::string Join(const std::vector<std::string>& names) {
+    std::string out;
+    for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
+    return out;
   }
 
   // The table created again from the snapshot's definition, its old self renamed aside (its
@@ -609,6 +903,8 @@ class SqliteAdapter final : public Adapter {
   std::string path_;
   bool in_read_ = false;
   bool in_write_ = false;
+  Written written_;
+  std::map<std::string, Stmt> lookups_;  // CheckForeignKeys' prepared lookups, by SQL
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The SQLite adapter's write side: one transaction, minimal DML, foreign keys at commit,
 // autoincrement counters, keyless rows, and nothing changed on failure.
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include "adapters/adapter.h"
 #include "tests/support/support.h"
@@ -102,6 +103,114 @@ TEST_CASE("sqlite rolls the whole batch back when a foreign key breaks",
   CHECK(commit.code() == Code::kDatabase);
   CHECK_THAT(commit.message(), Catch::Contains("FOREIGN KEY"));
   CHECK(Dump(dir) == before);
+}
+
+// The foreign keys a commit checks are those of the rows written and of the rows that pointed at
+// rows deleted (as SQLite counts them with foreign_keys on), whichever way the check goes: a
+// lookup of the parent, an index of the child's key columns, or a scan of a child without one.
+TEST_CASE("sqlite checks the foreign keys the batch could break, and only those",
+          "[adapter][sqlite][write]") {
+  const char* schema = R"(
+    CREATE TABLE p (id INTEGER PRIMARY KEY, code TEXT UNIQUE, a TEXT, b INTEGER, UNIQUE (a, b));
+    CREATE TABLE indexed (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id));
+    CREATE INDEX indexed_pid ON indexed (pid);
+    CREATE TABLE unindexed (id INTEGER PRIMARY KEY, pcode TEXT REFERENCES p(code));
+    CREATE TABLE pair (id INTEGER PRIMARY KEY, a TEXT, b INTEGER, FOREIGN KEY (a, b)
+      REFERENCES p(a, b));
+    CREATE TABLE tree (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES tree(id));
+    CREATE TABLE bare (k TEXT PRIMARY KEY, pid INTEGER REFERENCES p(id)) WITHOUT ROWID;
+    INSERT INTO p VALUES (1, 'one', 'x', 1), (2, 'two', 'x', 2), (3, 'three', 'y', 1);
+    INSERT INTO indexed VALUES (10, 1), (11, NULL);
+    INSERT INTO unindexed VALUES (20, 'two');
+    INSERT INTO pair VALUES (30, 'y', 1);
+    INSERT INTO tree VALUES (40, NULL), (41, 40);
+    INSERT INTO bare VALUES ('k', 3);
+    -- broken before the write, in a table it does not touch: not its business
+    CREATE TABLE old (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id));
+    INSERT INTO old VALUES (50, 99);
+  )";
+  auto I = [](int64_t v) { return Value::Integer(v); };
+  auto T = [](const char* v) { return Value::Text(v); };
+  struct Case {
+    const char* name;
+    std::function<void(Adapter&, ChangeBatch*)> batch;
+    const char* broken;  // "" when the commit must succeed; else what the message names
+  };
+  std::vector<Case> cases = {
+      {"a row inserted with its parent", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "indexed"), .inserts = {{I(12), I(2)}}});
+       }, ""},
+      {"a row inserted without its parent", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "indexed"), .inserts = {{I(12), I(7)}}});
+       }, "table 'indexed', (7) in pid: no matching row in 'p'"},
+      {"a key updated to a missing parent", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "unindexed"),
+                              .updates = {{{I(20)}, {"pcode"}, {T("nine")}}}});
+       }, "no matching row in 'p'"},
+      {"another column updated: not checked", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p"),
+                              .updates = {{{I(3)}, {"b"}, {I(1)}}}});
+       }, ""},
+      {"a parent deleted that an indexed child points at", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p"), .deletes = {{I(1)}}});
+       }, "table 'indexed', rowid 10: no matching row in 'p'"},
+      {"a parent deleted that a child without an index points at", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p", {"code"}), .deletes = {{T("two")}}});
+       }, "table 'unindexed', rowid 20: no matching row in 'p'"},
+      {"a parent deleted by a key that is not the one referenced", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p", {"code"}), .deletes = {{T("one")}}});
+       }, "table 'indexed', rowid 10: no matching row in 'p'"},
+      {"a parent of a two-column key deleted", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p", {"a", "b"}),
+                              .deletes = {{T("y"), I(1)}}});
+       }, "table 'pair', rowid 30: no matching row in 'p'"},
+      {"a parent deleted with the child that pointed at it", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p", {"code"}), .deletes = {{T("two")}}});
+         b->tables.push_back({.schema = Schema(db, "unindexed"), .deletes = {{I(20)}}});
+       }, ""},
+      {"a parent deleted and written again", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p"), .deletes = {{I(1)}},
+                              .inserts = {{I(1), T("uno"), T("z"), I(9)}}});
+       }, ""},
+      {"a parent deleted that nothing points at", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "indexed"), .deletes = {{I(11)}}});
+       }, ""},
+      {"a node of a tree deleted under a child", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "tree"), .deletes = {{I(40)}}});
+       }, "table 'tree', rowid 41: no matching row in 'tree'"},
+      {"a parent deleted that a table WITHOUT ROWID points at", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p"), .deletes = {{I(3)}}});
+         b->tables.push_back({.schema = Schema(db, "pair"), .deletes = {{I(30)}}});
+       }, "table 'bare'"},
+      {"a referenced column of a parent updated", [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p"),
+                              .updates = {{{I(2)}, {"code"}, {T("deux")}}}});
+       }, "table 'unindexed', rowid 20: no matching row in 'p'"},
+  };
+  for (const Case& c : cases) {
+    DYNAMIC_SECTION(c.name) {
+      TempDir dir;
+      Sqlite(dir / "db.sqlite", schema);
+      const char* dump = "SELECT 'p', id, code FROM p UNION ALL SELECT 'i', id, pid FROM indexed";
+      std::vector<std::string> before = SqliteRows(dir / "db.sqlite", dump);
+      auto db = Open(dir);
+      REQUIRE(db->BeginWrite({}).ok());
+      ChangeBatch batch{.source_dialect = "sqlite"};
+      c.batch(*db, &batch);
+      REQUIRE(db->Write(batch).ok());
+      cfgit::Status commit = db->Commit();
+      INFO(commit.message());
+      if (std::string(c.broken).empty()) {
+        CHECK(commit.ok());
+      } else {
+        CHECK(commit.code() == Code::kDatabase);
+        CHECK_THAT(commit.message(), Catch::Contains("FOREIGN KEY constraint failed"));
+        CHECK_THAT(commit.message(), Catch::Contains(c.broken));
+        CHECK_FALSE(Catch::Contains("table 'old'").match(commit.message()));
+        CHECK(SqliteRows(dir / "db.sqlite", dump) == before);
+      }
+    }
+  }
 }
 
 TEST_CASE("sqlite rolls back a failed statement and on destruction", "[adapter][sqlite][write]") {

@@ -407,8 +407,11 @@ def run_size(b, side_cls, size):
     cfgit(f"commit: {k} rows changed", "commit", "dev", "-m", f"{k} rows", note=json.dumps(ck))
     cfgit(f"diff --stat: {k} rows (two commits)", "diff", "dev~1", "dev", "--stat")
     cfgit(f"diff text: {k} rows (two commits)", "diff", "dev~1", "dev")
-    # stage back to dev~1 (base + A), then B's fixed-size change there: merging it into dev is a
-    # merge of k rows against k rows over the base dev~1.
+    # stage back to dev~1 (base + A); applying dev there writes the k rows (the scaling row of
+    # apply); then back to dev~1 and B's fixed-size change there: merging it into dev is a merge
+    # of k rows against k rows over the base dev~1.
+    setup("apply", "stage", "dev~1")
+    cfgit(f"apply: {k} rows", "apply", "stage", "dev", note=json.dumps(ck))
     setup("apply", "stage", "dev~1")
     ck2 = change("stage", "B", a.seed + 1, count=k)
     setup("commit", "stage", "-m", f"{k} rows B")

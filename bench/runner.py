@@ -276,7 +276,8 @@ class PgSide:
         self.psql(f'CREATE DATABASE "{self.dbname(dst)}" TEMPLATE "{self.dbname(src)}"')
 
     def drop(self, db):
-        self.psql(f'DROP DATABASE IF EXISTS "{self.dbname(db)}"')
+        # FORCE: an alternative stopped at the time limit may leave its server session running.
+        self.psql(f'DROP DATABASE IF EXISTS "{self.dbname(db)}" WITH (FORCE)')
 
     def floor_cmd(self, db, tables):
         cs = " ".join("-c " + shlex.quote('COPY "%s" TO STDOUT' % t) for t in tables)

@@ -1,5 +1,7 @@
 #include "store/internal/fingerprints.h"
 
+#include "store/internal/memory.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -131,6 +133,8 @@ Fingerprint TreeFingerprint::Take() {
 void FingerprintMemo::Table::Build(std::string_view data, const std::vector<uint32_t>& offsets) {
   size_t size = 16;
   while (size < offsets.size() * 2) size *= 2;
+  ReserveHuge(&slots, size);
+  ReserveHuge(&used, size);
   slots.assign(size, Slot{});
   used.assign(size, 0);
   count = 0;
@@ -241,6 +245,7 @@ FingerprintMemo FingerprintMemo::Load(const std::string& path) {
   // short (a process killed while appending it) ends the memo: what precedes it is whole.
   size_t at = kHeader.size(), whole = at;
   std::vector<uint32_t> rows, trees;
+  ReserveHuge(&rows, data.size() / kRowFixed);
   size_t rows_whole = 0, trees_whole = 0;
   auto count = [&](uint64_t* n) {
     if (data.size() - at < 8) return false;

@@ -17,6 +17,7 @@
 #include "store/internal/edit.h"
 #include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
+#include "store/internal/memory.h"
 #include "store/internal/staging.h"
 #include "store/store.h"
 
@@ -136,8 +137,9 @@ class GitSnapshotWriter final : public SnapshotWriter {
     if (rows_++ == 0 && entries_.capacity() < Memo().row_records()) {
       // Room for as many rows as the last snapshot had in all: only the pages used are touched,
       // and the growth of a big table (copies, a page fault a page, twice) is avoided.
-      entries_.reserve(Memo().row_records());
+      ReserveHuge(&entries_, Memo().row_records());
       names_.reserve(Memo().row_records() * 32);
+      AdviseHugePages(names_.data(), names_.capacity());
     }
     Fingerprint fp{prepared.fingerprint[0], prepared.fingerprint[1]};
     std::optional<FingerprintMemo::Hit> hit;
@@ -284,6 +286,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
     for (const RowEntry& e : entries_) ++start[e.bucket + 1];
     for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
     std::vector<RowEntry>& sorted = sorted_;
+    ReserveHuge(&sorted, entries_.capacity());
     sorted.resize(entries_.size());
     std::vector<uint32_t> next(start.begin(), start.end() - 1);
     for (const RowEntry& e : entries_) sorted[next[e.bucket]++] = e;

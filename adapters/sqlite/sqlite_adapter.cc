@@ -337,7 +337,11 @@ class SqliteAdapter final : public Adapter {
                                                              : t.schema.key;
       std::set<std::vector<std::string>> referenced;
       for (const auto& [child, fk] : written_.children[t.schema.name]) {
-        referenced.insert(fk.ref_columns);
+        if (fk.ref_columns.size() == fk.columns.size()) {
+          referenced.insert(fk.ref_columns);
+        } else {
+          written_.whole.insert(child);  // a key SQLite could not resolve either: its own check
+        }
       }
       for (const std::vector<std::string>& ref : referenced) {
         std::map<std::string, Row>& gone = written_.gone[{t.schema.name, ref}];
@@ -438,7 +442,7 @@ class SqliteAdapter final : public Adapter {
       const auto& [table, f] = at;
       if (whole.count(table) || rows.empty()) continue;
       const ForeignKey& fk = written_.keys[table][f];
-      if (!tables.count(fk.ref_table)) {
+      if (!tables.count(fk.ref_table) || fk.ref_columns.size() != fk.columns.size()) {
         whole.insert(table);
         continue;
       }

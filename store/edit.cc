@@ -2,7 +2,6 @@
 #include "store/internal/edit.h"
 
 #include <algorithm>
-#include <cstring>
 #include <map>
 #include <string_view>
 #include <unordered_map>
@@ -69,25 +68,11 @@ class TreeCache {
 
   Result<std::vector<TreeEntry>> Entries(const Oid& id) {
     CFGIT_ASSIGN_OR_RETURN(git_tree * t, Get(id));
-    std::vector<TreeEntry> out;
-    out.reserve(git_tree_entrycount(t));
-    for (size_t i = 0; i < git_tree_entrycount(t); ++i) {
-      const git_tree_entry* e = git_tree_entry_byindex(t, i);
-      out.push_back({git_tree_entry_name(e), git_tree_entry_type(e) == GIT_OBJECT_TREE,
-                     FromRaw(git_tree_entry_id(e))});
-    }
-    return out;
+    return TreeEntries(t);
   }
 
  private:
   static constexpr size_t kMaxTrees = 4096;  // fan-out trees are ~7 KiB
-  struct OidHash {
-    size_t operator()(const Oid& id) const {
-      size_t h;
-      std::memcpy(&h, id.bytes.data(), sizeof h);
-      return h;
-    }
-  };
   git_repository* repo_;
   std::unordered_map<Oid, git::Tree, OidHash> trees_;
 };

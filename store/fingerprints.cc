@@ -151,30 +151,28 @@ void FingerprintMemo::Table::Build(std::string_view data, const std::vector<uint
     }
     uint32_t off = offsets[i];
     Fingerprint fp = GetFingerprint(&data[off]);
-    uint32_t tag = static_cast<uint32_t>(fp.high >> 32);
-    size_t at = fp.low & mask;
-    bool seen = false;  // the same fingerprint twice: the first one holds
-    for (; slots[at].offset; at = (at + 1) & mask) {
-      if (slots[at].tag == tag && GetFingerprint(&data[slots[at].offset]) == fp) {
-        seen = true;
-        break;
-      }
-    }
-    if (seen) continue;
-    slots[at] = {off, tag};
+    size_t at = Probe(data, fp);
+    if (slots[at].offset) continue;  // the same fingerprint twice: the first one holds
+    slots[at] = {off, static_cast<uint32_t>(fp.high >> 32)};
     ++count;
   }
 }
 
-long FingerprintMemo::Table::Lookup(std::string_view data, const Fingerprint& fp) const {
-  if (slots.empty()) return -1;
+size_t FingerprintMemo::Table::Probe(std::string_view data, const Fingerprint& fp) const {
   size_t mask = slots.size() - 1;
   uint32_t tag = static_cast<uint32_t>(fp.high >> 32);
-  for (size_t at = fp.low & mask;; at = (at + 1) & mask) {
-    const Slot& slot = slots[at];
-    if (slot.offset == 0) return -1;
-    if (slot.tag == tag && GetFingerprint(&data[slot.offset]) == fp) return static_cast<long>(at);
+  size_t at = fp.low & mask;
+  while (slots[at].offset &&
+         !(slots[at].tag == tag && GetFingerprint(&data[slots[at].offset]) == fp)) {
+    at = (at + 1) & mask;
   }
+  return at;
+}
+
+long FingerprintMemo::Table::Lookup(std::string_view data, const Fingerprint& fp) const {
+  if (slots.empty()) return -1;
+  size_t at = Probe(data, fp);
+  return slots[at].offset ? static_cast<long>(at) : -1;
 }
 
 namespace {

@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <vector>
 
 namespace cfgit {
@@ -312,8 +311,7 @@ Result<std::vector<git_oid>> IndexedIds(const std::string& idx_path) {
 
 }  // namespace
 
-Result<PackConsolidation> ConsolidatePacks(const std::string& pack_dir, git_odb* odb,
-                                           size_t max_packs) {
+Result<size_t> ConsolidatePacks(const std::string& pack_dir, git_odb* odb, size_t max_packs) {
   namespace fs = std::filesystem;
   struct Pack {
     std::string base;  // ".../pack-<id>"
@@ -329,8 +327,7 @@ Result<PackConsolidation> ConsolidatePacks(const std::string& pack_dir, git_odb*
     if (ec || fs::exists(base + ".keep")) continue;
     packs.push_back({base, size});
   }
-  PackConsolidation out;
-  if (packs.size() <= max_packs) return out;
+  if (packs.size() <= max_packs) return size_t{0};
   std::sort(packs.begin(), packs.end(), [](const Pack& a, const Pack& b) {
     return a.size != b.size ? a.size < b.size : a.base < b.base;
   });
@@ -361,7 +358,6 @@ Result<PackConsolidation> ConsolidatePacks(const std::string& pack_dir, git_odb*
         writer.Discard();
         return added.Wrap("consolidating the store's packs: ");
       }
-      ++out.objects;
     }
   }
   CFGIT_RETURN_IF_ERROR(writer.Finish());
@@ -374,8 +370,7 @@ Result<PackConsolidation> ConsolidatePacks(const std::string& pack_dir, git_odb*
     }
   }
   fs::remove(pack_dir + "/multi-pack-index", ec);
-  out.packs_merged = merge;
-  return out;
+  return merge;
 }
 
 }  // namespace cfgit

@@ -43,8 +43,7 @@ constexpr size_t kMaxPacks = 8;
 // moved into the store by Flush. Shared by the writer and by the read-only view the store's
 // object database gets of it.
 struct Staging {
-  explicit Staging(std::string dir) : pack_dir(dir), pack(std::move(dir)) {}
-  std::string pack_dir;
+  explicit Staging(std::string pack_dir) : pack(std::move(pack_dir)) {}
   PackWriter pack;
 };
 
@@ -129,18 +128,23 @@ std::string CommitBytes(const Oid& tree, const std::vector<Oid>& parents,
   return body;
 }
 
+std::vector<TreeEntry> TreeEntries(const git_tree* tree) {
+  std::vector<TreeEntry> out;
+  out.reserve(git_tree_entrycount(tree));
+  for (size_t i = 0; i < git_tree_entrycount(tree); ++i) {
+    const git_tree_entry* e = git_tree_entry_byindex(tree, i);
+    out.push_back({git_tree_entry_name(e), git_tree_entry_type(e) == GIT_OBJECT_TREE,
+                   FromRaw(git_tree_entry_id(e))});
+  }
+  return out;
+}
+
 Result<std::vector<TreeEntry>> ReadTree(git_repository* repo, const Oid& id) {
   git_tree* t = nullptr;
   if (int rc = git_tree_lookup(&t, repo, Raw(id)))
     return git::Error(rc, "reading tree " + id.Short());
   git::Tree holder(t);
-  std::vector<TreeEntry> out;
-  for (size_t i = 0; i < git_tree_entrycount(t); ++i) {
-    const git_tree_entry* e = git_tree_entry_byindex(t, i);
-    out.push_back({git_tree_entry_name(e), git_tree_entry_type(e) == GIT_OBJECT_TREE,
-                   FromRaw(git_tree_entry_id(e))});
-  }
-  return out;
+  return TreeEntries(t);
 }
 
 ObjectStager::~ObjectStager() {
@@ -198,9 +202,8 @@ Status ObjectStager::Flush() {
   git_odb_refresh(pack_odb_.get());
   // Now and then, the small packs into one (see ConsolidatePacks). Its failure loses nothing:
   // the packs stay as they are, and the next command tries again.
-  Result<PackConsolidation> merged =
-      ConsolidatePacks(staging_->pack_dir, pack_odb_.get(), kMaxPacks);
-  if (merged.ok() && merged->packs_merged) git_odb_refresh(pack_odb_.get());
+  Result<size_t> merged = ConsolidatePacks(staging_->pack.dir(), pack_odb_.get(), kMaxPacks);
+  if (merged.ok() && *merged) git_odb_refresh(pack_odb_.get());
   git_odb_refresh(store_odb_.get());
   return Status::Ok();
 }

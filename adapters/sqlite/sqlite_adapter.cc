@@ -404,7 +404,7 @@ class SqliteAdapter final : public Adapter {
   // a child table whose key columns have no index, for the parent values removed), not the whole
   // database. A table created or rebuilt, and the children of one, are checked whole.
   Status CheckForeignKeys() {
-    lookups_.clear();
+    std::map<std::string, Stmt> lookups;  // prepared parent lookups, by SQL
     std::vector<Broken> broken;
     std::set<std::string> whole = written_.whole;
     std::set<std::string> tables;
@@ -421,7 +421,7 @@ class SqliteAdapter final : public Adapter {
       for (size_t i = 0; i < columns.size(); ++i) {
         sql += (i ? " AND " : "") + QuoteIdent(columns[i]) + " = ?" + std::to_string(i + 1);
       }
-      auto [it, fresh] = lookups_.try_emplace(sql);
+      auto [it, fresh] = lookups.try_emplace(sql);
       if (fresh) {
         CFGIT_ASSIGN_OR_RETURN(it->second, Prepare(sql + " LIMIT 1"));
       }
@@ -468,7 +468,8 @@ class SqliteAdapter final : public Adapter {
       if (vanished.empty()) continue;
       for (const auto& [child, fk] : written_.children[parent]) {
         if (fk.ref_columns != ref || whole.count(child) || !tables.count(child)) continue;
-        CFGIT_RETURN_IF_ERROR(PointingAt(child, fk, vanished, &broken));
+        CFGIT_ASSIGN_OR_RETURN(bool checked, PointingAt(child, fk, vanished, &broken));
+        if (!checked) whole.insert(child);
       }
     }
     // The rest whole, as SQLite's own check does it.
@@ -482,7 +483,6 @@ class SqliteAdapter final : public Adapter {
       }
       if (rc != SQLITE_DONE) return SqliteError(db_.get(), "checking foreign keys of " + path_);
     }
-    lookups_.clear();
     if (broken.empty()) return Status::Ok();
     std::string found;
     for (size_t i = 0; i < broken.size() && i < 5; ++i) {
@@ -501,9 +501,10 @@ class SqliteAdapter final : public Adapter {
 
   // The rows of `child` whose key `fk` holds one of `keys` (parent keys deleted), through a
   // temporary table: SQLite looks them up by an index of the key's columns when there is one,
-  // and otherwise scans the child table once.
-  Status PointingAt(const std::string& child, const ForeignKey& fk,
-                    const std::map<std::string, Row>& keys, std::vector<Broken>* broken) {
+  // and otherwise scans the child table once. False when `child` has no rowid to name them by
+  // (WITHOUT ROWID): the caller checks it whole then.
+  Result<bool> PointingAt(const std::string& child, const ForeignKey& fk,
+                          const std::map<std::string, Row>& keys, std::vector<Broken>* broken) {
     std::string cols, params, names;
     for (size_t i = 0; i < fk.columns.size(); ++i) {
       cols += (i ? ", c" : "c") + std::to_string(i);
@@ -512,48 +513,33 @@ class SqliteAdapter final : public Adapter {
     }
     CFGIT_RETURN_IF_ERROR(Exec("DROP TABLE IF EXISTS temp.cfgit_parent_keys"));
     CFGIT_RETURN_IF_ERROR(Exec("CREATE TEMP TABLE cfgit_parent_keys (" + cols + ")"));
-    {
-      CFGIT_ASSIGN_OR_RETURN(
-          Stmt insert, Prepare("INSERT INTO temp.cfgit_parent_keys VALUES (" + params + ")"));
-      for (const auto& [encoded, key] : keys) {
-        for (size_t i = 0; i < key.size(); ++i) {
-          CFGIT_RETURN_IF_ERROR(Bind(insert.get(), static_cast<int>(i) + 1, key[i]));
-        }
-        CFGIT_RETURN_IF_ERROR(Run(insert.get(), "checking foreign keys of " + path_));
-      }
-    }
-    std::string lhs = fk.columns.size() == 1 ? names : "(" + names + ")";
     Status status = Status::Ok();
+    bool by_rowid = true;
     {
-      // A table WITHOUT ROWID has no rowid to name: SQLite's own check then, over the table.
-      Result<Stmt> find = Prepare("SELECT '" + std::string("rowid ") + "' || rowid, ?1 FROM " +
-                                  QuoteIdent(child) + " WHERE " + lhs + " IN (SELECT " + cols +
-                                  " FROM temp.cfgit_parent_keys) LIMIT 6");
-      if (find.ok()) status = Bind(find->get(), 1, Value::Text(fk.ref_table));
-      if (!find.ok()) find = Prepare("PRAGMA foreign_key_check(" + QuoteIdent(child) + ")");
-      if (!find.ok()) status = find.status();
-      bool by_rowid = find.ok() && sqlite3_column_count(find->get()) == 2;
-      int rc = SQLITE_DONE;
-      while (status.ok() && (rc = sqlite3_step(find->get())) == SQLITE_ROW) {
-        sqlite3_stmt* s = find->get();
-        if (by_rowid) {
-          broken->push_back({child, ColumnText(s, 0), ColumnText(s, 1)});
-        } else {
-          broken->push_back({ColumnText(s, 0), RowidText(s, 1), ColumnText(s, 2)});
+      Result<Stmt> insert = Prepare("INSERT INTO temp.cfgit_parent_keys VALUES (" + params + ")");
+      status = insert.status();
+      for (auto it = keys.begin(); status.ok() && it != keys.end(); ++it) {
+        for (size_t i = 0; status.ok() && i < it->second.size(); ++i) {
+          status = Bind(insert->get(), static_cast<int>(i) + 1, it->second[i]);
         }
+        if (status.ok()) status = Run(insert->get(), "checking foreign keys of " + path_);
+      }
+      std::string lhs = fk.columns.size() == 1 ? names : "(" + names + ")";
+      Result<Stmt> find = Prepare("SELECT rowid FROM " + QuoteIdent(child) + " WHERE " + lhs +
+                                  " IN (SELECT " + cols + " FROM temp.cfgit_parent_keys) LIMIT 6");
+      by_rowid = find.ok();
+      int rc = SQLITE_DONE;
+      while (status.ok() && by_rowid && (rc = sqlite3_step(find->get())) == SQLITE_ROW) {
+        broken->push_back({child, "rowid " + ColumnText(find->get(), 0), fk.ref_table});
       }
       if (status.ok() && rc != SQLITE_DONE) {
         status = SqliteError(db_.get(), "checking foreign keys of " + path_);
       }
     }
     Status dropped = Exec("DROP TABLE temp.cfgit_parent_keys");
-    return status.ok() ? dropped : status;
-  }
-
-  static std::string Join(const std::vector<std::string>& names) {
-    std::string out;
-    for (const std::string& n : names) out += (out.empty() ? "" : ", ") + n;
-    return out;
+    if (!status.ok()) return status;
+    if (!dropped.ok()) return dropped;
+    return by_rowid;
   }
 
   // The table created again from the snapshot's definition, its old self renamed aside (its
@@ -908,7 +894,6 @@ class SqliteAdapter final : public Adapter {
   bool in_read_ = false;
   bool in_write_ = false;
   Written written_;
-  std::map<std::string, Stmt> lookups_;  // CheckForeignKeys' prepared lookups, by SQL
 };
 
 }  // namespace

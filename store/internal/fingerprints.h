@@ -87,6 +87,8 @@ class FingerprintMemo {
     size_t count = 0, found = 0;
     void Build(std::string_view data, const std::vector<uint32_t>& offsets);
     long Lookup(std::string_view data, const Fingerprint& fp) const;  // slot or -1
+    // The slot holding `fp`, or the empty one where it would go (slots must not be empty).
+    size_t Probe(std::string_view data, const Fingerprint& fp) const;
   };
   // The file loaded, mapped read-only (a 1M-row memo is ~70 MB: copying it into zero-filled
   // memory cost more than the lookups). Memo files are only ever replaced (rename) or appended

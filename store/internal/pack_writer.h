@@ -18,6 +18,15 @@ struct z_stream_s;
 
 namespace cfgit {
 
+// Hash of an object id for unordered containers: its first bytes (SHA-1 bytes are uniform).
+struct OidHash {
+  size_t operator()(const Oid& id) const {
+    size_t h;
+    std::memcpy(&h, id.bytes.data(), sizeof h);
+    return h;
+  }
+};
+
 class PackWriter {
  public:
   explicit PackWriter(std::string pack_dir);
@@ -36,6 +45,7 @@ class PackWriter {
   // Writes the trailer and the index, and moves both into the pack directory; the writer is then
   // empty and may be used again.
   Status Finish();
+  const std::string& dir() const { return dir_; }
   // The pack the last Finish wrote: its path without ".pack" / ".idx".
   const std::string& last_pack() const { return last_pack_; }
   // Deletes the unfinished pack and forgets its objects.
@@ -48,13 +58,6 @@ class PackWriter {
     uint32_t crc32;   // of those bytes, for the index
     uint32_t size;    // of the object
     uint8_t type;
-  };
-  struct OidHash {
-    size_t operator()(const Oid& id) const {
-      size_t h;
-      std::memcpy(&h, id.bytes.data(), sizeof h);  // SHA-1 bytes are uniform already
-      return h;
-    }
   };
   static Oid Key(const git_oid& id) {
     Oid key;
@@ -82,11 +85,8 @@ class PackWriter {
 // touched; the cost per object written stays logarithmic. Objects are read through `odb` (the
 // store's packs) and written as PackWriter writes them; the new pack is in place before the old
 // ones are deleted, so every object is always in some pack. Packs with a `.keep` file are left
-// alone, and a multi-pack-index naming a deleted pack is deleted (git writes it again).
-struct PackConsolidation {
-  size_t packs_merged = 0, objects = 0;
-};
-Result<PackConsolidation> ConsolidatePacks(const std::string& pack_dir, git_odb* odb,
-                                           size_t max_packs);
+// alone, and a multi-pack-index naming a deleted pack is deleted (git writes it again). Returns
+// how many packs were merged (0: none).
+Result<size_t> ConsolidatePacks(const std::string& pack_dir, git_odb* odb, size_t max_packs);
 
 }  // namespace cfgit

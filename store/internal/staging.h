@@ -31,6 +31,7 @@ std::string CommitBytes(const Oid& tree, const std::vector<Oid>& parents,
                         const std::string& message, const Signature& author);
 // The entries of a tree (stored or staged).
 Result<std::vector<TreeEntry>> ReadTree(git_repository* repo, const Oid& tree);
+std::vector<TreeEntry> TreeEntries(const git_tree* tree);
 
 struct Staging;
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <thread>
 #include <unordered_map>
 
 #include "cmd/command.h"
@@ -112,8 +113,18 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
       return Status::Ok();
     };
   };
-  CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, ours, all, keep(&ours_diffs)));
-  CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, theirs, all, keep(&theirs_diffs)));
+  {
+    // The two diffs are independent: theirs' is read on a second thread, through a handle of its
+    // own on the store (a libgit2 repository serves one thread at a time). Both trees are stored.
+    CFGIT_ASSIGN_OR_RETURN(std::unique_ptr<Store> second, Store::Open(store.path()));
+    Status theirs_read;
+    std::thread reader(
+        [&] { theirs_read = DiffSnapshots(*second, base, theirs, all, keep(&theirs_diffs)); });
+    Status ours_read = DiffSnapshots(store, base, ours, all, keep(&ours_diffs));
+    reader.join();
+    CFGIT_RETURN_IF_ERROR(ours_read);
+    CFGIT_RETURN_IF_ERROR(theirs_read);
+  }
 
   MergeOutcome out;
   CFGIT_ASSIGN_OR_RETURN(out.editor, s.store->EditSnapshot(ours));
@@ -165,56 +176,54 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   Schemas schemas(store);
   // Parents the diffs and edits already tell about are not looked up in the tree.
   std::map<std::string, std::map<Row, bool, RowLess>> known;
-  {
-    std::set<std::string> names;
-    for (const auto& [name, d] : ours_diffs) names.insert(name);
-    for (const auto& [name, d] : theirs_diffs) names.insert(name);
-    for (const std::string& name : names) {
-      auto o = ours_diffs.find(name);
-      auto t = theirs_diffs.find(name);
-      auto r = results.find(name);
-      std::optional<TableSchema> ours_schema;
-      if (o != ours_diffs.end()) {
-        ours_schema = o->second.to;
-      } else if (t != theirs_diffs.end()) {
-        ours_schema = t->second.from;
-      }
-      std::optional<std::map<Row, bool, RowLess>> rows =
-          KnownRows(o != ours_diffs.end() ? &o->second : nullptr,
-                    t != theirs_diffs.end() ? &t->second : nullptr,
-                    r != results.end() ? &r->second : nullptr, ours_schema);
-      if (rows) known.emplace(name, std::move(*rows));
+  std::set<std::string> changed;  // tables either side changed
+  for (const auto& [name, d] : ours_diffs) changed.insert(name);
+  for (const auto& [name, d] : theirs_diffs) changed.insert(name);
+  for (const std::string& name : changed) {
+    auto o = ours_diffs.find(name);
+    auto t = theirs_diffs.find(name);
+    auto r = results.find(name);
+    std::optional<TableSchema> ours_schema;
+    if (o != ours_diffs.end()) {
+      ours_schema = o->second.to;
+    } else if (t != theirs_diffs.end()) {
+      ours_schema = t->second.from;
     }
+    std::optional<std::map<Row, bool, RowLess>> rows =
+        KnownRows(o != ours_diffs.end() ? &o->second : nullptr,
+                  t != theirs_diffs.end() ? &t->second : nullptr,
+                  r != results.end() ? &r->second : nullptr, ours_schema);
+    if (rows) known.emplace(name, std::move(*rows));
   }
-  auto lookup_parent = [&](const std::string& table, const std::vector<std::string>& columns,
-                           const Row& values) -> bool {
-    std::optional<TableSchema> parent;
-    if (auto it = results.find(table); it != results.end()) {
-      parent = it->second.schema;
-    } else {
-      Result<std::optional<TableSchema>> p = schemas.Get(ours, table);
-      if (!p.ok()) return true;
-      parent = *p;
-    }
-    if (!parent) return false;                // the parent table is gone
-    if (parent->key != columns) return true;  // not its row identity: not checked
-    if (auto k = known.find(table); k != known.end()) {
-      if (auto it = k->second.find(values); it != k->second.end()) return it->second;
-    }
-    Result<bool> row = out.editor->HasRow(*parent, values);
-    return !row.ok() || *row;
+  // The parent table as merged; nullopt: gone.
+  auto parent_schema = [&](const std::string& table) -> Result<std::optional<TableSchema>> {
+    if (auto it = results.find(table); it != results.end()) return it->second.schema;
+    return schemas.Get(ours, table);
   };
   // Many touched rows point at the same parent (every closure row of a node at each of its
   // ancestors): each parent is looked up, and its row file read, once. The edits are all made
   // by now, so an answer cannot change.
   std::unordered_map<std::string, bool> parents_seen;
   auto parent_exists = [&](const std::string& table, const std::vector<std::string>& columns,
-                           const Row& values) -> bool {
+                           const Row& values, bool as_a_side) -> bool {
+    Result<std::optional<TableSchema>> parent = parent_schema(table);
+    if (!parent.ok()) return true;
+    if (!*parent) return false;                  // the parent table is gone
+    if ((*parent)->key != columns) return true;  // not its row identity: not checked
+    if (auto k = known.find(table); k != known.end()) {
+      if (auto it = k->second.find(values); it != k->second.end()) return it->second;
+      // No side and no edit changed that parent row: the side that has the child as it is has
+      // the parent as the base had it (each side's database held its rows together).
+      if (as_a_side) return true;
+    } else if (as_a_side && !changed.count(table)) {
+      return true;  // no side changed the parent table
+    }
     std::string memo = EncodePathComponent(table);
     for (const std::string& c : columns) memo += "/" + EncodePathComponent(c);
     memo += "/" + EncodeKey(values);
     if (auto seen = parents_seen.find(memo); seen != parents_seen.end()) return seen->second;
-    bool exists = lookup_parent(table, columns, values);
+    Result<bool> row = out.editor->HasRow(**parent, values);
+    bool exists = !row.ok() || *row;
     parents_seen.emplace(std::move(memo), exists);
     return exists;
   };

@@ -80,7 +80,7 @@ std::vector<Conflict> CheckConstraints(const TableSchema& schema,
     for (const auto& t : touched) {
       std::optional<Row> values = Pick(columns, t.row, fk.columns);
       if (!values || AnyNull(*values)) continue;
-      if (parent_exists(fk.ref_table, fk.ref_columns, *values)) continue;
+      if (parent_exists(fk.ref_table, fk.ref_columns, *values, t.as_ours || t.as_theirs)) continue;
       Conflict c;
       c.table = schema.name;
       c.kind = ConflictKind::kForeignKey;

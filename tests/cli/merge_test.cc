@@ -645,6 +645,47 @@ TEST_CASE("unique and foreign-key violations of the merged result are conflicts"
   ws.CheckStore();
 }
 
+TEST_CASE("foreign keys are checked where the merge could break them", "[cli][merge]") {
+  // The base already holds a dangling reference (SQLite enforces foreign keys only when asked):
+  // member 3 refers to group 9, which no database has.
+  Team ws(
+      "CREATE TABLE groups (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+      "INSERT INTO groups VALUES (1, 'admins'), (2, 'staff');"
+      "CREATE TABLE members (id INTEGER PRIMARY KEY, group_id INTEGER REFERENCES groups(id),"
+      "  name TEXT, note TEXT);"
+      "INSERT INTO members VALUES (1, 1, 'ann', NULL), (3, 9, 'cy', NULL);");
+  // Rows each side has as it is, whose parents no side changed: bob's own database held them
+  // together with their parents, or (member 3) without, before the merge; the merge cannot
+  // have broken them, so they are not reported.
+  ws.Alice("INSERT INTO members VALUES (2, 2, 'al', NULL);");
+  ws.Bob(
+      "UPDATE members SET name = 'ANN' WHERE id = 1; UPDATE members SET name = 'CY' WHERE id = 3;"
+      "UPDATE groups SET name = 'STAFF' WHERE id = 2;");
+  ws.FastForwardAlice();
+  CFGIT_EXPECT_EXIT(ws.Run("merge dev-bob --into staging"), 0);
+  CHECK(ws.RowAt("staging", "members", "id: 3") == "id: 3\ngroup_id: 9\nname: 'CY'\nnote: null");
+  CHECK(ws.RowAt("staging", "groups", "id: 2") == "id: 2\nname: 'STAFF'");
+
+  // A row whose cells come from both sides is one neither database held: it is checked against
+  // the merged result (member 3: ours' note, theirs' name; group 9 is missing), and so is a row
+  // whose parent the other side deleted (member 2, group 2).
+  ws.Alice("UPDATE members SET note = 'a' WHERE id = 3;");
+  ws.Bob("DELETE FROM groups WHERE id = 2;");
+  RunResult r = ws.Run("merge dev-bob --into dev-alice");
+  CFGIT_EXPECT_EXIT(r, 1);
+  CHECK_THAT(r.err, Catch::Contains("members: 2 conflicts"));
+  RunResult json = ws.Run("conflicts dev-alice --format json");
+  CFGIT_EXPECT_EXIT(json, 0);
+  CHECK(CountOf(json.out, "\"kind\":") == 2);
+  for (const char* key : {"2", "3"}) {
+    CHECK_THAT(json.out,
+               Catch::Contains(std::string("{\"table\":\"members\",\"key\":{\"id\":") + key +
+                               "},\"kind\":\"foreign-key\",\"columns\":[\"group_id\"],"));
+  }
+  CFGIT_EXPECT_EXIT(ws.Run("merge --abort dev-alice"), 0);
+  ws.CheckStore();
+}
+
 // Runs `cfgit ARGS` and kills it (SIGKILL) after `seconds`, wherever it is. (`; true` keeps
 // the shell's "Killed" notice in the captured stderr.)
 RunResult KilledAfter(const Ws& ws, const std::string& seconds, const std::string& args) {

@@ -904,7 +904,7 @@ TableSchema ConstraintSchema() {
 }
 
 bool ParentExists(const std::string& table, const std::vector<std::string>& columns,
-                  const Row& values) {
+                  const Row& values, bool /*as_a_side*/) {
   CHECK(table == "p");
   CHECK(columns == std::vector<std::string>{"id"});
   REQUIRE(values.size() == 1);
@@ -986,6 +986,29 @@ TEST_CASE("table merge: constraints of a table theirs created are checked", "[me
   CheckConflicts(CheckConstraints(*r.schema, r.touched, ParentExists),
                  {{kFkConflict, Rw(2), {"parent_id"}, kNone, kNone, Rw(99)}}, schema.key,
                  schema.VersionedColumns());
+}
+
+TEST_CASE("table merge: foreign keys say whether a side holds the child row as it is", "[merge]") {
+  // Row 1: ours changed its email, theirs its parent (cells from both: no side holds it); row 3:
+  // added by theirs; row 4: added by ours. Each is asked about once, with its own answer.
+  const TableSchema schema = ConstraintSchema();
+  const std::vector<Row> base = {Rw(1, "a@x", 10), Rw(2, "b@x", 10)};
+  Sides s = MakeSides(schema, schema, schema, base,
+                      ApplyEdits(schema, base, {P(1, "q@x", 10), P(4, "d@x", 10)}),
+                      ApplyEdits(schema, base, {P(1, "a@x", 11), P(3, "c@x", 99)}));
+  TableMergeResult r = MergeTable(Input(s, Rule::kMerge));
+  REQUIRE(r.schema);
+  std::map<int64_t, bool> asked;  // parent id -> as_a_side
+  auto exists = [&](const std::string& table, const std::vector<std::string>& columns,
+                    const Row& values, bool as_a_side) {
+    REQUIRE(values.size() == 1);
+    CHECK(asked.emplace(values[0].integer(), as_a_side).second);
+    return ParentExists(table, columns, values, as_a_side);
+  };
+  CheckConflicts(CheckConstraints(*r.schema, r.touched, exists),
+                 {{kFkConflict, Rw(3), {"parent_id"}, kNone, kNone, Rw(99)}}, schema.key,
+                 schema.VersionedColumns());
+  CHECK(asked == std::map<int64_t, bool>{{11, false}, {99, true}, {10, true}});
 }
 
 // --- rules other than merge, keyed ---

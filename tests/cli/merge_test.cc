@@ -686,6 +686,48 @@ TEST_CASE("foreign keys are checked where the merge could break them", "[cli][me
   ws.CheckStore();
 }
 
+TEST_CASE("a row file that cannot be read stops the merge, whichever diff reads it",
+          "[cli][merge]") {
+  // The two diffs run on two threads (base -> ours, base -> theirs); an error on either stops the
+  // merge before anything is written.
+  for (const std::string side : {"ours", "theirs"}) {
+    DYNAMIC_SECTION(side) {
+      Team ws(
+          "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT);"
+          "INSERT INTO items VALUES (1, 'one'), (2, 'two');");
+      ws.Alice("UPDATE items SET name = 'ONE' WHERE id = 1;");
+      ws.Bob("UPDATE items SET name = 'TWO' WHERE id = 2;");
+      ws.FastForwardAlice();
+      // The side's changed row file is replaced, by stock git, with one that is not a row.
+      const std::string branch = side == "ours" ? "staging" : "dev-bob";
+      const std::string first = side == "ours" ? "id: 1\n" : "id: 2\n";
+      std::string path;
+      for (const std::string& f : ws.RowFiles(branch, "items")) {
+        std::string text = ws.GitOut("show '" + branch + ":tables/items/rows/" + f + "'");
+        if (text.rfind(first, 0) == 0) path = "tables/items/rows/" + f;
+      }
+      REQUIRE(!path.empty());
+      RunResult damaged =
+          Shell(ws.path(),
+                "export GIT_DIR=.cfgit GIT_INDEX_FILE=.cfgit/damage-index && "
+                "blob=$(printf 'id: [\\n' | git hash-object -w --stdin) && "
+                "git read-tree " +
+                    branch + " && git update-index --cacheinfo 100644,$blob,'" + path +
+                    "' && tree=$(git write-tree) && rm -f $GIT_INDEX_FILE && "
+                    "git update-ref refs/heads/" +
+                    branch + " $(git commit-tree $tree -p " + branch + " -m damaged)");
+      REQUIRE(damaged.exit_code == 0);
+      const std::string before = ws.Head("staging");
+
+      RunResult r = ws.Run("merge dev-bob --into staging");
+      CFGIT_EXPECT_EXIT(r, 4);
+      CHECK_THAT(r.err, Catch::Contains("table 'items', row "));
+      CHECK(ws.Head("staging") == before);
+      CHECK(!ws.HasMergeState());
+    }
+  }
+}
+
 // Runs `cfgit ARGS` and kills it (SIGKILL) after `seconds`, wherever it is. (`; true` keeps
 // the shell's "Killed" notice in the captured stderr.)
 RunResult KilledAfter(const Ws& ws, const std::string& seconds, const std::string& args) {

@@ -10,11 +10,12 @@
 namespace cfgit::cmd {
 namespace {
 
-// The table's schema in a snapshot tree (nullopt: no such table). Cached per tree.
+// The table's schema in a snapshot tree. Cached per tree.
 class Schemas {
  public:
   explicit Schemas(const Store& store) : store_(store) {}
-  Result<std::optional<TableSchema>> Get(const Oid& tree, const std::string& table) {
+  // nullptr: no such table. Valid as long as this cache.
+  Result<const TableSchema*> Get(const Oid& tree, const std::string& table) {
     auto& tables = cache_[tree.Hex()];
     if (tables.empty()) {
       CFGIT_ASSIGN_OR_RETURN(std::vector<TableEntry> list, store_.ListTables(tree));
@@ -26,8 +27,8 @@ class Schemas {
       }
     }
     auto it = tables.find(table);
-    if (it == tables.end()) return std::optional<TableSchema>();
-    return it->second;
+    if (it == tables.end() || !it->second) return static_cast<const TableSchema*>(nullptr);
+    return &*it->second;
   }
 
  private:
@@ -115,13 +116,14 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   };
   {
     // The two diffs are independent: theirs' is read on a second thread, through a handle of its
-    // own on the store (a libgit2 repository serves one thread at a time). Both trees are stored.
+    // own on the store (a libgit2 repository serves one thread at a time). So the three trees
+    // must be stored, not staged (command.h).
     CFGIT_ASSIGN_OR_RETURN(std::unique_ptr<Store> second, Store::Open(store.path()));
     Status theirs_read;
-    std::thread reader(
+    std::jthread reader(
         [&] { theirs_read = DiffSnapshots(*second, base, theirs, all, keep(&theirs_diffs)); });
     Status ours_read = DiffSnapshots(store, base, ours, all, keep(&ours_diffs));
-    reader.join();
+    reader.join();  // (also joined when an exception leaves this block)
     CFGIT_RETURN_IF_ERROR(ours_read);
     CFGIT_RETURN_IF_ERROR(theirs_read);
   }
@@ -195,9 +197,11 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
                   r != results.end() ? &r->second : nullptr, ours_schema);
     if (rows) known.emplace(name, std::move(*rows));
   }
-  // The parent table as merged; nullopt: gone.
-  auto parent_schema = [&](const std::string& table) -> Result<std::optional<TableSchema>> {
-    if (auto it = results.find(table); it != results.end()) return it->second.schema;
+  // The parent table as merged; nullptr: gone.
+  auto parent_schema = [&](const std::string& table) -> Result<const TableSchema*> {
+    if (auto it = results.find(table); it != results.end()) {
+      return it->second.schema ? &*it->second.schema : nullptr;
+    }
     return schemas.Get(ours, table);
   };
   // Many touched rows point at the same parent (every closure row of a node at each of its
@@ -206,14 +210,14 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   std::unordered_map<std::string, bool> parents_seen;
   auto parent_exists = [&](const std::string& table, const std::vector<std::string>& columns,
                            const Row& values, bool as_a_side) -> bool {
-    Result<std::optional<TableSchema>> parent = parent_schema(table);
+    Result<const TableSchema*> parent = parent_schema(table);
     if (!parent.ok()) return true;
     if (!*parent) return false;                  // the parent table is gone
     if ((*parent)->key != columns) return true;  // not its row identity: not checked
     if (auto k = known.find(table); k != known.end()) {
       if (auto it = k->second.find(values); it != k->second.end()) return it->second;
-      // No side and no edit changed that parent row: the side that has the child as it is has
-      // the parent as the base had it (each side's database held its rows together).
+      // No side and no edit changed that parent row: the side that has the child as it is, and
+      // the foreign key, has the parent as the base had it (its database held them together).
       if (as_a_side) return true;
     } else if (as_a_side && !changed.count(table)) {
       return true;  // no side changed the parent table
@@ -229,7 +233,11 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   };
   for (auto& [name, r] : results) {
     if (!r.schema || r.touched.empty()) continue;
-    for (Conflict& c : CheckConstraints(*r.schema, r.touched, parent_exists)) {
+    const TableDiff& t = theirs_diffs.at(name);
+    auto o = ours_diffs.find(name);
+    const std::optional<TableSchema>& ours_side = o != ours_diffs.end() ? o->second.to : t.from;
+    for (Conflict& c : CheckConstraints(*r.schema, r.touched, ours_side ? &*ours_side : nullptr,
+                                        t.to ? &*t.to : nullptr, parent_exists)) {
       out.conflicts.push_back(std::move(c));
     }
   }
@@ -245,7 +253,7 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
     TableSchema only_fks = *d.to;
     only_fks.indexes.clear();  // ours' own rows cannot collide with each other
     only_fks.primary_key = only_fks.key;
-    for (Conflict& c : CheckConstraints(only_fks, touched, parent_exists)) {
+    for (Conflict& c : CheckConstraints(only_fks, touched, &*d.to, nullptr, parent_exists)) {
       out.conflicts.push_back(std::move(c));
     }
   }

@@ -29,10 +29,26 @@ std::string Describe(const std::vector<std::string>& columns, const Row& values)
   return out + ")";
 }
 
+// Whether `side` has a foreign key from the same columns to the same parent columns, with those
+// columns versioned (so a row as that side has it holds that side's own values in them).
+bool HasForeignKey(const TableSchema* side, const ForeignKey& fk) {
+  if (!side) return false;
+  const std::vector<std::string> versioned = side->VersionedColumns();
+  for (const std::string& c : fk.columns) {
+    if (std::find(versioned.begin(), versioned.end(), c) == versioned.end()) return false;
+  }
+  return std::any_of(side->foreign_keys.begin(), side->foreign_keys.end(),
+                     [&](const ForeignKey& f) {
+                       return f.columns == fk.columns && f.ref_table == fk.ref_table &&
+                              f.ref_columns == fk.ref_columns;
+                     });
+}
+
 }  // namespace
 
 std::vector<Conflict> CheckConstraints(const TableSchema& schema,
                                        const std::vector<TableMergeResult::Touched>& touched,
+                                       const TableSchema* ours, const TableSchema* theirs,
                                        const ParentExists& parent_exists) {
   std::vector<Conflict> out;
   const std::vector<std::string> columns = schema.VersionedColumns();
@@ -77,10 +93,12 @@ std::vector<Conflict> CheckConstraints(const TableSchema& schema,
     }
   }
   for (const ForeignKey& fk : schema.foreign_keys) {
+    const bool ours_has = HasForeignKey(ours, fk), theirs_has = HasForeignKey(theirs, fk);
     for (const auto& t : touched) {
       std::optional<Row> values = Pick(columns, t.row, fk.columns);
       if (!values || AnyNull(*values)) continue;
-      if (parent_exists(fk.ref_table, fk.ref_columns, *values, t.as_ours || t.as_theirs)) continue;
+      const bool as_a_side = (t.as_ours && ours_has) || (t.as_theirs && theirs_has);
+      if (parent_exists(fk.ref_table, fk.ref_columns, *values, as_a_side)) continue;
       Conflict c;
       c.table = schema.name;
       c.kind = ConflictKind::kForeignKey;

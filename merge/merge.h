@@ -111,18 +111,20 @@ Value DefaultValue(const Column& column);
 
 // Checks one merged table's unique indexes (and primary key) among its touched rows, and the
 // foreign keys of those rows: `parent_exists(table, columns, values, as_a_side)` says whether the
-// merged result has a row with those values (the caller answers from the merged tree);
-// `as_a_side` tells that the child row is exactly as one side has it, so that side held the
-// parent too unless the merge changed it (the caller need not look up a parent no side changed).
-// Rows only one side changed cannot collide with rows no side changed (that side's database held
-// both), so only touched rows are compared, and two of them only when no one side held both as
-// they are. Violations come back as conflicts of kind kUnique (on the row that is not ours' as it
-// is; other_key names the other) and kForeignKey (on the child row).
+// merged result has a row with those values (the caller answers from the merged tree).
+// `as_a_side` tells that one side has the child row exactly as it is and has that foreign key too
+// (`ours` / `theirs`: the sides' schemas of the table; nullptr: the side lacks the table), so that
+// side's database held the parent, unless the merge changed it: the caller need not look up a
+// parent no side changed. Rows only one side changed cannot collide with rows no side changed
+// (that side's database held both), so only touched rows are compared, and two of them only when
+// no one side held both as they are. Violations come back as conflicts of kind kUnique (on the
+// row that is not ours' as it is; other_key names the other) and kForeignKey (on the child row).
 using ParentExists =
     std::function<bool(const std::string& table, const std::vector<std::string>& columns,
                        const Row& values, bool as_a_side)>;
 std::vector<Conflict> CheckConstraints(const TableSchema& schema,
                                        const std::vector<TableMergeResult::Touched>& touched,
+                                       const TableSchema* ours, const TableSchema* theirs,
                                        const ParentExists& parent_exists);
 
 }  // namespace cfgit

@@ -686,6 +686,36 @@ TEST_CASE("foreign keys are checked where the merge could break them", "[cli][me
   ws.CheckStore();
 }
 
+TEST_CASE("a foreign key only one side has is checked on the other side's rows", "[cli][merge]") {
+  Team ws(
+      "CREATE TABLE groups (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+      "INSERT INTO groups VALUES (1, 'admins');"
+      "CREATE TABLE members (id INTEGER PRIMARY KEY, group_id INTEGER REFERENCES groups(id),"
+      "  name TEXT);"
+      "INSERT INTO members VALUES (1, 1, 'ann');"
+      "CREATE TABLE tags (id INTEGER PRIMARY KEY, group_id INTEGER);"
+      "INSERT INTO tags VALUES (1, 1);");
+  // Alice gives tags a foreign key (SQLite: by rebuilding the table).
+  ws.Alice(
+      "INSERT INTO members VALUES (2, 1, 'al');"
+      "CREATE TABLE tags_new (id INTEGER PRIMARY KEY, group_id INTEGER REFERENCES groups(id));"
+      "INSERT INTO tags_new SELECT * FROM tags; DROP TABLE tags;"
+      "ALTER TABLE tags_new RENAME TO tags;");
+  // Bob's rows refer to group 9, which no one has. members' key was bob's too, and no side
+  // changed groups: that reference is bob's own database's, not reported. tags had no key in
+  // bob's database: the merged key is checked there.
+  ws.Bob("INSERT INTO members VALUES (3, 9, 'cy'); INSERT INTO tags VALUES (7, 9);");
+  ws.FastForwardAlice();
+  RunResult r = ws.Run("merge dev-bob --into staging");
+  CFGIT_EXPECT_EXIT(r, 1);
+  RunResult json = ws.Run("conflicts staging --format json");
+  CFGIT_EXPECT_EXIT(json, 0);
+  CHECK(CountOf(json.out, "\"kind\":") == 1);
+  CHECK_THAT(json.out, Catch::Contains("{\"table\":\"tags\",\"key\":{\"id\":7},\"kind\":"
+                                       "\"foreign-key\",\"columns\":[\"group_id\"],"));
+  ws.CheckStore();
+}
+
 TEST_CASE("a row file that cannot be read stops the merge, whichever diff reads it",
           "[cli][merge]") {
   // The two diffs run on two threads (base -> ours, base -> theirs); an error on either stops the

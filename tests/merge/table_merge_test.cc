@@ -968,7 +968,7 @@ TEST_CASE("table merge: unique and foreign keys after the merge", "[merge]") {
     TableMergeResult r = MergeTable(Input(s, Rule::kMerge));
     REQUIRE(r.schema);
     std::vector<Conflict> all = r.conflicts;
-    for (Conflict& x : CheckConstraints(*r.schema, r.touched, ParentExists)) {
+    for (Conflict& x : CheckConstraints(*r.schema, r.touched, &schema, &schema, ParentExists)) {
       all.push_back(std::move(x));
     }
     CheckConflicts(all, c.conflicts, schema.key, schema.VersionedColumns());
@@ -983,7 +983,7 @@ TEST_CASE("table merge: constraints of a table theirs created are checked", "[me
       MakeSides(std::nullopt, std::nullopt, schema, {}, {}, {Rw(1, "a@x", 10), Rw(2, "b@x", 99)});
   TableMergeResult r = MergeTable(Input(s, Rule::kMerge));
   REQUIRE(r.schema);
-  CheckConflicts(CheckConstraints(*r.schema, r.touched, ParentExists),
+  CheckConflicts(CheckConstraints(*r.schema, r.touched, nullptr, &schema, ParentExists),
                  {{kFkConflict, Rw(2), {"parent_id"}, kNone, kNone, Rw(99)}}, schema.key,
                  schema.VersionedColumns());
 }
@@ -1005,10 +1005,26 @@ TEST_CASE("table merge: foreign keys say whether a side holds the child row as i
     CHECK(asked.emplace(values[0].integer(), as_a_side).second);
     return ParentExists(table, columns, values, as_a_side);
   };
-  CheckConflicts(CheckConstraints(*r.schema, r.touched, exists),
+  CheckConflicts(CheckConstraints(*r.schema, r.touched, &schema, &schema, exists),
                  {{kFkConflict, Rw(3), {"parent_id"}, kNone, kNone, Rw(99)}}, schema.key,
                  schema.VersionedColumns());
   CHECK(asked == std::map<int64_t, bool>{{11, false}, {99, true}, {10, true}});
+
+  // A side without that foreign key never vouches for a parent: ours added the key, so theirs'
+  // new row (as theirs has it) is checked like any other; ours' is ours' own.
+  TableSchema without_fk = schema;
+  without_fk.foreign_keys.clear();
+  Sides added =
+      MakeSides(without_fk, schema, without_fk, base, ApplyEdits(schema, base, {P(4, "d@x", 10)}),
+                ApplyEdits(without_fk, base, {P(3, "c@x", 99)}));
+  r = MergeTable(Input(added, Rule::kMerge));
+  REQUIRE(r.schema);
+  REQUIRE(r.schema->foreign_keys == schema.foreign_keys);
+  asked.clear();
+  CheckConflicts(CheckConstraints(*r.schema, r.touched, &schema, &without_fk, exists),
+                 {{kFkConflict, Rw(3), {"parent_id"}, kNone, kNone, Rw(99)}}, schema.key,
+                 schema.VersionedColumns());
+  CHECK(asked == std::map<int64_t, bool>{{99, false}, {10, true}});
 }
 
 // --- rules other than merge, keyed ---

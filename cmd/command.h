@@ -108,9 +108,7 @@ Result<ChangeBatch> PlanChanges(const Store& store, const Side& from, const Side
 
 // The three-way merge of snapshot trees (cmd/merging.cc): the two diffs against the base, each
 // table merged by merge/ (pure), the edits applied to ours' tree, constraints checked on the
-// result. The editor holds the staged result until a commit or a merge state writes it. The
-// three trees must be stored (not staged): the two diffs run on two threads, each through its own
-// handle on the store.
+// result. The editor holds the staged result until a commit or a merge state writes it.
 struct TableOutcome {
   std::string table;
   TableMergeSummary summary;

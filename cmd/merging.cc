@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <map>
 #include <set>
-#include <thread>
 #include <unordered_map>
 
 #include "cmd/command.h"
@@ -114,19 +113,8 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
       return Status::Ok();
     };
   };
-  {
-    // The two diffs are independent: theirs' is read on a second thread, through a handle of its
-    // own on the store (a libgit2 repository serves one thread at a time). So the three trees
-    // must be stored, not staged (command.h).
-    CFGIT_ASSIGN_OR_RETURN(std::unique_ptr<Store> second, Store::Open(store.path()));
-    Status theirs_read;
-    std::jthread reader(
-        [&] { theirs_read = DiffSnapshots(*second, base, theirs, all, keep(&theirs_diffs)); });
-    Status ours_read = DiffSnapshots(store, base, ours, all, keep(&ours_diffs));
-    reader.join();  // (also joined when an exception leaves this block)
-    CFGIT_RETURN_IF_ERROR(ours_read);
-    CFGIT_RETURN_IF_ERROR(theirs_read);
-  }
+  CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, ours, all, keep(&ours_diffs)));
+  CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, theirs, all, keep(&theirs_diffs)));
 
   MergeOutcome out;
   CFGIT_ASSIGN_OR_RETURN(out.editor, s.store->EditSnapshot(ours));

@@ -718,8 +718,8 @@ TEST_CASE("a foreign key only one side has is checked on the other side's rows",
 
 TEST_CASE("a row file that cannot be read stops the merge, whichever diff reads it",
           "[cli][merge]") {
-  // The two diffs run on two threads (base -> ours, base -> theirs); an error on either stops the
-  // merge before anything is written.
+  // The two diffs (base -> ours, base -> theirs): an error in either stops the merge before
+  // anything is written.
   for (const std::string side : {"ours", "theirs"}) {
     DYNAMIC_SECTION(side) {
       Team ws(

@@ -115,6 +115,12 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   };
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, ours, all, keep(&ours_diffs)));
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, theirs, all, keep(&theirs_diffs)));
+  // Ours' schema of a table either diff names (nullopt: ours has no such table): from ours' diff,
+  // or else the base's, which ours kept.
+  auto ours_schema_of = [&](const std::string& name) -> const std::optional<TableSchema>& {
+    auto o = ours_diffs.find(name);
+    return o != ours_diffs.end() ? o->second.to : theirs_diffs.at(name).from;
+  };
 
   MergeOutcome out;
   CFGIT_ASSIGN_OR_RETURN(out.editor, s.store->EditSnapshot(ours));
@@ -129,23 +135,13 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
     in.theirs_diff = d;
     in.base = d.from;
     in.theirs = d.to;
-    auto o = ours_diffs.find(name);
-    if (o != ours_diffs.end()) {
-      in.ours_diff = o->second;
-      in.ours = o->second.to;
-    } else {
-      in.ours = d.from;  // ours did not touch it: as in the base
-    }
+    if (auto o = ours_diffs.find(name); o != ours_diffs.end()) in.ours_diff = o->second;
+    in.ours = ours_schema_of(name);
     results.emplace(name, MergeTable(in));
   }
 
   for (auto& [name, r] : results) {
-    std::optional<TableSchema> ours_schema;
-    if (auto o = ours_diffs.find(name); o != ours_diffs.end()) {
-      ours_schema = o->second.to;
-    } else {
-      ours_schema = theirs_diffs[name].from;
-    }
+    const std::optional<TableSchema>& ours_schema = ours_schema_of(name);
     if (!r.schema) {
       if (ours_schema) CFGIT_RETURN_IF_ERROR(out.editor->RemoveTable(name));
     } else {
@@ -173,16 +169,10 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
     auto o = ours_diffs.find(name);
     auto t = theirs_diffs.find(name);
     auto r = results.find(name);
-    std::optional<TableSchema> ours_schema;
-    if (o != ours_diffs.end()) {
-      ours_schema = o->second.to;
-    } else if (t != theirs_diffs.end()) {
-      ours_schema = t->second.from;
-    }
     std::optional<std::map<Row, bool, RowLess>> rows =
         KnownRows(o != ours_diffs.end() ? &o->second : nullptr,
                   t != theirs_diffs.end() ? &t->second : nullptr,
-                  r != results.end() ? &r->second : nullptr, ours_schema);
+                  r != results.end() ? &r->second : nullptr, ours_schema_of(name));
     if (rows) known.emplace(name, std::move(*rows));
   }
   // The parent table as merged; nullptr: gone.
@@ -221,11 +211,10 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   };
   for (auto& [name, r] : results) {
     if (!r.schema || r.touched.empty()) continue;
-    const TableDiff& t = theirs_diffs.at(name);
-    auto o = ours_diffs.find(name);
-    const std::optional<TableSchema>& ours_side = o != ours_diffs.end() ? o->second.to : t.from;
+    const std::optional<TableSchema>& ours_side = ours_schema_of(name);
+    const std::optional<TableSchema>& theirs_side = theirs_diffs.at(name).to;
     for (Conflict& c : CheckConstraints(*r.schema, r.touched, ours_side ? &*ours_side : nullptr,
-                                        t.to ? &*t.to : nullptr, parent_exists)) {
+                                        theirs_side ? &*theirs_side : nullptr, parent_exists)) {
       out.conflicts.push_back(std::move(c));
     }
   }

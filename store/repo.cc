@@ -37,6 +37,7 @@ namespace {
 
 struct LibGit2 {
   LibGit2() {
+    PrepareHeap();
     git_libgit2_init();
     // No cache of parsed objects: cfgit walks trees holding the handles it needs (DiffTrees
     // reads each tree once), and the cache's growing heap cost a page fault a page: a 1000-row

@@ -2,10 +2,13 @@
 // Included only by store/*.cc.
 #pragma once
 
+#include <malloc.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <vector>
 
 namespace cfgit {
@@ -33,6 +36,31 @@ void ReserveHuge(std::vector<T>* v, size_t n) {
   if (v->capacity() >= n) return;
   v->reserve(n);
   AdviseHugePages(v->data(), v->capacity() * sizeof(T));
+}
+
+// Grows the process's main heap by 64 MiB ahead of need and advises huge pages for it, so the
+// many small allocations of a command (libgit2's parsed trees and objects, rows, maps) fault a
+// page per 2 MiB, not per 4 KiB: a merge of 1000 against 1000 rows at 1M rows touched 15 MB of
+// fresh heap, 3,800 faults of about 10 us each on this machine's virtual machine. Freed memory
+// stays in the heap (up to 128 MiB), so it is reused rather than given back and faulted in again;
+// blocks up to 4 MiB come from the heap too. glibc only; elsewhere, or when the heap cannot grow
+// by brk, nothing changes but the thresholds.
+inline void PrepareHeap() {
+#if defined(M_TOP_PAD) && defined(__GLIBC__)
+  constexpr size_t kPad = size_t{64} << 20;
+  ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
+  ::mallopt(M_TRIM_THRESHOLD, 2 * kPad);
+  ::mallopt(M_TOP_PAD, kPad);
+  // A block larger than the heap's free top makes malloc extend the heap by it plus the pad.
+  void* probe = std::malloc(size_t{1} << 20);
+  if (!probe) return;
+  char* top = static_cast<char*>(::sbrk(0));
+  char* start = static_cast<char*>(probe);
+  if (top != reinterpret_cast<char*>(-1) && top > start &&
+      static_cast<size_t>(top - start) <= 2 * kPad)
+    AdviseHugePages(start, static_cast<size_t>(top - start));
+  std::free(probe);
+#endif
 }
 
 }  // namespace cfgit

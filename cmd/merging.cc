@@ -99,12 +99,30 @@ std::optional<std::map<Row, bool, RowLess>> KnownRows(const TableDiff* ours_diff
   return known;
 }
 
+// Reads the base rows of `side`'s modified rows that MergeTable needs (BaseRowsNeeded): the
+// diffs leave them unread, as a row only one side changed merges without its base.
+Status ReadBaseRows(const Session& s, std::map<std::string, TableDiff>* side,
+                    const std::map<std::string, TableDiff>* other) {
+  for (auto& [name, d] : *side) {
+    Rule rule = s.config.ForTable(name).rule;
+    if (d.modified.empty() || rule == Rule::kSkip) continue;  // a skipped table is not merged
+    auto o = other->find(name);
+    std::optional<std::set<Row, RowLess>> keys =
+        BaseRowsNeeded(d, o != other->end() ? &o->second : nullptr, rule);
+    for (RowChange& r : d.modified) {
+      if (!keys || keys->count(r.key)) CFGIT_RETURN_IF_ERROR(ReadOldRow(*s.store, *d.from, &r));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base, const Oid& ours,
                                 const Oid& theirs) {
   const Store& store = *s.store;
   DiffOptions all;
+  all.old_rows = false;  // base rows are read below, where the merge needs them
   std::map<std::string, TableDiff> ours_diffs, theirs_diffs;
   auto keep = [](std::map<std::string, TableDiff>* into) {
     return [into](TableDiff&& d) {
@@ -115,6 +133,8 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   };
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, ours, all, keep(&ours_diffs)));
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, theirs, all, keep(&theirs_diffs)));
+  CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &ours_diffs, &theirs_diffs));
+  CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &theirs_diffs, &ours_diffs));
   // Ours' schema of a table either diff names (nullopt: ours has no such table): from ours' diff,
   // or else the base's, which ours kept.
   auto ours_schema_of = [&](const std::string& name) -> const std::optional<TableSchema>& {

@@ -56,6 +56,9 @@ struct RowChange {
   // The row on each side, as values of that side's versioned columns (absent when added/deleted).
   std::optional<Row> old_row, new_row;
   std::vector<CellChange> cells;  // modified rows: every column whose value differs
+  // A modified row left without its old row and cells (DiffOptions::old_rows): the old row's
+  // file, for ReadOldRow.
+  std::optional<Oid> old_file;
 };
 
 struct ColumnChange {
@@ -94,6 +97,11 @@ struct DiffOptions {
   // false: a table present on one side only comes without its rows (`added`/`deleted` stay
   // empty), so that a million rows are not held at once; ForEachTableRow streams them.
   bool whole_table_rows = true;
+  // false: a modified row comes with its new row only (no old_row, no cells; `old_file` names
+  // the old one), one row file read instead of two, unless the table's versioned columns or key
+  // differ between the two sides (every row is re-encoded then). For the merge, which needs a
+  // base row only where both sides changed it (merge/merge.h, BaseRowsNeeded).
+  bool old_rows = true;
 };
 
 // Calls `each` once per table that differs, in table name order. Either tree may be absent
@@ -101,6 +109,10 @@ struct DiffOptions {
 Status DiffSnapshots(const Store& store, const std::optional<Oid>& from,
                      const std::optional<Oid>& to, const DiffOptions& options,
                      const std::function<Status(TableDiff&&)>& each);
+
+// Reads the old row of a modified row that DiffSnapshots left without it (DiffOptions::old_rows),
+// as values of `from`'s versioned columns (the diff's `from` schema). Cells stay empty.
+Status ReadOldRow(const Store& store, const TableSchema& from, RowChange* row);
 
 // Every row of `table` in snapshot `tree`, as values of its versioned columns, one at a time and
 // in the order the store holds them (not by key). A table the snapshot lacks is kInvalid.

@@ -76,11 +76,22 @@ Status DiffRows(const Store& store, const TableEntry* from, const TableEntry* to
   std::vector<size_t> old_key, new_key;
   if (out->from) old_key = KeyPositions(*out->from, old_cols);
   if (out->to) new_key = KeyPositions(*out->to, new_cols);
+  // Where both sides' rows are in the same columns under the same key, a modified row's key is
+  // its new row's, and its old row may be left unread.
+  bool skip_old = !options.old_rows && out->from && out->to && old_cols == new_cols &&
+                  out->from->key == out->to->key;
   CFGIT_RETURN_IF_ERROR(store.DiffTrees(a, b, [&](const TreeChange& change) -> Status {
     if (!IsRowPath(change.path)) {
       return Status::Invalid("table '" + out->name + "': unexpected file rows/" + change.path);
     }
     RowChange row;
+    if (skip_old && change.before && change.after) {
+      CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, new_cols, *change.after));
+      row.key = KeyOf(new_key, *row.new_row);
+      row.old_file = *change.before;
+      out->modified.push_back(std::move(row));
+      return Status::Ok();
+    }
     if (change.before) {
       CFGIT_ASSIGN_OR_RETURN(row.old_row, ReadRow(store, *out->from, old_cols, *change.before));
     }
@@ -247,6 +258,16 @@ Status DiffSnapshots(const Store& store, const std::optional<Oid>& from,
     }
     CFGIT_RETURN_IF_ERROR(each(std::move(d)));
   }
+  return Status::Ok();
+}
+
+Status ReadOldRow(const Store& store, const TableSchema& from, RowChange* row) {
+  if (row->old_row) return Status::Ok();
+  if (!row->old_file) {
+    return Status::Invalid("table '" + from.name + "': a changed row has no old row to read");
+  }
+  CFGIT_ASSIGN_OR_RETURN(row->old_row,
+                         ReadRow(store, from, from.VersionedColumns(), *row->old_file));
   return Status::Ok();
 }
 

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -67,7 +68,9 @@ struct TableMergeSummary {
 struct TableMergeInput {
   std::string name;
   std::optional<TableSchema> base, ours, theirs;  // absent: no such table on that side
-  TableDiff ours_diff, theirs_diff;               // base → side (empty when unchanged)
+  // base → side (empty when unchanged). A modified row may lack its old row (the base row) where
+  // BaseRowsNeeded does not name its key.
+  TableDiff ours_diff, theirs_diff;
   Rule rule = Rule::kMerge;
   std::vector<std::string> json_columns;  // text columns merged as JSON (json/jsonb always are)
 };
@@ -94,6 +97,14 @@ struct TableMergeResult {
 // Merges one table. Conflicted cells keep ours' value in `puts` (the result is ours' wherever
 // a person must decide).
 TableMergeResult MergeTable(const TableMergeInput& input);
+
+// The keys of `side`'s modified rows whose base row MergeTable needs: those `other` (the other
+// side's diff of the table; nullptr: unchanged) changed too. nullopt: every one of them (a rule
+// other than merge, a keyless table, or a side that changed the table's columns or key). A row
+// only one side changed, in unchanged columns, merges to that side's row whatever the base was,
+// so a caller may diff without old rows (DiffOptions::old_rows) and read only these.
+std::optional<std::set<Row, RowLess>> BaseRowsNeeded(const TableDiff& side, const TableDiff* other,
+                                                     Rule rule);
 
 // The merged schema of a table present on all three sides, with conflicts (kind kSchema).
 struct SchemaMerge {

@@ -21,6 +21,7 @@ struct SideRow {
 
 // What each side did to one key (keyed tables) or one distinct row (keyless tables).
 struct Entry {
+  // Absent: no base row, or one left unread (a row only one side modified: BaseRowsNeeded).
   std::optional<SideRow> base;
   bool ours_changed = false, theirs_changed = false;
   std::optional<SideRow> ours, theirs;   // after the change (absent: deleted); set when changed
@@ -179,7 +180,7 @@ class TableMerger {
     }
     for (const RowChange& r : d.modified) {
       Entry& e = entry(r, *r.new_row);
-      e.base = SideRow{&base_columns_, *r.old_row};
+      if (r.old_row) e.base = SideRow{&base_columns_, *r.old_row};
       Mark(e, ours, SideRow{&side, *r.new_row}, 0);
     }
   }
@@ -427,5 +428,27 @@ class TableMerger {
 }  // namespace
 
 TableMergeResult MergeTable(const TableMergeInput& input) { return TableMerger(input).Run(); }
+
+std::optional<std::set<Row, RowLess>> BaseRowsNeeded(const TableDiff& side, const TableDiff* other,
+                                                     Rule rule) {
+  // Without the base, a row only theirs modified counts as one ours lacks, and one only ours
+  // modified as one theirs lacks: either way that side's row is put, or kept, as it is. Only
+  // the merge rule does so (overwrite and insert-only tell modified rows from added ones), and
+  // only while every side's rows are in the base's columns.
+  auto same_columns = [](const TableDiff& d) {
+    return !d.from || !d.to ||
+           (d.from->VersionedColumns() == d.to->VersionedColumns() && d.from->key == d.to->key);
+  };
+  if (rule != Rule::kMerge || !side.from || side.from->key.empty() || !same_columns(side) ||
+      (other && !same_columns(*other))) {
+    return std::nullopt;
+  }
+  std::set<Row, RowLess> keys;
+  if (!other) return keys;
+  for (const auto* rows : {&other->added, &other->deleted, &other->modified}) {
+    for (const RowChange& r : *rows) keys.insert(r.key);
+  }
+  return keys;
+}
 
 }  // namespace cfgit

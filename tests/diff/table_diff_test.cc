@@ -217,6 +217,58 @@ TEST_CASE("DiffSnapshots reads only the rows that differ", "[diff]") {
   CHECK(counting.blob_reads == 4);
 }
 
+TEST_CASE("DiffSnapshots without old rows: modified rows read once, the old one on demand",
+          "[diff]") {
+  cfgit::test::TempDir dir;
+  auto store = cfgit::Store::Init(dir / ".cfgit");
+  REQUIRE(store.ok());
+  Oid before = Snapshot(**store, {{Table("a"), {R(1, "x"), R(2, "y"), R(3, "z")}}});
+  Oid after = Snapshot(**store, {{Table("a"), {R(1, "x"), R(2, "Y"), R(4, "w")}}});
+  cfgit::DiffOptions lean;
+  lean.old_rows = false;
+  CountingStore counting(**store);
+  auto diffs = Diff(counting, before, after, lean);
+  REQUIRE(diffs.size() == 1);
+  const TableDiff& d = diffs[0];
+  // Two schema.yaml files, the new file of row 2, the added row 4 and the deleted row 3.
+  CHECK(counting.blob_reads == 5);
+  REQUIRE(d.modified.size() == 1);
+  cfgit::RowChange changed = d.modified[0];
+  CHECK(changed.key == Row{Value::Integer(2)});
+  CHECK(*changed.new_row == R(2, "Y"));
+  CHECK_FALSE(changed.old_row);
+  CHECK(changed.cells.empty());
+  REQUIRE(changed.old_file);
+  REQUIRE(d.deleted.size() == 1);
+  CHECK(*d.deleted[0].old_row == R(3, "z"));  // a deleted row is known by its content only
+  REQUIRE(d.added.size() == 1);
+
+  REQUIRE(cfgit::ReadOldRow(counting, *d.from, &changed).ok());
+  CHECK(*changed.old_row == R(2, "y"));
+  CHECK(counting.blob_reads == 6);
+  REQUIRE(cfgit::ReadOldRow(counting, *d.from, &changed).ok());  // already read: no read
+  CHECK(counting.blob_reads == 6);
+  cfgit::RowChange unnamed = d.added[0];
+  cfgit::Status missing = cfgit::ReadOldRow(counting, *d.from, &unnamed);
+  CHECK(missing.code() == cfgit::Code::kInvalid);
+  CHECK(missing.message().find("table 'a'") != std::string::npos);
+
+  // A table whose columns changed re-encodes every row: the old rows are read anyway.
+  TableSchema wide = Table("a");
+  wide.columns.push_back({"extra", "TEXT", false, std::string("'d'")});
+  Oid widened = Snapshot(**store, {{wide,
+                                    {{Value::Integer(1), Value::Text("x"), Value::Text("d")},
+                                     {Value::Integer(2), Value::Text("y"), Value::Text("d")},
+                                     {Value::Integer(3), Value::Text("z"), Value::Text("d")}}}});
+  auto wider = Diff(**store, before, widened, lean);
+  REQUIRE(wider.size() == 1);
+  REQUIRE(wider[0].modified.size() == 3);
+  for (const cfgit::RowChange& r : wider[0].modified) {
+    CHECK(r.old_row);
+    CHECK(r.cells.size() == 1);
+  }
+}
+
 TEST_CASE("DiffSnapshots: tables added and removed, table filter, staged trees", "[diff]") {
   cfgit::test::TempDir dir;
   auto store = cfgit::Store::Init(dir / ".cfgit");
@@ -255,9 +307,8 @@ TEST_CASE("Whole tables stream: ForEachTableRow, CountTableRows, whole_table_row
   k.primary_key.clear();
   k.key.clear();
   Oid before = Snapshot(**store, {{Table("kept"), {R(1, "x")}}});
-  Oid after = Snapshot(**store, {{Table("big"), rows},
-                                 {k, {R(1, "x"), R(1, "x")}},
-                                 {Table("kept"), {R(1, "y")}}});
+  Oid after = Snapshot(
+      **store, {{Table("big"), rows}, {k, {R(1, "x"), R(1, "x")}}, {Table("kept"), {R(1, "y")}}});
 
   // A table on one side only comes without rows; tables on both sides are diffed as usual.
   cfgit::DiffOptions tables_only;
@@ -301,8 +352,8 @@ TEST_CASE("Whole tables stream: ForEachTableRow, CountTableRows, whole_table_row
   });
   CHECK(stopped.code() == cfgit::Code::kDatabase);
   CHECK(calls == 5);
-  cfgit::Status missing = cfgit::ForEachTableRow(
-      **store, before, "big", [](Row&&) { return cfgit::Status::Ok(); });
+  cfgit::Status missing =
+      cfgit::ForEachTableRow(**store, before, "big", [](Row&&) { return cfgit::Status::Ok(); });
   CHECK(missing.code() == cfgit::Code::kInvalid);
   CHECK_THAT(missing.message(), Catch::Contains("has no table 'big'"));
   CHECK(cfgit::CountTableRows(**store, before, "big").status().code() == cfgit::Code::kInvalid);

@@ -392,6 +392,53 @@ void CheckRows(const TableMergeResult& r, const std::vector<Row>& puts,
   if (counts.converged >= 0) CHECK(r.summary.converged == size_t(counts.converged));
 }
 
+// Modified rows whose base row the lean merges below left out (BaseRowsNeeded), over all cases.
+size_t lean_rows_left_out = 0;
+
+// MergeTable, checked to give the same result when the diffs leave out the base rows that
+// BaseRowsNeeded does not name, as the merge command diffs (DiffOptions::old_rows).
+TableMergeResult Merge(const TableMergeInput& in) {
+  TableMergeResult full = MergeTable(in);
+  TableMergeInput lean = in;
+  auto leave_out = [&](TableDiff& d, const TableDiff& other) {
+    std::optional<std::set<Row, RowLess>> keys =
+        BaseRowsNeeded(d, other.empty() ? nullptr : &other, in.rule);
+    if (!keys) return;
+    for (RowChange& r : d.modified) {
+      if (keys->count(r.key)) continue;
+      r.old_row.reset();
+      r.cells.clear();
+      ++lean_rows_left_out;
+    }
+  };
+  leave_out(lean.ours_diff, in.theirs_diff);
+  leave_out(lean.theirs_diff, in.ours_diff);
+  TableMergeResult r = MergeTable(lean);
+  CHECK(Show(r.schema) == Show(full.schema));
+  CHECK(Shown(r.puts) == Shown(full.puts));
+  CHECK(Shown(r.removes) == Shown(full.removes));
+  std::vector<std::string> got, want;
+  for (const Conflict& c : r.conflicts) got.push_back(Show(c));
+  for (const Conflict& c : full.conflicts) want.push_back(Show(c));
+  CHECK(got == want);
+  auto touched = [](const TableMergeResult& m) {
+    std::vector<std::string> out;
+    for (const auto& t : m.touched) {
+      out.push_back(Show(t.row) + (t.as_ours ? " ours" : "") + (t.as_theirs ? " theirs" : ""));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  CHECK(touched(r) == touched(full));
+  CHECK(r.summary.from_ours == full.summary.from_ours);
+  CHECK(r.summary.from_theirs == full.summary.from_theirs);
+  CHECK(r.summary.converged == full.summary.converged);
+  CHECK(r.summary.conflicts == full.summary.conflicts);
+  CHECK(Shown(r.summary.overwritten) == Shown(full.summary.overwritten));
+  CHECK(r.summary.schema_merged == full.summary.schema_merged);
+  return full;
+}
+
 // --- one table, same schema on every side, rows given as edits of the base rows ---
 
 struct RowCase {
@@ -424,7 +471,7 @@ void RunRowCases(const TableSchema& schema, const std::vector<Row>& base_rows, R
     INFO(c.name);
     Sides s = MakeSides(schema, schema, schema, base_rows, ApplyEdits(schema, base_rows, c.ours),
                         ApplyEdits(schema, base_rows, c.theirs));
-    TableMergeResult r = MergeTable(Input(s, rule));
+    TableMergeResult r = Merge(Input(s, rule));
     CHECK(Show(r.schema) == Show(schema));
     CheckRows(r, c.puts, c.removes, {c.from_theirs, c.converged, c.overwritten});
     CheckConflicts(r.conflicts, c.conflicts, schema.key, schema.VersionedColumns());
@@ -627,7 +674,7 @@ TEST_CASE("table merge: JSON cells", "[merge]") {
     };
     Sides s = MakeSides(schema, schema, schema, {row(c.base.value)}, {row(c.ours.value)},
                         {row(c.theirs.value)});
-    TableMergeResult r = MergeTable(Input(s, Rule::kMerge, {"txt"}));
+    TableMergeResult r = Merge(Input(s, Rule::kMerge, {"txt"}));
     bool conflict = !c.paths.empty();
     std::vector<Row> puts;
     const Value& held = !conflict          ? c.merged.value
@@ -798,7 +845,7 @@ TEST_CASE("table merge: schema", "[merge]") {
   for (const SchemaCase& c : cases) {
     INFO(c.name);
     Sides s = MakeSides(c.base, c.ours, c.theirs, rows, c.ours_rows, c.theirs_rows);
-    TableMergeResult r = MergeTable(Input(s, c.rule));
+    TableMergeResult r = Merge(Input(s, c.rule));
     CHECK(Show(r.schema) == Show(c.merged));
     CHECK((r.schema && *r.schema == c.merged));
     CHECK(r.summary.schema_merged == !(c.merged == c.ours));
@@ -817,7 +864,7 @@ TEST_CASE("table merge: a new NOT NULL column without default against the other 
   Sides s = MakeSides(b, b, theirs, {Rw(1, "a", 1), Rw(2, "b", 2)},
                       {Rw(1, "a", 1), Rw(2, "b", 2), Rw(3, "c", 3)},
                       {Rw(1, "a", 1, 5), Rw(2, "b", 2, 6)});
-  TableMergeResult r = MergeTable(Input(s, Rule::kMerge));
+  TableMergeResult r = Merge(Input(s, Rule::kMerge));
   CHECK(Show(r.schema) == Show(theirs));
   CHECK(Shown(r.puts) == Shown({Rw(1, "a", 1, 5), Rw(2, "b", 2, 6), Rw(3, "c", 3, nullptr)}));
   std::vector<std::string> reported;
@@ -885,7 +932,7 @@ TEST_CASE("table merge: tables created and dropped", "[merge]") {
     INFO(c.name);
     Sides s = MakeSides(c.base, c.ours, c.theirs, c.base ? rows : std::vector<Row>{}, c.ours_rows,
                         c.theirs_rows);
-    TableMergeResult r = MergeTable(Input(s, Rule::kMerge));
+    TableMergeResult r = Merge(Input(s, Rule::kMerge));
     CHECK(Show(r.schema) == Show(c.merged));
     CHECK(r.schema == c.merged);
     CHECK(r.summary.schema_merged == !(c.merged == c.ours));
@@ -965,7 +1012,7 @@ TEST_CASE("table merge: unique and foreign keys after the merge", "[merge]") {
     INFO(c.name);
     Sides s = MakeSides(schema, schema, schema, base, ApplyEdits(schema, base, c.ours),
                         ApplyEdits(schema, base, c.theirs));
-    TableMergeResult r = MergeTable(Input(s, Rule::kMerge));
+    TableMergeResult r = Merge(Input(s, Rule::kMerge));
     REQUIRE(r.schema);
     std::vector<Conflict> all = r.conflicts;
     for (Conflict& x : CheckConstraints(*r.schema, r.touched, &schema, &schema, ParentExists)) {
@@ -981,7 +1028,7 @@ TEST_CASE("table merge: constraints of a table theirs created are checked", "[me
   const TableSchema schema = ConstraintSchema();
   Sides s =
       MakeSides(std::nullopt, std::nullopt, schema, {}, {}, {Rw(1, "a@x", 10), Rw(2, "b@x", 99)});
-  TableMergeResult r = MergeTable(Input(s, Rule::kMerge));
+  TableMergeResult r = Merge(Input(s, Rule::kMerge));
   REQUIRE(r.schema);
   CheckConflicts(CheckConstraints(*r.schema, r.touched, nullptr, &schema, ParentExists),
                  {{kFkConflict, Rw(2), {"parent_id"}, kNone, kNone, Rw(99)}}, schema.key,
@@ -996,7 +1043,7 @@ TEST_CASE("table merge: foreign keys say whether a side holds the child row as i
   Sides s = MakeSides(schema, schema, schema, base,
                       ApplyEdits(schema, base, {P(1, "q@x", 10), P(4, "d@x", 10)}),
                       ApplyEdits(schema, base, {P(1, "a@x", 11), P(3, "c@x", 99)}));
-  TableMergeResult r = MergeTable(Input(s, Rule::kMerge));
+  TableMergeResult r = Merge(Input(s, Rule::kMerge));
   REQUIRE(r.schema);
   std::map<int64_t, bool> asked;  // parent id -> as_a_side
   auto exists = [&](const std::string& table, const std::vector<std::string>& columns,
@@ -1017,7 +1064,7 @@ TEST_CASE("table merge: foreign keys say whether a side holds the child row as i
   Sides added =
       MakeSides(without_fk, schema, without_fk, base, ApplyEdits(schema, base, {P(4, "d@x", 10)}),
                 ApplyEdits(without_fk, base, {P(3, "c@x", 99)}));
-  r = MergeTable(Input(added, Rule::kMerge));
+  r = Merge(Input(added, Rule::kMerge));
   REQUIRE(r.schema);
   REQUIRE(r.schema->foreign_keys == schema.foreign_keys);
   asked.clear();
@@ -1112,6 +1159,46 @@ TEST_CASE("table merge: keyless tables", "[merge]") {
           Rc("insert-only: theirs' new row inserted", {}, {P("c", 3)}, {Rw("c", 3)}, {}, {}, 1),
           Rc("insert-only: theirs' removal ignored", {}, {D("b", 2)}, {}, {}, {}, 0),
       });
+}
+
+// --- the base rows the merge needs ---
+
+TEST_CASE("table merge: a base row is needed only where both sides changed its key", "[merge]") {
+  // Ours modified rows 1 and 3, theirs rows 1 and 2: only row 1's base matters; rows 2 and 3
+  // merge to the one side's row without it (Merge checks the result is the same).
+  const TableSchema schema = RowsSchema();
+  const std::vector<Row> base = RowsBase();
+  Sides s = MakeSides(schema, schema, schema, base,
+                      ApplyEdits(schema, base, {P(1, "x", 1), P(3, "c", 3)}),
+                      ApplyEdits(schema, base, {P(1, "a", 9), P(2, "y", 2)}));
+  TableMergeInput in = Input(s, Rule::kMerge);
+  auto keys = [](const std::optional<std::set<Row, RowLess>>& k) {
+    REQUIRE(k);
+    return Shown(std::vector<Row>(k->begin(), k->end()));
+  };
+  CHECK(keys(BaseRowsNeeded(in.ours_diff, &in.theirs_diff, Rule::kMerge)) == Shown({Rw(1), Rw(2)}));
+  CHECK(keys(BaseRowsNeeded(in.theirs_diff, &in.ours_diff, Rule::kMerge)) == Shown({Rw(1), Rw(3)}));
+  CHECK(keys(BaseRowsNeeded(in.theirs_diff, nullptr, Rule::kMerge)).empty());
+  size_t left_out = lean_rows_left_out;
+  TableMergeResult r = Merge(in);
+  CHECK(lean_rows_left_out - left_out == 2);  // ours' row 3, theirs' row 2
+  CheckRows(r, {Rw(1, "x", 9), Rw(2, "y", 2)}, {}, {2, 0});
+  CHECK(r.summary.from_ours == 1);
+
+  // Every base row is needed under the other rules, for a keyless table, and where a side
+  // changed the table's columns (its rows are all changes then, in other columns).
+  CHECK_FALSE(BaseRowsNeeded(in.ours_diff, &in.theirs_diff, Rule::kOverwrite));
+  CHECK_FALSE(BaseRowsNeeded(in.ours_diff, &in.theirs_diff, Rule::kInsertOnly));
+  const TableSchema wide = Add(schema, Col("flag", "INTEGER", "0"));
+  Sides added = MakeSides(schema, schema, wide, base, ApplyEdits(schema, base, {P(1, "x", 1)}),
+                          {Rw(1, "a", 1, 0), Rw(2, "b", 2, 0), Rw(3, nullptr, 3, 0)});
+  TableMergeInput w = Input(added, Rule::kMerge);
+  CHECK_FALSE(BaseRowsNeeded(w.ours_diff, &w.theirs_diff, Rule::kMerge));
+  CHECK_FALSE(BaseRowsNeeded(w.theirs_diff, &w.ours_diff, Rule::kMerge));
+  const TableSchema keyless = KeylessSchema();
+  Sides copies = MakeSides(keyless, keyless, keyless, KeylessBase(),
+                           ApplyEdits(keyless, KeylessBase(), {P("c", 3)}), KeylessBase());
+  CHECK_FALSE(BaseRowsNeeded(Input(copies, Rule::kMerge).ours_diff, nullptr, Rule::kMerge));
 }
 
 }  // namespace

@@ -71,6 +71,14 @@ class TreeCache {
     return TreeEntries(t);
   }
 
+  // Entries, for a tree that is not asked for again (Finish rewrites each tree once): it is not
+  // kept, so the heap stays small (fresh heap pages cost a fault, or a huge page's zeroing).
+  Result<std::vector<TreeEntry>> Take(const Oid& id) {
+    CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, Entries(id));
+    trees_.erase(id);
+    return entries;
+  }
+
  private:
   static constexpr size_t kMaxTrees = 4096;  // fan-out trees are ~7 KiB
   git_repository* repo_;
@@ -95,7 +103,7 @@ Result<std::optional<Oid>> EditTree(TreeCache* trees, ObjectStager* stager,
   }
   std::vector<TreeEntry> list;
   if (tree) {
-    CFGIT_ASSIGN_OR_RETURN(list, trees->Entries(*tree));
+    CFGIT_ASSIGN_OR_RETURN(list, trees->Take(*tree));
   }
   // The entries kept, then the new ones (StageTree puts them in Git's order).
   std::vector<TreeEntry> out;

@@ -18,6 +18,7 @@
 #include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
 #include "store/internal/memory.h"
+#include "store/internal/pack_reader.h"
 #include "store/internal/staging.h"
 #include "store/store.h"
 
@@ -948,6 +949,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
         std::string(git_error_last() ? git_error_last()->message : "unreadable") +
         "); run cfgit init in a new directory, or restore .cfgit from a backup");
   }
+  git_odb* odb = nullptr;
+  if ((rc = git_repository_odb(&odb, repo)) != 0) return git::Error(rc, "opening the store");
+  git::Odb odb_holder(odb);
+  CFGIT_RETURN_IF_ERROR(AddPackReader(odb, std::string(git_repository_path(repo)) + "objects"));
   return std::unique_ptr<Store>(std::make_unique<GitStore>(std::move(holder), path));
 }
 

@@ -229,8 +229,8 @@ TEST_CASE("small packs are consolidated, losing no object, while stores keep rea
   auto fsck = Shell(dir.path(), "git --git-dir=.cfgit fsck --strict --no-dangling");
   INFO(fsck.err);
   CHECK(fsck.exit_code == 0);
-  auto all = Shell(dir.path(), "git --git-dir=.cfgit rev-list --objects " + commits.back().Hex() +
-                                   " | wc -l");
+  auto all = Shell(dir.path(),
+                   "git --git-dir=.cfgit rev-list --objects " + commits.back().Hex() + " | wc -l");
   auto unique = Shell(dir.path(),
                       "for i in .cfgit/objects/pack/*.idx; do git --git-dir=.cfgit show-index "
                       "< $i; done | cut -d' ' -f2 | sort -u | wc -l");
@@ -249,6 +249,90 @@ TEST_CASE("small packs are consolidated, losing no object, while stores keep rea
       CHECK((**row)[1] == Value::Text(c == 0 ? "v" : "change " + std::to_string(c)));
     }
   }
+}
+
+TEST_CASE("the store reads its packs itself, and leaves deltas and damage to libgit2",
+          "[store][git][pack]") {
+  // 300 rows (a 256-entry fan-out tree, several KiB), one of 2 MB that does not compress (read
+  // in pieces), then a second commit changing a few rows: two packs.
+  TempDir dir;
+  auto store = NewStore(dir);
+  std::vector<Row> rows;
+  for (int i = 0; i < 300; ++i) rows.push_back(R(i, ("row " + std::to_string(i)).c_str()));
+  std::string noise;
+  uint64_t x = 88172645463325252u;
+  while (noise.size() < (2u << 20)) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    noise.push_back(static_cast<char>('!' + x % 90));
+  }
+  rows[7] = R(7, noise.c_str());
+  Oid first = Commit(*store, rows);
+  for (int i : {1, 2, 150}) rows[static_cast<size_t>(i)] = R(i, "changed");
+  Oid second = Commit(*store, rows, {first});
+  auto check_all = [&](Store& s, const char* when) {
+    INFO(when);
+    for (const Oid& c : {first, second}) {
+      auto info = s.ReadCommit(c);
+      REQUIRE(info.ok());
+      for (int i = 0; i < 300; ++i) {
+        auto row = s.ReadRow(info->tree, Table("t"), {Value::Integer(i)});
+        REQUIRE(row.ok());
+        REQUIRE(row->has_value());
+        bool changed = c == second && (i == 1 || i == 2 || i == 150);
+        CHECK((**row)[1] == Value::Text(changed  ? "changed"
+                                        : i == 7 ? noise
+                                                 : "row " + std::to_string(i)));
+      }
+    }
+  };
+
+  // Opened, then the pack files moved away: every object still reads, so none came through
+  // libgit2's packs (which open a pack at its first read).
+  {
+    auto reader = Store::Open(dir / ".cfgit");
+    REQUIRE(reader.ok());
+    auto moved = Shell(dir.path(), "mkdir away && mv .cfgit/objects/pack/* away/");
+    REQUIRE(moved.exit_code == 0);
+    check_all(**reader, "pack files gone");
+    REQUIRE(Shell(dir.path(), "mv away/* .cfgit/objects/pack/").exit_code == 0);
+  }
+
+  // Repacked by git with deltas: those pass on to libgit2, and everything reads the same.
+  auto repack =
+      Shell(dir.path(), "git --git-dir=.cfgit update-ref refs/heads/t " + second.Hex() +
+                            " && git --git-dir=.cfgit repack -a -d -f -q --window=50 --depth=50 && "
+                            "git --git-dir=.cfgit verify-pack -v .cfgit/objects/pack/*.idx | "
+                            "awk 'NF >= 7 && $2 != \"commit\"' | wc -l");
+  INFO(repack.err);
+  REQUIRE(repack.exit_code == 0);
+  CHECK(std::stoi(repack.out) > 0);  // objects stored as deltas
+  auto repacked = Store::Open(dir / ".cfgit");
+  REQUIRE(repacked.ok());
+  check_all(**repacked, "after git repack");
+
+  // A byte of the 2 MB row's stored data changed: the read fails, it never returns other data.
+  TempDir other;
+  auto damaged = NewStore(other);
+  Oid one = Commit(*damaged, {R(1, noise.c_str())});
+  auto at =
+      Shell(other.path(), "id=$(git --git-dir=.cfgit ls-tree -r -l " + one.Hex() +
+                              " | sort -k4 -n | tail -1 | cut -f1 | cut -d' ' -f3) && "
+                              "cat .cfgit/objects/pack/*.idx | git --git-dir=.cfgit show-index | "
+                              "grep $id | cut -d' ' -f1");
+  REQUIRE(at.exit_code == 0);
+  REQUIRE_FALSE(at.out.empty());
+  std::string pack = Shell(other.path(), "ls .cfgit/objects/pack/*.pack").out;
+  pack.pop_back();
+  auto flip = Shell(other.path(), "chmod u+w " + pack + " && printf '~' | dd of=" + pack +
+                                      " bs=1 seek=$((" + at.out.substr(0, at.out.size() - 1) +
+                                      " + 1000000)) conv=notrunc status=none");
+  REQUIRE(flip.exit_code == 0);
+  auto reopened = Store::Open(other / ".cfgit");
+  REQUIRE(reopened.ok());
+  auto info = (*reopened)->ReadCommit(one);
+  REQUIRE(info.ok());
+  auto row = (*reopened)->ReadRow(info->tree, Table("t"), {Value::Integer(1)});
+  CHECK_FALSE(row.ok());
 }
 
 TEST_CASE("a snapshot that is never committed leaves no pack and no temporary file",
@@ -508,8 +592,7 @@ TEST_CASE("the fingerprint memo gives the same trees and is really used", "[stor
   CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
 }
 
-TEST_CASE("rows prepared in batches give the trees rows added one by one give",
-          "[store][memo]") {
+TEST_CASE("rows prepared in batches give the trees rows added one by one give", "[store][memo]") {
   TempDir dir;
   auto store = NewStore(dir);
   TableSchema keyed = Table("t");

@@ -1,0 +1,278 @@
+// PackReader (see internal/pack_reader.h).
+#include "store/internal/pack_reader.h"
+
+#include <fcntl.h>
+#include <git2/sys/odb_backend.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+namespace cfgit {
+namespace {
+
+constexpr uint64_t kIdsAt = 8 + 256 * 4;  // after the magic, the version and the fan-out
+constexpr uint32_t kWindow = 128;         // ids looked at first, around the expected place
+
+uint32_t Be32(const unsigned char* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
+}
+uint64_t Be64(const unsigned char* p) { return uint64_t{Be32(p)} << 32 | Be32(p + 4); }
+
+// Reads up to `size` bytes at `at`; how many were read (fewer only at the end of the file).
+size_t ReadAt(int fd, void* into, size_t size, uint64_t at) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n =
+        ::pread(fd, static_cast<char*>(into) + done, size - done, static_cast<off_t>(at + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+// One pack and its version-2 index, open for reading: the index mapped (a lookup touches a page
+// or two of it), the pack read with pread.
+class Pack {
+ public:
+  ~Pack() {
+    if (idx_ != MAP_FAILED) ::munmap(idx_, idx_size_);
+    if (pack_ >= 0) ::close(pack_);
+  }
+
+  // nullptr: not a pack this reader reads (libgit2 then does).
+  static std::unique_ptr<Pack> Open(const std::string& base) {
+    auto p = std::make_unique<Pack>();
+    std::error_code ec;
+    p->idx_size_ = std::filesystem::file_size(base + ".idx", ec);
+    if (ec || p->idx_size_ < kIdsAt + 40) return nullptr;
+    p->pack_size_ = std::filesystem::file_size(base + ".pack", ec);
+    if (ec) return nullptr;
+    int fd = ::open((base + ".idx").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return nullptr;
+    p->idx_ = ::mmap(nullptr, p->idx_size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (p->idx_ == MAP_FAILED) return nullptr;
+    const unsigned char* head = p->bytes();
+    if (std::memcmp(head, "\377tOc", 4) != 0 || Be32(head + 4) != 2) return nullptr;
+    for (size_t i = 0; i < 256; ++i) p->fanout_[i] = Be32(head + 8 + 4 * i);
+    p->count_ = p->fanout_[255];
+    // The ids, CRCs and offsets must fit (large offsets are checked when used).
+    if (kIdsAt + uint64_t{p->count_} * 28 + 40 > p->idx_size_) return nullptr;
+    p->pack_ = ::open((base + ".pack").c_str(), O_RDONLY | O_CLOEXEC);
+    if (p->pack_ < 0) return nullptr;
+    return p;
+  }
+
+  int pack_fd() const { return pack_; }
+  uint64_t pack_size() const { return pack_size_; }
+
+  // Where the object starts in the pack; nullopt: not in this pack.
+  std::optional<uint64_t> Find(const git_oid& id) const {
+    const unsigned char* want = id.id;
+    uint32_t lo = want[0] ? fanout_[want[0] - 1] : 0, hi = fanout_[want[0]];
+    if (lo >= hi) return std::nullopt;
+    const unsigned char* ids = bytes() + kIdsAt;
+    auto cmp = [&](uint32_t i) { return std::memcmp(want, ids + uint64_t{i} * 20, 20); };
+    // Ids are uniform within their first byte: look first where the id would be in proportion,
+    // in a window of ids on a page or two, then in the part of the range left.
+    uint32_t n = hi - lo;
+    if (n > kWindow) {
+      uint32_t at = lo + static_cast<uint32_t>(((Be64(want + 1) >> 32) * n) >> 32);
+      uint32_t a = at > lo + kWindow / 2 ? at - kWindow / 2 : lo;
+      uint32_t b = std::min(hi, a + kWindow);
+      if (cmp(a) < 0) {
+        hi = a;
+      } else if (cmp(b - 1) > 0) {
+        lo = b;
+      } else {
+        lo = a;
+        hi = b;
+      }
+    }
+    while (lo < hi) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      int c = cmp(mid);
+      if (c == 0) return Offset(mid);
+      if (c < 0) {
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  const unsigned char* bytes() const { return static_cast<const unsigned char*>(idx_); }
+
+  std::optional<uint64_t> Offset(uint32_t i) const {
+    uint32_t small = Be32(bytes() + kIdsAt + uint64_t{count_} * 24 + uint64_t{i} * 4);
+    if (!(small & 0x80000000u)) return small;
+    uint64_t at = kIdsAt + uint64_t{count_} * 28 + uint64_t{small & 0x7fffffffu} * 8;
+    if (at + 8 > idx_size_) return std::nullopt;
+    return Be64(bytes() + at);
+  }
+
+  void* idx_ = MAP_FAILED;
+  uint64_t idx_size_ = 0;
+  int pack_ = -1;
+  std::array<uint32_t, 256> fanout_{};
+  uint32_t count_ = 0;
+  uint64_t pack_size_ = 0;
+};
+
+struct PackReader {
+  git_odb_backend parent;  // first member: libgit2 passes &parent back to the callbacks
+  std::vector<std::unique_ptr<Pack>> packs;
+  size_t last = 0;  // the pack the last object was found in: objects come in runs
+  std::mutex mu;    // one read at a time: the buffers and the zlib stream are shared
+  z_stream zs{};
+  bool zs_ready = false;
+  std::vector<unsigned char> in;
+
+  ~PackReader() {
+    if (zs_ready) inflateEnd(&zs);
+  }
+
+  static PackReader* Self(git_odb_backend* b) { return reinterpret_cast<PackReader*>(b); }
+
+  // The pack holding `id` and the offset of its entry.
+  std::optional<std::pair<Pack*, uint64_t>> Locate(const git_oid& id) {
+    for (size_t k = 0; k < packs.size(); ++k) {
+      size_t i = (last + k) % packs.size();
+      if (std::optional<uint64_t> at = packs[i]->Find(id)) {
+        last = i;
+        return std::make_pair(packs[i].get(), *at);
+      }
+    }
+    return std::nullopt;
+  }
+
+  static int Read(void** data, size_t* len, git_object_t* type, git_odb_backend* b,
+                  const git_oid* id) {
+    PackReader* self = Self(b);
+    std::lock_guard<std::mutex> hold(self->mu);
+    auto where = self->Locate(*id);
+    if (!where) return GIT_ENOTFOUND;
+    return self->Unpack(b, *where->first, where->second, data, len, type);
+  }
+
+  static int Exists(git_odb_backend* b, const git_oid* id) {
+    PackReader* self = Self(b);
+    std::lock_guard<std::mutex> hold(self->mu);
+    return self->Locate(*id) ? 1 : 0;
+  }
+
+  static void Free(git_odb_backend* b) { delete Self(b); }
+
+  // Reads the entry at `at`: its header, then its zlib stream inflated into a buffer libgit2
+  // owns. Anything but a whole object read cleanly passes to libgit2's backends, which read
+  // deltas and report damage in their own words.
+  int Unpack(git_odb_backend* b, Pack& pack, uint64_t at, void** data, size_t* len,
+             git_object_t* type) {
+    in.resize(4096);
+    size_t got = ReadAt(pack.pack_fd(), in.data(), in.size(), at);
+    if (got == 0) return GIT_PASSTHROUGH;
+    unsigned char c = in[0];
+    int kind = (c >> 4) & 7;
+    uint64_t size = c & 15;
+    size_t header = 1;
+    for (int shift = 4; c & 0x80; shift += 7) {
+      if (header >= got || shift > 57) return GIT_PASSTHROUGH;
+      c = in[header++];
+      size |= uint64_t{c & 0x7fu} << shift;
+    }
+    if (kind < GIT_OBJECT_COMMIT || kind > GIT_OBJECT_TAG) return GIT_PASSTHROUGH;  // a delta
+    if (size >= (uint64_t{1} << 31)) return GIT_PASSTHROUGH;
+    // Stored (uncompressed) streams add a few bytes per block: one more read covers most.
+    size_t want = header + static_cast<size_t>(size) + 64 + static_cast<size_t>(size / 4096) * 5;
+    if (want > got && got == in.size()) {
+      size_t more = std::min<size_t>(want, size_t{1} << 20);
+      if (more > in.size()) {
+        in.resize(more);
+        got += ReadAt(pack.pack_fd(), in.data() + got, more - got, at + got);
+      }
+    }
+    if (!zs_ready) {
+      if (inflateInit(&zs) != Z_OK) return GIT_PASSTHROUGH;
+      zs_ready = true;
+    } else if (inflateReset(&zs) != Z_OK) {
+      return GIT_PASSTHROUGH;
+    }
+    // One byte more than the object, NUL, as libgit2's own reader leaves it.
+    auto* out = static_cast<unsigned char*>(git_odb_backend_data_alloc(b, size + 1));
+    if (!out) return -1;
+    zs.next_out = out;
+    zs.avail_out = static_cast<uInt>(size + 1);
+    zs.next_in = in.data() + header;
+    zs.avail_in = static_cast<uInt>(got - header);
+    uint64_t next = at + got;  // the pack's next unread byte
+    int rc;
+    while ((rc = inflate(&zs, Z_NO_FLUSH)) == Z_OK || rc == Z_BUF_ERROR) {
+      if (zs.avail_in > 0 || zs.avail_out == 0 || next >= pack.pack_size()) break;
+      size_t n = ReadAt(pack.pack_fd(), in.data(), in.size(), next);
+      if (n == 0) break;
+      next += n;
+      zs.next_in = in.data();
+      zs.avail_in = static_cast<uInt>(n);
+    }
+    if (rc != Z_STREAM_END || zs.total_out != size) {
+      git_odb_backend_data_free(b, out);
+      return GIT_PASSTHROUGH;
+    }
+    out[size] = 0;
+    *data = out;
+    *len = static_cast<size_t>(size);
+    *type = static_cast<git_object_t>(kind);
+    return 0;
+  }
+};
+
+}  // namespace
+
+Status AddPackReader(git_odb* odb, const std::string& objects_dir) {
+  auto reader = std::make_unique<PackReader>();
+  if (int rc = git_odb_init_backend(&reader->parent, GIT_ODB_BACKEND_VERSION)) {
+    return git::Error(rc, "opening the store");
+  }
+  std::error_code ec;
+  std::vector<std::string> bases;
+  for (const auto& e : std::filesystem::directory_iterator(objects_dir + "/pack", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("pack-", 0) != 0 || e.path().extension() != ".idx") continue;
+    bases.push_back((e.path().parent_path() / e.path().stem()).string());
+  }
+  // The biggest first (the first snapshot's): most objects are there.
+  std::vector<std::pair<uintmax_t, std::string>> by_size;
+  for (std::string& base : bases) {
+    uintmax_t size = std::filesystem::file_size(base + ".pack", ec);
+    by_size.emplace_back(ec ? 0 : size, std::move(base));
+  }
+  std::sort(by_size.begin(), by_size.end(), std::greater<>());
+  for (auto& [size, base] : by_size) {
+    if (std::unique_ptr<Pack> p = Pack::Open(base)) reader->packs.push_back(std::move(p));
+  }
+  if (reader->packs.empty()) return Status::Ok();
+  reader->parent.read = PackReader::Read;
+  reader->parent.exists = PackReader::Exists;
+  reader->parent.free = PackReader::Free;
+  // libgit2's loose objects and packs have priorities 1 and 2: this reader is asked first.
+  if (int rc = git_odb_add_backend(odb, &reader->parent, 3)) {
+    return git::Error(rc, "opening the store's packs");
+  }
+  reader.release();
+  return Status::Ok();
+}
+
+}  // namespace cfgit

@@ -20,25 +20,6 @@ namespace {
 
 constexpr size_t kBufferBytes = 1u << 20;
 
-class Sha1 {
- public:
-  Sha1() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, EVP_sha1(), nullptr); }
-  ~Sha1() { EVP_MD_CTX_free(ctx_); }
-  Sha1(const Sha1&) = delete;
-  Sha1& operator=(const Sha1&) = delete;
-  void Update(const void* data, size_t size) { EVP_DigestUpdate(ctx_, data, size); }
-  void Update(const std::string& s) { Update(s.data(), s.size()); }
-  std::array<unsigned char, 20> Final() {
-    std::array<unsigned char, 20> out{};
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_, out.data(), &n);
-    return out;
-  }
-
- private:
-  EVP_MD_CTX* ctx_;
-};
-
 void PutBe32(std::string* out, uint32_t v) {
   for (int shift = 24; shift >= 0; shift -= 8)
     out->push_back(static_cast<char>((v >> shift) & 0xff));
@@ -72,6 +53,21 @@ Status ReadAt(int fd, char* data, size_t size, uint64_t offset, const std::strin
 }
 
 }  // namespace
+
+Sha1::Sha1() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_, Md(), nullptr); }
+Sha1::~Sha1() { EVP_MD_CTX_free(ctx_); }
+void Sha1::Update(const void* data, size_t size) { EVP_DigestUpdate(ctx_, data, size); }
+std::array<unsigned char, 20> Sha1::Final() {
+  std::array<unsigned char, 20> out{};
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx_, out.data(), &n);
+  EVP_DigestInit_ex(ctx_, Md(), nullptr);
+  return out;
+}
+const evp_md_st* Sha1::Md() {
+  static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);  // fetched once
+  return md;
+}
 
 PackWriter::PackWriter(std::string pack_dir) : dir_(std::move(pack_dir)) {}
 
@@ -347,12 +343,13 @@ Result<size_t> ConsolidatePacks(const std::string& pack_dir, git_odb* odb, size_
       git_odb_object* object = nullptr;
       if (int rc = git_odb_read(&object, odb, &id)) {
         writer.Discard();
-        return git::Error(rc, "consolidating the store's packs: reading " +
-                                              std::string(git_oid_tostr_s(&id)));
+        return git::Error(
+            rc, "consolidating the store's packs: reading " + std::string(git_oid_tostr_s(&id)));
       }
-      Status added = writer.Add(id, git_odb_object_type(object),
-                                std::string_view(static_cast<const char*>(git_odb_object_data(object)),
-                                                 git_odb_object_size(object)));
+      Status added =
+          writer.Add(id, git_odb_object_type(object),
+                     std::string_view(static_cast<const char*>(git_odb_object_data(object)),
+                                      git_odb_object_size(object)));
       git_odb_object_free(object);
       if (!added.ok()) {
         writer.Discard();

@@ -181,10 +181,14 @@ Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir) 
 }
 
 Result<Oid> ObjectStager::Stage(git_object_t type, const std::string& data) {
+  // The object's id: SHA-1 of "<type> <size>\0" and the bytes, as git_odb_hash computes it.
+  char header[32];
+  int n = std::snprintf(header, sizeof header, "%s %zu", git_object_type2string(type), data.size());
+  sha_.Update(header, static_cast<size_t>(n) + 1);
+  sha_.Update(data);
+  std::array<unsigned char, 20> digest = sha_.Final();
   git_oid raw;
-  if (int rc = git_odb_hash(&raw, data.data(), data.size(), type)) {
-    return git::Error(rc, "hashing an object");
-  }
+  std::memcpy(raw.id, digest.data(), digest.size());
   if (!staging_->pack.Contains(raw) &&
       !git_odb_exists_ext(pack_odb_.get(), &raw, GIT_ODB_LOOKUP_NO_REFRESH)) {
     Status added = staging_->pack.Add(raw, type, data);

@@ -4,6 +4,7 @@
 // Formats: Git's gitformat-pack(5). Included only by store/*.cc.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -15,8 +16,29 @@
 #include "store/store.h"
 
 struct z_stream_s;
+struct evp_md_ctx_st;
+struct evp_md_st;
 
 namespace cfgit {
+
+// SHA-1 through OpenSSL, which uses the CPU's SHA instructions where it has them: object ids and
+// pack checksums (libgit2's git_odb_hash, a collision-detecting SHA-1, took three times as long:
+// 1.1 against 0.3 us for a 300-byte row, 11.8 against 4.3 us for a 7.5 KB tree, on this machine).
+// Final returns the digest and starts over.
+class Sha1 {
+ public:
+  Sha1();
+  ~Sha1();
+  Sha1(const Sha1&) = delete;
+  Sha1& operator=(const Sha1&) = delete;
+  void Update(const void* data, size_t size);
+  void Update(std::string_view s) { Update(s.data(), s.size()); }
+  std::array<unsigned char, 20> Final();
+
+ private:
+  static const evp_md_st* Md();
+  evp_md_ctx_st* ctx_;
+};
 
 // Hash of an object id for unordered containers: its first bytes (SHA-1 bytes are uniform).
 struct OidHash {
@@ -72,8 +94,8 @@ class PackWriter {
   std::string tmp_path_;
   std::string last_pack_;
   int fd_ = -1;
-  uint64_t written_ = 0;                     // bytes in the file and the buffer
-  std::string buffer_;  // the last bytes written, not yet in the file
+  uint64_t written_ = 0;  // bytes in the file and the buffer
+  std::string buffer_;    // the last bytes written, not yet in the file
   std::unordered_map<Oid, Entry, OidHash> objects_;
   std::unique_ptr<z_stream_s> zstore_, zfast_;  // deflate streams, reset for each object
 };

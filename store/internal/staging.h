@@ -58,6 +58,7 @@ class ObjectStager {
  private:
   git::Odb store_odb_, pack_odb_;
   std::shared_ptr<Staging> staging_;
+  Sha1 sha_;
 };
 
 }  // namespace cfgit

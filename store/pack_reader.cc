@@ -181,7 +181,7 @@ struct PackReader {
   // deltas and report damage in their own words.
   int Unpack(git_odb_backend* b, Pack& pack, uint64_t at, void** data, size_t* len,
              git_object_t* type) {
-    in.resize(4096);
+    in.resize(8192);  // a 256-entry fan-out tree (7.5 KB) in one read
     size_t got = ReadAt(pack.pack_fd(), in.data(), in.size(), at);
     if (got == 0) return GIT_PASSTHROUGH;
     unsigned char c = in[0];

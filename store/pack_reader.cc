@@ -77,6 +77,19 @@ class Pack {
   int pack_fd() const { return pack_; }
   uint64_t pack_size() const { return pack_size_; }
 
+  // A pread costs ~2.5 us an object (and copies 8 KiB); a mapped pack a page fault (~11 us) per
+  // 64 KiB the first time, nothing after. Once a command has read more than 16,384 objects of a
+  // pack and one per 16 KiB of it (a full apply reads them all), mapping pays: the pack is left
+  // to libgit2's mapped windows. A full apply at 1M rows took 14.4 s read here, 9.9 s by libgit2.
+  bool bulk() const { return reads_ > std::max<uint64_t>(16384, pack_size_ / (16 << 10)); }
+  // Counts a read; the pack's index is let go when it turns bulk (libgit2 maps its own).
+  void Count() {
+    ++reads_;
+    if (!bulk() || idx_ == MAP_FAILED) return;
+    ::munmap(idx_, idx_size_);
+    idx_ = MAP_FAILED;
+  }
+
   // Where the object starts in the pack; nullopt: not in this pack.
   std::optional<uint64_t> Find(const git_oid& id) const {
     const unsigned char* want = id.id;
@@ -130,6 +143,7 @@ class Pack {
   std::array<uint32_t, 256> fanout_{};
   uint32_t count_ = 0;
   uint64_t pack_size_ = 0;
+  uint64_t reads_ = 0;
 };
 
 struct PackReader {
@@ -151,6 +165,7 @@ struct PackReader {
   std::optional<std::pair<Pack*, uint64_t>> Locate(const git_oid& id) {
     for (size_t k = 0; k < packs.size(); ++k) {
       size_t i = (last + k) % packs.size();
+      if (packs[i]->bulk()) continue;
       if (std::optional<uint64_t> at = packs[i]->Find(id)) {
         last = i;
         return std::make_pair(packs[i].get(), *at);
@@ -165,7 +180,9 @@ struct PackReader {
     std::lock_guard<std::mutex> hold(self->mu);
     auto where = self->Locate(*id);
     if (!where) return GIT_ENOTFOUND;
-    return self->Unpack(b, *where->first, where->second, data, len, type);
+    int rc = self->Unpack(b, *where->first, where->second, data, len, type);
+    where->first->Count();
+    return rc;
   }
 
   static int Exists(git_odb_backend* b, const git_oid* id) {

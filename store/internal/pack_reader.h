@@ -6,7 +6,9 @@
 // are uniform: one read of the index's neighbourhood, one of the offset), reads the entry with
 // one pread, and inflates it with one zlib stream reset per object.
 // Only whole objects in the packs present when the store was opened are read here; deltas (a
-// pack `git gc` wrote), packs written later and loose objects pass on to libgit2's backends.
+// pack `git gc` wrote), packs written later and loose objects pass on to libgit2's backends. So
+// does a pack once a command has read more than 16,384 of its objects and one per 16 KiB of it
+// (a full apply reads them all): a pread per object then costs more than mapping the pack.
 // Included only by store/*.cc.
 #pragma once
 

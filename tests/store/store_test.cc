@@ -335,6 +335,30 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
   CHECK_FALSE(row.ok());
 }
 
+TEST_CASE("a pack read object after object is handed to libgit2 midway, reading the same",
+          "[store][pack]") {
+  // Each row read by key reads five objects (table, rows/ and two fan-out trees, the row): 4000
+  // rows are 20,000 reads of one pack, past the 16,384 after which the reader leaves it to
+  // libgit2's mapped windows. Every row reads right on both sides of the switch.
+  TempDir dir;
+  auto store = NewStore(dir);
+  std::vector<Row> rows;
+  for (int i = 0; i < 4000; ++i) rows.push_back(R(i, ("value " + std::to_string(i)).c_str()));
+  Oid commit = Commit(*store, rows);
+  auto reader = Store::Open(dir / ".cfgit");
+  REQUIRE(reader.ok());
+  auto info = (*reader)->ReadCommit(commit);
+  REQUIRE(info.ok());
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 4000; ++i) {
+      auto row = (*reader)->ReadRow(info->tree, Table("t"), {Value::Integer(i)});
+      REQUIRE(row.ok());
+      REQUIRE(row->has_value());
+      REQUIRE((**row)[1] == Value::Text("value " + std::to_string(i)));
+    }
+  }
+}
+
 TEST_CASE("a snapshot that is never committed leaves no pack and no temporary file",
           "[store][pack]") {
   TempDir dir;

@@ -100,13 +100,15 @@ std::optional<std::map<Row, bool, RowLess>> KnownRows(const TableDiff* ours_diff
 }
 
 // Reads the base rows of `side`'s modified rows that MergeTable needs (BaseRowsNeeded): the
-// diffs leave them unread, as a row only one side changed merges without its base.
+// diffs leave them unread, as a row only one side changed merges without its base. Tables are
+// merged when theirs changed them: of ours' diffs, only those tables count (`of_ours`).
 Status ReadBaseRows(const Session& s, std::map<std::string, TableDiff>* side,
-                    const std::map<std::string, TableDiff>* other) {
+                    const std::map<std::string, TableDiff>* other, bool of_ours) {
   for (auto& [name, d] : *side) {
     Rule rule = s.config.ForTable(name).rule;
     if (d.modified.empty() || rule == Rule::kSkip) continue;  // a skipped table is not merged
     auto o = other->find(name);
+    if (of_ours && o == other->end()) continue;  // only ours changed it: ours' table stands
     std::optional<std::set<Row, RowLess>> keys =
         BaseRowsNeeded(d, o != other->end() ? &o->second : nullptr, rule);
     for (RowChange& r : d.modified) {
@@ -133,8 +135,8 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   };
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, ours, all, keep(&ours_diffs)));
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, theirs, all, keep(&theirs_diffs)));
-  CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &ours_diffs, &theirs_diffs));
-  CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &theirs_diffs, &ours_diffs));
+  CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &ours_diffs, &theirs_diffs, true));
+  CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &theirs_diffs, &ours_diffs, false));
   // Ours' schema of a table either diff names (nullopt: ours has no such table): from ours' diff,
   // or else the base's, which ours kept.
   auto ours_schema_of = [&](const std::string& name) -> const std::optional<TableSchema>& {

@@ -65,7 +65,10 @@ class Pack {
     if (p->idx_ == MAP_FAILED) return nullptr;
     const unsigned char* head = p->bytes();
     if (std::memcmp(head, "\377tOc", 4) != 0 || Be32(head + 4) != 2) return nullptr;
-    for (size_t i = 0; i < 256; ++i) p->fanout_[i] = Be32(head + 8 + 4 * i);
+    for (size_t i = 0; i < 256; ++i) {
+      p->fanout_[i] = Be32(head + 8 + 4 * i);
+      if (i > 0 && p->fanout_[i] < p->fanout_[i - 1]) return nullptr;  // damaged: keep in bounds
+    }
     p->count_ = p->fanout_[255];
     // The ids, CRCs and offsets must fit (large offsets are checked when used).
     if (kIdsAt + uint64_t{p->count_} * 28 + 40 > p->idx_size_) return nullptr;
@@ -265,10 +268,12 @@ Status AddPackReader(git_odb* odb, const std::string& objects_dir) {
   }
   std::error_code ec;
   std::vector<std::string> bases;
-  for (const auto& e : std::filesystem::directory_iterator(objects_dir + "/pack", ec)) {
-    std::string name = e.path().filename().string();
-    if (name.rfind("pack-", 0) != 0 || e.path().extension() != ".idx") continue;
-    bases.push_back((e.path().parent_path() / e.path().stem()).string());
+  // A listing that fails part-way leaves the rest to libgit2.
+  for (std::filesystem::directory_iterator it(objects_dir + "/pack", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    const std::filesystem::path& path = it->path();
+    if (path.filename().string().rfind("pack-", 0) != 0 || path.extension() != ".idx") continue;
+    bases.push_back((path.parent_path() / path.stem()).string());
   }
   // The biggest first (the first snapshot's): most objects are there.
   std::vector<std::pair<uintmax_t, std::string>> by_size;

@@ -65,7 +65,11 @@ std::array<unsigned char, 20> Sha1::Final() {
   return out;
 }
 const evp_md_st* Sha1::Md() {
-  static const EVP_MD* md = EVP_MD_fetch(nullptr, "SHA1", nullptr);  // fetched once
+  // Fetched once; OpenSSL's built-in table when the providers cannot be asked.
+  static const EVP_MD* md = [] {
+    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    return fetched ? fetched : EVP_sha1();
+  }();
   return md;
 }
 

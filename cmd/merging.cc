@@ -111,9 +111,7 @@ Status ReadBaseRows(const Session& s, std::map<std::string, TableDiff>* side,
     if (of_ours && o == other->end()) continue;  // only ours changed it: ours' table stands
     std::optional<std::set<Row, RowLess>> keys =
         BaseRowsNeeded(d, o != other->end() ? &o->second : nullptr, rule);
-    for (RowChange& r : d.modified) {
-      if (!keys || keys->count(r.key)) CFGIT_RETURN_IF_ERROR(ReadOldRow(*s.store, *d.from, &r));
-    }
+    CFGIT_RETURN_IF_ERROR(ReadOldRows(*s.store, &d, keys ? &*keys : nullptr));
   }
   return Status::Ok();
 }

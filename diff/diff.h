@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -57,7 +58,7 @@ struct RowChange {
   std::optional<Row> old_row, new_row;
   std::vector<CellChange> cells;  // modified rows: every column whose value differs
   // A modified row left without its old row and cells (DiffOptions::old_rows): the old row's
-  // file, for ReadOldRow.
+  // file, for ReadOldRows.
   std::optional<Oid> old_file;
 };
 
@@ -100,7 +101,7 @@ struct DiffOptions {
   // false: a modified row comes with its new row only (no old_row, no cells; `old_file` names
   // the old one), one row file read instead of two, unless the table's versioned columns or key
   // differ between the two sides (every row is re-encoded then). For the merge, which needs a
-  // base row only where both sides changed it (merge/merge.h, BaseRowsNeeded).
+  // base row only where both sides changed it (merge/merge.h, BaseRowsNeeded; ReadOldRows).
   bool old_rows = true;
 };
 
@@ -109,10 +110,6 @@ struct DiffOptions {
 Status DiffSnapshots(const Store& store, const std::optional<Oid>& from,
                      const std::optional<Oid>& to, const DiffOptions& options,
                      const std::function<Status(TableDiff&&)>& each);
-
-// Reads the old row of a modified row that DiffSnapshots left without it (DiffOptions::old_rows),
-// as values of `from`'s versioned columns (the diff's `from` schema). Cells stay empty.
-Status ReadOldRow(const Store& store, const TableSchema& from, RowChange* row);
 
 // Every row of `table` in snapshot `tree`, as values of its versioned columns, one at a time and
 // in the order the store holds them (not by key). A table the snapshot lacks is kInvalid.
@@ -144,5 +141,9 @@ int CompareRows(const Row& a, const Row& b);
 struct RowLess {
   bool operator()(const Row& a, const Row& b) const { return CompareRows(a, b) < 0; }
 };
+
+// Reads the old rows of `diff`'s modified rows that DiffSnapshots left without them
+// (DiffOptions::old_rows): all of them, or those whose key is in `keys`. Cells stay empty.
+Status ReadOldRows(const Store& store, TableDiff* diff, const std::set<Row, RowLess>* keys);
 
 }  // namespace cfgit

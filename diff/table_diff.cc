@@ -85,23 +85,21 @@ Status DiffRows(const Store& store, const TableEntry* from, const TableEntry* to
       return Status::Invalid("table '" + out->name + "': unexpected file rows/" + change.path);
     }
     RowChange row;
-    if (skip_old && change.before && change.after) {
-      CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, new_cols, *change.after));
-      row.key = KeyOf(new_key, *row.new_row);
+    const bool modified = change.before && change.after;
+    if (modified && skip_old) {
       row.old_file = *change.before;
-      out->modified.push_back(std::move(row));
-      return Status::Ok();
-    }
-    if (change.before) {
+    } else if (change.before) {
       CFGIT_ASSIGN_OR_RETURN(row.old_row, ReadRow(store, *out->from, old_cols, *change.before));
     }
     if (change.after) {
       CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, new_cols, *change.after));
     }
-    if (row.old_row && row.new_row) {
+    if (modified) {
       row.key = KeyOf(new_key, *row.new_row);
       // A cell is compared as JSON when its column is JSON on the side it ends up on.
-      row.cells = DiffCells(old_cols, *row.old_row, new_cols, *row.new_row, json_new);
+      if (row.old_row) {
+        row.cells = DiffCells(old_cols, *row.old_row, new_cols, *row.new_row, json_new);
+      }
       out->modified.push_back(std::move(row));
     } else if (row.new_row) {
       row.key = KeyOf(new_key, *row.new_row);
@@ -261,13 +259,16 @@ Status DiffSnapshots(const Store& store, const std::optional<Oid>& from,
   return Status::Ok();
 }
 
-Status ReadOldRow(const Store& store, const TableSchema& from, RowChange* row) {
-  if (row->old_row) return Status::Ok();
-  if (!row->old_file) {
-    return Status::Invalid("table '" + from.name + "': a changed row has no old row to read");
+Status ReadOldRows(const Store& store, TableDiff* diff, const std::set<Row, RowLess>* keys) {
+  std::vector<std::string> cols;
+  for (RowChange& row : diff->modified) {
+    if (row.old_row || (keys && !keys->count(row.key))) continue;
+    if (!row.old_file || !diff->from) {
+      return Status::Invalid("table '" + diff->name + "': a changed row has no old row to read");
+    }
+    if (cols.empty()) cols = diff->from->VersionedColumns();
+    CFGIT_ASSIGN_OR_RETURN(row.old_row, ReadRow(store, *diff->from, cols, *row.old_file));
   }
-  CFGIT_ASSIGN_OR_RETURN(row->old_row,
-                         ReadRow(store, from, from.VersionedColumns(), *row->old_file));
   return Status::Ok();
 }
 

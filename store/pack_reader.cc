@@ -17,6 +17,8 @@
 #include <optional>
 #include <vector>
 
+#include "store/internal/pack_writer.h"
+
 namespace cfgit {
 namespace {
 
@@ -51,13 +53,12 @@ class Pack {
   }
 
   // nullptr: not a pack this reader reads (libgit2 then does).
-  static std::unique_ptr<Pack> Open(const std::string& base) {
+  static std::unique_ptr<Pack> Open(const std::string& base, uint64_t pack_size) {
     auto p = std::make_unique<Pack>();
     std::error_code ec;
     p->idx_size_ = std::filesystem::file_size(base + ".idx", ec);
     if (ec || p->idx_size_ < kIdsAt + 40) return nullptr;
-    p->pack_size_ = std::filesystem::file_size(base + ".pack", ec);
-    if (ec) return nullptr;
+    p->pack_size_ = pack_size;
     int fd = ::open((base + ".idx").c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return nullptr;
     p->idx_ = ::mmap(nullptr, p->idx_size_, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -266,24 +267,13 @@ Status AddPackReader(git_odb* odb, const std::string& objects_dir) {
   if (int rc = git_odb_init_backend(&reader->parent, GIT_ODB_BACKEND_VERSION)) {
     return git::Error(rc, "opening the store");
   }
-  std::error_code ec;
-  std::vector<std::string> bases;
-  // A listing that fails part-way leaves the rest to libgit2.
-  for (std::filesystem::directory_iterator it(objects_dir + "/pack", ec), end; !ec && it != end;
-       it.increment(ec)) {
-    const std::filesystem::path& path = it->path();
-    if (path.filename().string().rfind("pack-", 0) != 0 || path.extension() != ".idx") continue;
-    bases.push_back((path.parent_path() / path.stem()).string());
-  }
-  // The biggest first (the first snapshot's): most objects are there.
-  std::vector<std::pair<uintmax_t, std::string>> by_size;
-  for (std::string& base : bases) {
-    uintmax_t size = std::filesystem::file_size(base + ".pack", ec);
-    by_size.emplace_back(ec ? 0 : size, std::move(base));
-  }
-  std::sort(by_size.begin(), by_size.end(), std::greater<>());
-  for (auto& [size, base] : by_size) {
-    if (std::unique_ptr<Pack> p = Pack::Open(base)) reader->packs.push_back(std::move(p));
+  // The biggest first (the first snapshot's): most objects are there. Packs left out (a listing
+  // that failed part-way, an index this reader does not read) are libgit2's.
+  std::vector<PackFile> packs = ListPacks(objects_dir + "/pack");
+  for (auto p = packs.rbegin(); p != packs.rend(); ++p) {
+    if (std::unique_ptr<Pack> pack = Pack::Open(p->base, p->size)) {
+      reader->packs.push_back(std::move(pack));
+    }
   }
   if (reader->packs.empty()) return Status::Ok();
   reader->parent.read = PackReader::Read;

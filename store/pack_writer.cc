@@ -311,26 +311,32 @@ Result<std::vector<git_oid>> IndexedIds(const std::string& idx_path) {
 
 }  // namespace
 
-Result<size_t> ConsolidatePacks(const std::string& pack_dir, git_odb* odb, size_t max_packs) {
+std::vector<PackFile> ListPacks(const std::string& pack_dir) {
   namespace fs = std::filesystem;
-  struct Pack {
-    std::string base;  // ".../pack-<id>"
-    uintmax_t size;
-  };
-  std::vector<Pack> packs;
+  std::vector<PackFile> packs;
   std::error_code ec;
-  for (const fs::directory_entry& e : fs::directory_iterator(pack_dir, ec)) {
-    std::string name = e.path().filename().string();
-    if (name.rfind("pack-", 0) != 0 || e.path().extension() != ".idx") continue;
-    std::string base = (e.path().parent_path() / e.path().stem()).string();
-    uintmax_t size = fs::file_size(base + ".pack", ec);
-    if (ec || fs::exists(base + ".keep")) continue;
-    packs.push_back({base, size});
+  for (fs::directory_iterator it(pack_dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& path = it->path();
+    if (path.filename().string().rfind("pack-", 0) != 0 || path.extension() != ".idx") continue;
+    std::string base = (path.parent_path() / path.stem()).string();
+    std::error_code size_ec;
+    uintmax_t size = fs::file_size(base + ".pack", size_ec);
+    if (!size_ec) packs.push_back({std::move(base), size});
   }
-  if (packs.size() <= max_packs) return size_t{0};
-  std::sort(packs.begin(), packs.end(), [](const Pack& a, const Pack& b) {
+  std::sort(packs.begin(), packs.end(), [](const PackFile& a, const PackFile& b) {
     return a.size != b.size ? a.size < b.size : a.base < b.base;
   });
+  return packs;
+}
+
+Result<size_t> ConsolidatePacks(const std::string& pack_dir, git_odb* odb, size_t max_packs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<PackFile> packs = ListPacks(pack_dir);
+  packs.erase(std::remove_if(packs.begin(), packs.end(),
+                             [&](const PackFile& p) { return fs::exists(p.base + ".keep", ec); }),
+              packs.end());
+  if (packs.size() <= max_packs) return size_t{0};
   // Everything below the last pack smaller than twice all those before it is merged.
   size_t merge = 0;
   uintmax_t below = packs[0].size;

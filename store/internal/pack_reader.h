@@ -2,9 +2,9 @@
 // libgit2's own. libgit2 maps each pack and binary-searches its mapped index, so every object a
 // command reads costs page faults in a file of hundreds of megabytes and a dozen cache and TLB
 // misses in the index; on this project's virtual machines those were a third of a merge's time.
-// This reader finds an id in a version-2 index (gitformat-pack(5)) by interpolation (SHA-1 ids
-// are uniform: one read of the index's neighbourhood, one of the offset), reads the entry with
-// one pread, and inflates it with one zlib stream reset per object.
+// This reader maps each version-2 index (gitformat-pack(5)) and finds an id by interpolation
+// (SHA-1 ids are uniform: a page or two of the index touched), reads the entry with pread, and
+// inflates it with one zlib stream reset per object.
 // Only whole objects in the packs present when the store was opened are read here; deltas (a
 // pack `git gc` wrote), packs written later and loose objects pass on to libgit2's backends. So
 // does a pack once a command has read more than 16,384 of its objects and one per 16 KiB of it

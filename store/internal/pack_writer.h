@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "store/internal/git.h"
 #include "store/store.h"
@@ -99,6 +100,14 @@ class PackWriter {
   std::unordered_map<Oid, Entry, OidHash> objects_;
   std::unique_ptr<z_stream_s> zstore_, zfast_;  // deflate streams, reset for each object
 };
+
+// The packs in `pack_dir` that have an index, smallest first (a listing that fails part-way
+// gives what it read).
+struct PackFile {
+  std::string base;  // ".../pack-<id>", without ".pack" / ".idx"
+  uintmax_t size;    // of the .pack file
+};
+std::vector<PackFile> ListPacks(const std::string& pack_dir);
 
 // Every command that writes adds one pack, and every object lookup searches the packs one by one,
 // so they are consolidated now and then, as `git repack --geometric=2` does: when `pack_dir` holds

@@ -2,6 +2,7 @@
 // diff as named cases.
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <set>
 
 #include "diff/diff.h"
 #include "tests/support/support.h"
@@ -243,13 +244,19 @@ TEST_CASE("DiffSnapshots without old rows: modified rows read once, the old one 
   CHECK(*d.deleted[0].old_row == R(3, "z"));  // a deleted row is known by its content only
   REQUIRE(d.added.size() == 1);
 
-  REQUIRE(cfgit::ReadOldRow(counting, *d.from, &changed).ok());
-  CHECK(*changed.old_row == R(2, "y"));
+  TableDiff read = d;
+  const std::set<Row, cfgit::RowLess> other_keys = {Row{Value::Integer(7)}};
+  REQUIRE(cfgit::ReadOldRows(counting, &read, &other_keys).ok());  // not among the keys: no read
+  CHECK_FALSE(read.modified[0].old_row);
+  CHECK(counting.blob_reads == 5);
+  REQUIRE(cfgit::ReadOldRows(counting, &read, nullptr).ok());
+  CHECK(*read.modified[0].old_row == R(2, "y"));
   CHECK(counting.blob_reads == 6);
-  REQUIRE(cfgit::ReadOldRow(counting, *d.from, &changed).ok());  // already read: no read
+  REQUIRE(cfgit::ReadOldRows(counting, &read, nullptr).ok());  // already read: no read
   CHECK(counting.blob_reads == 6);
-  cfgit::RowChange unnamed = d.added[0];
-  cfgit::Status missing = cfgit::ReadOldRow(counting, *d.from, &unnamed);
+  TableDiff unnamed = d;
+  unnamed.modified[0].old_file.reset();
+  cfgit::Status missing = cfgit::ReadOldRows(counting, &unnamed, nullptr);
   CHECK(missing.code() == cfgit::Code::kInvalid);
   CHECK(missing.message().find("table 'a'") != std::string::npos);
 

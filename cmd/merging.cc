@@ -20,8 +20,7 @@ class Schemas {
       CFGIT_ASSIGN_OR_RETURN(std::vector<TableEntry> list, store_.ListTables(tree));
       tables[""] = std::nullopt;  // marks the tree as loaded
       for (const TableEntry& t : list) {
-        CFGIT_ASSIGN_OR_RETURN(std::string text, store_.ReadBlob(t.schema));
-        CFGIT_ASSIGN_OR_RETURN(TableSchema schema, DecodeSchema(text));
+        CFGIT_ASSIGN_OR_RETURN(TableSchema schema, store_.ReadSchema(t.schema));
         tables[t.name] = std::move(schema);
       }
     }
@@ -131,7 +130,11 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
       return Status::Ok();
     };
   };
+  // The first diff keeps the trees it reads: the second reads the base's again, and the editor
+  // rewrites ours'.
+  all.keep_trees = true;
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, ours, all, keep(&ours_diffs)));
+  all.keep_trees = false;
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, theirs, all, keep(&theirs_diffs)));
   CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &ours_diffs, &theirs_diffs, true));
   CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &theirs_diffs, &ours_diffs, false));

@@ -101,7 +101,8 @@ class Resolver {
 
  private:
   bool IsJson(const TableSchema& schema, const std::string& column) const {
-    std::vector<std::string> json = schema.JsonColumns(s_.config.ForTable(schema.name).json.columns);
+    std::vector<std::string> json =
+        schema.JsonColumns(s_.config.ForTable(schema.name).json.columns);
     return std::find(json.begin(), json.end(), column) != json.end();
   }
 
@@ -118,8 +119,7 @@ class Resolver {
     std::optional<TableSchema> out;
     for (const TableEntry& t : tables) {
       if (t.name != table) continue;
-      CFGIT_ASSIGN_OR_RETURN(std::string text, s_.store->ReadBlob(t.schema));
-      CFGIT_ASSIGN_OR_RETURN(out, DecodeSchema(text));
+      CFGIT_ASSIGN_OR_RETURN(out, s_.store->ReadSchema(t.schema));
     }
     schemas_[k] = out;
     return out;

@@ -15,11 +15,6 @@ std::vector<std::string> JsonColumns(const TableSchema& schema, const DiffOption
                                                  : std::vector<std::string>());
 }
 
-Result<TableSchema> ReadSchema(const Store& store, const Oid& blob) {
-  CFGIT_ASSIGN_OR_RETURN(std::string text, store.ReadBlob(blob));
-  return DecodeSchema(text);
-}
-
 // A row file's path below rows/: "3f/a0/<stem>.yaml".
 bool IsRowPath(const std::string& path) {
   return path.size() > 11 && path.compare(path.size() - 5, 5, ".yaml") == 0;
@@ -80,36 +75,37 @@ Status DiffRows(const Store& store, const TableEntry* from, const TableEntry* to
   // its new row's, and its old row may be left unread.
   bool skip_old = !options.old_rows && out->from && out->to && old_cols == new_cols &&
                   out->from->key == out->to->key;
-  CFGIT_RETURN_IF_ERROR(store.DiffTrees(a, b, [&](const TreeChange& change) -> Status {
-    if (!IsRowPath(change.path)) {
-      return Status::Invalid("table '" + out->name + "': unexpected file rows/" + change.path);
-    }
-    RowChange row;
-    const bool modified = change.before && change.after;
-    if (modified && skip_old) {
-      row.old_file = *change.before;
-    } else if (change.before) {
-      CFGIT_ASSIGN_OR_RETURN(row.old_row, ReadRow(store, *out->from, old_cols, *change.before));
-    }
-    if (change.after) {
-      CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, new_cols, *change.after));
-    }
-    if (modified) {
-      row.key = KeyOf(new_key, *row.new_row);
-      // A cell is compared as JSON when its column is JSON on the side it ends up on.
-      if (row.old_row) {
-        row.cells = DiffCells(old_cols, *row.old_row, new_cols, *row.new_row, json_new);
-      }
-      out->modified.push_back(std::move(row));
-    } else if (row.new_row) {
-      row.key = KeyOf(new_key, *row.new_row);
-      out->added.push_back(std::move(row));
-    } else {
-      row.key = KeyOf(old_key, *row.old_row);
-      out->deleted.push_back(std::move(row));
-    }
-    return Status::Ok();
-  }));
+  CFGIT_RETURN_IF_ERROR(
+      store.DiffTrees(a, b, options.keep_trees, [&](const TreeChange& change) -> Status {
+        if (!IsRowPath(change.path)) {
+          return Status::Invalid("table '" + out->name + "': unexpected file rows/" + change.path);
+        }
+        RowChange row;
+        const bool modified = change.before && change.after;
+        if (modified && skip_old) {
+          row.old_file = *change.before;
+        } else if (change.before) {
+          CFGIT_ASSIGN_OR_RETURN(row.old_row, ReadRow(store, *out->from, old_cols, *change.before));
+        }
+        if (change.after) {
+          CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, new_cols, *change.after));
+        }
+        if (modified) {
+          row.key = KeyOf(new_key, *row.new_row);
+          // A cell is compared as JSON when its column is JSON on the side it ends up on.
+          if (row.old_row) {
+            row.cells = DiffCells(old_cols, *row.old_row, new_cols, *row.new_row, json_new);
+          }
+          out->modified.push_back(std::move(row));
+        } else if (row.new_row) {
+          row.key = KeyOf(new_key, *row.new_row);
+          out->added.push_back(std::move(row));
+        } else {
+          row.key = KeyOf(old_key, *row.old_row);
+          out->deleted.push_back(std::move(row));
+        }
+        return Status::Ok();
+      }));
   SortChanges(&out->added, false);
   SortChanges(&out->deleted, true);
   SortChanges(&out->modified, false);
@@ -245,10 +241,10 @@ Status DiffSnapshots(const Store& store, const std::optional<Oid>& from,
     TableDiff d;
     d.name = name;
     if (a) {
-      CFGIT_ASSIGN_OR_RETURN(d.from, ReadSchema(store, a->schema));
+      CFGIT_ASSIGN_OR_RETURN(d.from, store.ReadSchema(a->schema));
     }
     if (b) {
-      CFGIT_ASSIGN_OR_RETURN(d.to, ReadSchema(store, b->schema));
+      CFGIT_ASSIGN_OR_RETURN(d.to, store.ReadSchema(b->schema));
     }
     if (a && b && !(a->schema == b->schema)) d.schema = DiffSchemas(*d.from, *d.to);
     if (options.whole_table_rows || (a && b)) {
@@ -288,7 +284,7 @@ Status ForEachTableRow(const Store& store, const Oid& tree, const std::string& t
                        const std::function<Status(Row&&)>& each) {
   CFGIT_ASSIGN_OR_RETURN(TableEntry entry, FindTable(store, tree, table));
   if (!entry.rows) return Status::Ok();
-  CFGIT_ASSIGN_OR_RETURN(TableSchema schema, ReadSchema(store, entry.schema));
+  CFGIT_ASSIGN_OR_RETURN(TableSchema schema, store.ReadSchema(entry.schema));
   std::vector<std::string> cols = schema.VersionedColumns();
   return store.DiffTrees(std::nullopt, entry.rows, [&](const TreeChange& change) -> Status {
     if (!IsRowPath(change.path)) {

@@ -29,65 +29,17 @@ std::string RowFile(const std::string& stem) {
   return d1 + "/" + d2 + "/" + stem + ".yaml";
 }
 
-// Trees an editor reads, by id: a table's tree, its rows/ and fan-out directories are read once
-// however many rows are looked up or edited below them (libgit2 keeps no cache: store/repo.cc).
-// Bounded: when full, it starts over.
-class TreeCache {
- public:
-  explicit TreeCache(git_repository* repo) : repo_(repo) {}
-
-  // Owned by the cache; valid until the next Get.
-  Result<git_tree*> Get(const Oid& id) {
-    if (auto it = trees_.find(id); it != trees_.end()) return it->second.get();
-    if (trees_.size() >= kMaxTrees) trees_.clear();
-    git_tree* t = nullptr;
-    if (int rc = git_tree_lookup(&t, repo_, Raw(id))) {
-      return git::Error(rc, "reading tree " + id.Short());
-    }
-    git_tree* out = t;
-    trees_.emplace(id, git::Tree(t));
-    return out;
-  }
-
-  // The id of the entry at `path` ("rows/3f/a0/42.yaml") below `tree`, if any.
-  Result<std::optional<Oid>> Path(const Oid& tree, std::string_view path) {
-    Oid at = tree;
-    std::string name;
-    while (true) {
-      size_t slash = path.find('/');
-      name.assign(path.substr(0, slash));
-      CFGIT_ASSIGN_OR_RETURN(git_tree * t, Get(at));
-      const git_tree_entry* e = git_tree_entry_byname(t, name.c_str());
-      if (!e) return std::optional<Oid>();
-      at = FromRaw(git_tree_entry_id(e));
-      if (slash == std::string_view::npos) return std::optional<Oid>(at);
-      if (git_tree_entry_type(e) != GIT_OBJECT_TREE) return std::optional<Oid>();
-      path.remove_prefix(slash + 1);
-    }
-  }
-
-  Result<std::vector<TreeEntry>> Entries(const Oid& id) {
-    CFGIT_ASSIGN_OR_RETURN(git_tree * t, Get(id));
-    return TreeEntries(t);
-  }
-
-  // Entries, for a tree that is not asked for again (Finish rewrites each tree once): it is not
-  // kept, so the heap stays small (fresh heap pages cost a fault, or a huge page's zeroing).
-  Result<std::vector<TreeEntry>> Take(const Oid& id) {
-    CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, Entries(id));
-    trees_.erase(id);
-    return entries;
-  }
-
- private:
-  static constexpr size_t kMaxTrees = 4096;  // fan-out trees are ~7 KiB
-  git_repository* repo_;
-  std::unordered_map<Oid, git::Tree, OidHash> trees_;
-};
+// The entries of a tree the editor rewrites. It is read once (the diffs before an edit have
+// mostly read it already) and not kept after: Finish rewrites each tree once.
+Result<std::vector<TreeEntry>> TakeEntries(TreeReader* trees, const Oid& id) {
+  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> tree, trees->Get(id));
+  trees->Drop(id);
+  return tree->ToEntries();
+}
 
 // Applies `edits` (paths relative to `tree` → blob, or nullopt to remove) to `tree` (nullopt:
 // empty) and returns the new tree, or nullopt when nothing is left in it.
-Result<std::optional<Oid>> EditTree(TreeCache* trees, ObjectStager* stager,
+Result<std::optional<Oid>> EditTree(TreeReader* trees, ObjectStager* stager,
                                     const std::optional<Oid>& tree,
                                     const std::map<std::string, std::optional<Oid>>& edits) {
   // The edits of this level (name -> blob or removal) and those below it, by directory.
@@ -103,9 +55,10 @@ Result<std::optional<Oid>> EditTree(TreeCache* trees, ObjectStager* stager,
   }
   std::vector<TreeEntry> list;
   if (tree) {
-    CFGIT_ASSIGN_OR_RETURN(list, trees->Take(*tree));
+    CFGIT_ASSIGN_OR_RETURN(list, TakeEntries(trees, *tree));
   }
-  // The entries kept, then the new ones (StageTree puts them in Git's order).
+  // The entries kept, in order, then the new ones, sorted and merged in: StageTree takes them
+  // as they are when they are in Git's order.
   std::vector<TreeEntry> out;
   out.reserve(list.size() + here.size() + below.size());
   for (TreeEntry& e : list) {
@@ -120,6 +73,7 @@ Result<std::optional<Oid>> EditTree(TreeCache* trees, ObjectStager* stager,
     }
     out.push_back(std::move(e));
   }
+  size_t kept = out.size();
   for (const auto& [name, blob] : here) {
     if (blob) out.push_back({name, false, *blob});
   }
@@ -127,6 +81,9 @@ Result<std::optional<Oid>> EditTree(TreeCache* trees, ObjectStager* stager,
     CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> edited, EditTree(trees, stager, std::nullopt, sub));
     if (edited) out.push_back({dir, true, *edited});
   }
+  auto added = out.begin() + static_cast<std::ptrdiff_t>(kept);
+  std::sort(added, out.end(), GitOrder);
+  std::inplace_merge(out.begin(), added, out.end(), GitOrder);
   if (out.empty()) return std::optional<Oid>();
   CFGIT_ASSIGN_OR_RETURN(Oid id, stager->StageTree(out));
   return std::optional<Oid>(id);
@@ -134,8 +91,8 @@ Result<std::optional<Oid>> EditTree(TreeCache* trees, ObjectStager* stager,
 
 class GitSnapshotEditor final : public SnapshotEditor {
  public:
-  GitSnapshotEditor(git_repository* repo, const Oid& root)
-      : repo_(repo), root_(root), trees_(repo) {}
+  GitSnapshotEditor(git_repository* repo, std::shared_ptr<TreeReader> trees, const Oid& root)
+      : repo_(repo), root_(root), trees_(std::move(trees)) {}
 
   Status Init(const std::string& objects_dir) { return stager_.Init(repo_, objects_dir); }
 
@@ -157,7 +114,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
     *t = Pending{};
     t->loaded = true;
     CFGIT_ASSIGN_OR_RETURN(t->table_tree,
-                           trees_.Path(from, "tables/" + EncodePathComponent(table)));
+                           trees_->Path(from, "tables/" + EncodePathComponent(table)));
     return Status::Ok();
   }
 
@@ -221,12 +178,12 @@ class GitSnapshotEditor final : public SnapshotEditor {
       for (const auto& [path, blob] : t.rows) edits["rows/" + path] = blob;
       if (t.schema_blob) edits["schema.yaml"] = t.schema_blob;
       CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> tree,
-                             EditTree(&trees_, &stager_, t.table_tree, edits));
+                             EditTree(trees_.get(), &stager_, t.table_tree, edits));
       table_edits[dir] = tree;
     }
-    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> tables, trees_.Path(root_, "tables"));
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> tables, trees_->Path(root_, "tables"));
     CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> new_tables, PlaceTrees(tables, table_edits));
-    CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> root, trees_.Entries(root_));
+    CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> root, TakeEntries(trees_.get(), root_));
     root.erase(std::remove_if(root.begin(), root.end(),
                               [](const TreeEntry& e) { return e.name == "tables"; }),
                root.end());
@@ -256,7 +213,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
     Pending& t = tables_[EncodePathComponent(name)];
     if (!t.loaded) {
       CFGIT_ASSIGN_OR_RETURN(t.table_tree,
-                             trees_.Path(root_, "tables/" + EncodePathComponent(name)));
+                             trees_->Path(root_, "tables/" + EncodePathComponent(name)));
       t.loaded = true;
     }
     return &t;
@@ -273,7 +230,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
   Result<std::optional<Oid>> RowAt(Pending* t, const std::string& path) {
     if (auto it = t->rows.find(path); it != t->rows.end()) return it->second;
     if (!t->table_tree) return std::optional<Oid>();
-    return trees_.Path(*t->table_tree, "rows/" + path);
+    return trees_->Path(*t->table_tree, "rows/" + path);
   }
 
   // Sets whole subtrees (table directories) in `tree`.
@@ -281,7 +238,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
                                         const std::map<std::string, std::optional<Oid>>& dirs) {
     std::map<std::string, TreeEntry> entries;
     if (tree) {
-      CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> list, trees_.Entries(*tree));
+      CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> list, TakeEntries(trees_.get(), *tree));
       for (TreeEntry& e : list) entries[e.name] = std::move(e);
     }
     for (const auto& [name, id] : dirs) {
@@ -300,7 +257,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
 
   git_repository* repo_;
   Oid root_;
-  TreeCache trees_;
+  std::shared_ptr<TreeReader> trees_;
   ObjectStager stager_;
   std::map<std::string, Pending> tables_;
 };
@@ -344,9 +301,10 @@ Result<std::optional<Row>> ReadRowAt(git_repository* repo, const Oid& tree,
 }
 
 Result<std::unique_ptr<SnapshotEditor>> NewSnapshotEditor(git_repository* repo,
+                                                          std::shared_ptr<TreeReader> trees,
                                                           const std::string& objects_dir,
                                                           const Oid& tree) {
-  auto editor = std::make_unique<GitSnapshotEditor>(repo, tree);
+  auto editor = std::make_unique<GitSnapshotEditor>(repo, std::move(trees), tree);
   CFGIT_RETURN_IF_ERROR(editor->Init(objects_dir));
   return std::unique_ptr<SnapshotEditor>(std::move(editor));
 }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <thread>
 #include <unordered_map>
 
@@ -20,6 +21,7 @@
 #include "store/internal/memory.h"
 #include "store/internal/pack_reader.h"
 #include "store/internal/staging.h"
+#include "store/internal/tree_reader.h"
 #include "store/store.h"
 
 namespace cfgit {
@@ -399,8 +401,8 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
 class GitStore final : public Store {
  public:
-  GitStore(git::Repository repo, std::string path)
-      : repo_(std::move(repo)), path_(std::move(path)) {}
+  GitStore(git::Repository repo, std::string path, std::shared_ptr<TreeReader> trees)
+      : repo_(std::move(repo)), path_(std::move(path)), trees_(std::move(trees)) {}
 
   const std::string& path() const override { return path_; }
 
@@ -676,7 +678,7 @@ class GitStore final : public Store {
   }
 
   Result<std::unique_ptr<SnapshotEditor>> EditSnapshot(const Oid& tree) override {
-    return NewSnapshotEditor(repo_.get(), path_ + "/objects", tree);
+    return NewSnapshotEditor(repo_.get(), trees_, path_ + "/objects", tree);
   }
 
   Result<std::optional<Row>> ReadRow(const Oid& tree, const TableSchema& schema,
@@ -716,10 +718,10 @@ class GitStore final : public Store {
   }
 
   Result<std::string> SnapshotDialect(const Oid& tree_id) const override {
-    CFGIT_ASSIGN_OR_RETURN(git::Tree root, LookupTree(tree_id));
-    const git_tree_entry* meta = git_tree_entry_byname(root.get(), "snapshot.yaml");
+    CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> root, trees_->Get(tree_id));
+    const RawTree::Entry* meta = root->Find("snapshot.yaml");
     if (!meta) return Status::Invalid("tree " + tree_id.Short() + " has no snapshot.yaml");
-    CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlob(FromRaw(git_tree_entry_id(meta))));
+    CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlob(root->oid(*meta)));
     size_t at = text.find("\ndialect: ");
     if (at == std::string::npos) {
       return Status::Invalid("snapshot.yaml of tree " + tree_id.Short() + " names no dialect");
@@ -729,24 +731,21 @@ class GitStore final : public Store {
   }
 
   Result<std::vector<TableEntry>> ListTables(const Oid& tree_id) const override {
-    CFGIT_ASSIGN_OR_RETURN(git::Tree root, LookupTree(tree_id));
+    CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> root, trees_->Get(tree_id));
     std::vector<TableEntry> out;
-    const git_tree_entry* tables = git_tree_entry_byname(root.get(), "tables");
+    const RawTree::Entry* tables = root->Find("tables");
     if (!tables) return out;
-    CFGIT_ASSIGN_OR_RETURN(git::Tree dir, LookupTree(FromRaw(git_tree_entry_id(tables))));
-    for (size_t i = 0; i < git_tree_entrycount(dir.get()); ++i) {
-      const git_tree_entry* e = git_tree_entry_byindex(dir.get(), i);
+    CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> dir, trees_->Get(root->oid(*tables)));
+    for (const RawTree::Entry& e : dir->entries()) {
       TableEntry t;
-      CFGIT_ASSIGN_OR_RETURN(t.name, DecodePathComponent(git_tree_entry_name(e)));
-      CFGIT_ASSIGN_OR_RETURN(git::Tree table, LookupTree(FromRaw(git_tree_entry_id(e))));
-      const git_tree_entry* schema = git_tree_entry_byname(table.get(), "schema.yaml");
+      CFGIT_ASSIGN_OR_RETURN(t.name, DecodePathComponent(std::string(dir->name(e))));
+      CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> table, trees_->Get(dir->oid(e)));
+      const RawTree::Entry* schema = table->Find("schema.yaml");
       if (!schema)
         return Status::Invalid("table '" + t.name + "' has no schema.yaml in tree " +
                                tree_id.Short());
-      t.schema = FromRaw(git_tree_entry_id(schema));
-      if (const git_tree_entry* rows = git_tree_entry_byname(table.get(), "rows")) {
-        t.rows = FromRaw(git_tree_entry_id(rows));
-      }
+      t.schema = table->oid(*schema);
+      if (const RawTree::Entry* rows = table->Find("rows")) t.rows = table->oid(*rows);
       out.push_back(std::move(t));
     }
     return out;
@@ -761,17 +760,31 @@ class GitStore final : public Store {
                        static_cast<size_t>(git_blob_rawsize(b)));
   }
 
-  Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b,
+  Result<TableSchema> ReadSchema(const Oid& blob) const override {
+    {
+      std::lock_guard<std::mutex> hold(schemas_mu_);
+      if (auto it = schemas_.find(blob); it != schemas_.end()) return it->second;
+    }
+    CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlob(blob));
+    Result<TableSchema> schema = DecodeSchema(text);
+    if (!schema.ok()) return schema.status().Wrap("schema " + blob.Short() + ": ");
+    std::lock_guard<std::mutex> hold(schemas_mu_);
+    schemas_.emplace(blob, *schema);
+    return schema;
+  }
+
+  using Store::DiffTrees;
+  Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b, bool keep_trees,
                    const std::function<Status(const TreeChange&)>& on_change) const override {
     if (a && b && *a == *b) return Status::Ok();
-    git::Tree ta, tb;
+    std::shared_ptr<const RawTree> ta, tb;
     if (a) {
-      CFGIT_ASSIGN_OR_RETURN(ta, LookupTree(*a));
+      CFGIT_ASSIGN_OR_RETURN(ta, trees_->Get(*a, keep_trees));
     }
     if (b) {
-      CFGIT_ASSIGN_OR_RETURN(tb, LookupTree(*b));
+      CFGIT_ASSIGN_OR_RETURN(tb, trees_->Get(*b, keep_trees));
     }
-    return DiffTreeObjects(ta.get(), tb.get(), "", on_change);
+    return DiffTreeObjects(ta.get(), tb.get(), "", keep_trees, on_change);
   }
 
   Signature DefaultSignature(const Config& config) const override {
@@ -818,71 +831,48 @@ class GitStore final : public Store {
     return git_reference_name_to_id(&raw, repo_.get(), ref.c_str()) == 0;
   }
 
-  Result<git::Tree> LookupTree(const Oid& id) const {
-    git_tree* t = nullptr;
-    int rc = git_tree_lookup(&t, repo_.get(), Raw(id));
-    if (rc) return git::Error(rc, "reading tree " + id.Short());
-    return git::Tree(t);
-  }
-
-  // Git's entry order: names compared bytewise, a tree's name as if it ended in '/'.
-  static int CompareEntries(const git_tree_entry* a, const git_tree_entry* b) {
-    const char* na = git_tree_entry_name(a);
-    const char* nb = git_tree_entry_name(b);
-    size_t la = std::strlen(na), lb = std::strlen(nb);
-    if (int c = std::memcmp(na, nb, std::min(la, lb))) return c;
-    auto next = [](const git_tree_entry* e, const char* name, size_t len, size_t at) {
-      if (len > at) return static_cast<unsigned char>(name[at]);
-      return static_cast<unsigned char>(git_tree_entry_type(e) == GIT_OBJECT_TREE ? '/' : 0);
-    };
-    unsigned char ca = next(a, na, la, lb), cb = next(b, nb, lb, la);
-    return ca < cb ? -1 : ca > cb ? 1 : 0;
-  }
-
   // Walks both trees' sorted entries side by side and descends only into subtrees whose ids
   // differ. Changes are reported in path order.
-  Status DiffTreeObjects(git_tree* a, git_tree* b, const std::string& prefix,
+  Status DiffTreeObjects(const RawTree* a, const RawTree* b, const std::string& prefix, bool keep,
                          const std::function<Status(const TreeChange&)>& on_change) const {
-    auto visit = [&](const git_tree_entry* ea, const git_tree_entry* eb) -> Status {
-      if (ea && eb && git_oid_equal(git_tree_entry_id(ea), git_tree_entry_id(eb))) {
-        return Status::Ok();
-      }
-      std::string path = prefix + git_tree_entry_name(ea ? ea : eb);
-      bool a_tree = ea && git_tree_entry_type(ea) == GIT_OBJECT_TREE;
-      bool b_tree = eb && git_tree_entry_type(eb) == GIT_OBJECT_TREE;
+    using Entry = RawTree::Entry;
+    auto visit = [&](const Entry* ea, const Entry* eb) -> Status {
+      if (ea && eb && std::memcmp(a->id(*ea), b->id(*eb), 20) == 0) return Status::Ok();
+      std::string path = prefix;
+      path += ea ? a->name(*ea) : b->name(*eb);
+      bool a_tree = ea && ea->is_tree;
+      bool b_tree = eb && eb->is_tree;
       if (a_tree || b_tree) {
-        git::Tree sa, sb;
+        std::shared_ptr<const RawTree> sa, sb;
         if (a_tree) {
-          CFGIT_ASSIGN_OR_RETURN(sa, LookupTree(FromRaw(git_tree_entry_id(ea))));
+          CFGIT_ASSIGN_OR_RETURN(sa, trees_->Get(a->oid(*ea), keep));
         }
         if (b_tree) {
-          CFGIT_ASSIGN_OR_RETURN(sb, LookupTree(FromRaw(git_tree_entry_id(eb))));
+          CFGIT_ASSIGN_OR_RETURN(sb, trees_->Get(b->oid(*eb), keep));
         }
-        CFGIT_RETURN_IF_ERROR(DiffTreeObjects(sa.get(), sb.get(), path + "/", on_change));
+        CFGIT_RETURN_IF_ERROR(DiffTreeObjects(sa.get(), sb.get(), path + "/", keep, on_change));
         if (a_tree && b_tree) return Status::Ok();
       }
       TreeChange change{std::move(path), std::nullopt, std::nullopt};
-      if (ea && !a_tree) change.before = FromRaw(git_tree_entry_id(ea));
-      if (eb && !b_tree) change.after = FromRaw(git_tree_entry_id(eb));
+      if (ea && !a_tree) change.before = a->oid(*ea);
+      if (eb && !b_tree) change.after = b->oid(*eb);
       if (!change.before && !change.after) return Status::Ok();
       return on_change(change);
     };
-    size_t na = a ? git_tree_entrycount(a) : 0, nb = b ? git_tree_entrycount(b) : 0;
+    std::span<const Entry> ea = a ? a->entries() : std::span<const Entry>();
+    std::span<const Entry> eb = b ? b->entries() : std::span<const Entry>();
     size_t i = 0, j = 0;
-    while (i < na || j < nb) {
-      const git_tree_entry* ea = i < na ? git_tree_entry_byindex(a, i) : nullptr;
-      const git_tree_entry* eb = j < nb ? git_tree_entry_byindex(b, j) : nullptr;
-      int c = !ea ? 1 : !eb ? -1 : CompareEntries(ea, eb);
+    while (i < ea.size() || j < eb.size()) {
+      int c = i == ea.size() ? 1
+              : j == eb.size()
+                  ? -1
+                  : CompareEntries(a->name(ea[i]), ea[i].is_tree, b->name(eb[j]), eb[j].is_tree);
       if (c < 0) {
-        CFGIT_RETURN_IF_ERROR(visit(ea, nullptr));
-        ++i;
+        CFGIT_RETURN_IF_ERROR(visit(&ea[i++], nullptr));
       } else if (c > 0) {
-        CFGIT_RETURN_IF_ERROR(visit(nullptr, eb));
-        ++j;
+        CFGIT_RETURN_IF_ERROR(visit(nullptr, &eb[j++]));
       } else {
-        CFGIT_RETURN_IF_ERROR(visit(ea, eb));
-        ++i;
-        ++j;
+        CFGIT_RETURN_IF_ERROR(visit(&ea[i++], &eb[j++]));
       }
     }
     return Status::Ok();
@@ -890,6 +880,9 @@ class GitStore final : public Store {
 
   git::Repository repo_;
   std::string path_;
+  std::shared_ptr<TreeReader> trees_;  // shared with the editors
+  mutable std::mutex schemas_mu_;
+  mutable std::unordered_map<Oid, TableSchema, OidHash> schemas_;  // ReadSchema's, by blob
 };
 
 }  // namespace
@@ -934,7 +927,9 @@ Result<std::unique_ptr<Store>> Store::Init(const std::string& path) {
   if ((rc = git_config_set_string(cfg, "core.logAllRefUpdates", "always")) != 0) {
     return git::Error(rc, "configuring the store");
   }
-  return std::unique_ptr<Store>(std::make_unique<GitStore>(std::move(holder), path));
+  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<TreeReader> trees, TreeReader::Open(repo));
+  return std::unique_ptr<Store>(
+      std::make_unique<GitStore>(std::move(holder), path, std::move(trees)));
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
@@ -953,7 +948,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   if ((rc = git_repository_odb(&odb, repo)) != 0) return git::Error(rc, "opening the store");
   git::Odb odb_holder(odb);
   CFGIT_RETURN_IF_ERROR(AddPackReader(odb, std::string(git_repository_path(repo)) + "objects"));
-  return std::unique_ptr<Store>(std::make_unique<GitStore>(std::move(holder), path));
+  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<TreeReader> trees, TreeReader::Open(repo));
+  return std::unique_ptr<Store>(
+      std::make_unique<GitStore>(std::move(holder), path, std::move(trees)));
 }
 
 }  // namespace cfgit

@@ -9,17 +9,6 @@
 namespace cfgit {
 namespace {
 
-// Git's entry order: names compared bytewise, a tree's name as if it ended in '/'.
-bool GitOrder(const TreeEntry& a, const TreeEntry& b) {
-  size_t n = std::min(a.name.size(), b.name.size());
-  if (int c = std::memcmp(a.name.data(), b.name.data(), n)) return c < 0;
-  auto next = [n](const TreeEntry& e) {
-    return e.name.size() > n ? static_cast<unsigned char>(e.name[n])
-                             : static_cast<unsigned char>(e.is_tree ? '/' : 0);
-  };
-  return next(a) < next(b);
-}
-
 std::string SignatureLine(const Signature& s) {
   auto clean = [](std::string v) {
     v.erase(std::remove_if(v.begin(), v.end(),
@@ -98,6 +87,17 @@ struct StagedView {
   static void Free(git_odb_backend* b) { delete Self(b); }
 };
 
+int CompareEntries(std::string_view a, bool a_tree, std::string_view b, bool b_tree) {
+  size_t n = std::min(a.size(), b.size());
+  if (int c = std::memcmp(a.data(), b.data(), n)) return c;
+  auto next = [n](std::string_view name, bool tree) {
+    return name.size() > n ? static_cast<unsigned char>(name[n])
+                           : static_cast<unsigned char>(tree ? '/' : 0);
+  };
+  unsigned char ca = next(a, a_tree), cb = next(b, b_tree);
+  return ca < cb ? -1 : ca > cb ? 1 : 0;
+}
+
 const git_oid* Raw(const Oid& id) { return reinterpret_cast<const git_oid*>(id.bytes.data()); }
 Oid FromRaw(const git_oid* raw) {
   Oid id;
@@ -105,10 +105,23 @@ Oid FromRaw(const git_oid* raw) {
   return id;
 }
 
-std::string TreeBytes(std::vector<TreeEntry> entries) {
-  std::sort(entries.begin(), entries.end(), GitOrder);
+std::string TreeBytes(const std::vector<TreeEntry>& entries) {
+  // Writers mostly hand entries over in order already; only the others are sorted, on a list
+  // of pointers.
+  std::vector<const TreeEntry*> order;
+  bool sorted = std::is_sorted(entries.begin(), entries.end(), GitOrder);
+  if (!sorted) {
+    order.reserve(entries.size());
+    for (const TreeEntry& e : entries) order.push_back(&e);
+    std::sort(order.begin(), order.end(),
+              [](const TreeEntry* a, const TreeEntry* b) { return GitOrder(*a, *b); });
+  }
+  size_t size = 0;
+  for (const TreeEntry& e : entries) size += 7 + e.name.size() + 1 + e.id.bytes.size();
   std::string out;
-  for (const TreeEntry& e : entries) {
+  out.reserve(size);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const TreeEntry& e = sorted ? entries[i] : *order[i];
     out += e.is_tree ? "40000 " : "100644 ";
     out += e.name;
     out.push_back('\0');

@@ -256,9 +256,20 @@ class Store {
   virtual Result<std::string> SnapshotDialect(const Oid& tree) const = 0;
   virtual Result<std::vector<TableEntry>> ListTables(const Oid& tree) const = 0;
   virtual Result<std::string> ReadBlob(const Oid& id) const = 0;
+  // The schema in a schema.yaml blob (TableEntry::schema). Each blob is decoded once per Store
+  // handle: a merge reads the same few schemas in each of its diffs.
+  virtual Result<TableSchema> ReadSchema(const Oid& blob) const = 0;
   // Every blob path that differs between two trees (either may be absent: the empty tree).
-  // Subtrees with equal ids are skipped without being read.
+  // Subtrees with equal ids are skipped without being read. With `keep_trees`, the trees read
+  // are kept by id (up to a budget) for later reads through this Store and its editors: for a
+  // walk whose trees are read again, as in a merge, whose first diff reads the base's trees
+  // that the second reads again, and ours' that the editor rewrites.
+  Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b,
+                   const std::function<Status(const TreeChange&)>& on_change) const {
+    return DiffTrees(a, b, false, on_change);
+  }
   virtual Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b,
+                           bool keep_trees,
                            const std::function<Status(const TreeChange&)>& on_change) const = 0;
 
   // The author for new commits: CFGIT_AUTHOR_NAME/EMAIL, then cfgit.yaml's `author:`, then the

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "store/internal/staging.h"
+#include "store/internal/tree_reader.h"
 
 namespace cfgit {
 
@@ -17,6 +18,7 @@ Result<std::string> ReadBlobText(git_repository* repo, const Oid& id);
 Result<std::optional<Row>> ReadRowAt(git_repository* repo, const Oid& tree,
                                      const TableSchema& schema, const Row& key);
 Result<std::unique_ptr<SnapshotEditor>> NewSnapshotEditor(git_repository* repo,
+                                                          std::shared_ptr<TreeReader> trees,
                                                           const std::string& objects_dir,
                                                           const Oid& tree);
 

@@ -22,6 +22,7 @@ using Ptr = std::unique_ptr<T, Deleter<T, Free>>;
 
 using Repository = Ptr<git_repository, git_repository_free>;
 using Odb = Ptr<git_odb, git_odb_free>;
+using OdbObject = Ptr<git_odb_object, git_odb_object_free>;
 using Object = Ptr<git_object, git_object_free>;
 using Commit = Ptr<git_commit, git_commit_free>;
 using Tree = Ptr<git_tree, git_tree_free>;

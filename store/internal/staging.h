@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "store/internal/git.h"
@@ -24,8 +25,14 @@ struct TreeEntry {
   bool is_tree;
   Oid id;
 };
-// A tree object's bytes: entries in Git's order (a tree's name compared as if it ended in '/').
-std::string TreeBytes(std::vector<TreeEntry> entries);
+// Git's entry order: names compared bytewise, a tree's name as if it ended in '/'.
+int CompareEntries(std::string_view a, bool a_tree, std::string_view b, bool b_tree);
+inline bool GitOrder(const TreeEntry& a, const TreeEntry& b) {
+  return CompareEntries(a.name, a.is_tree, b.name, b.is_tree) < 0;
+}
+// A tree object's bytes: entries in Git's order (a tree's name compared as if it ended in '/'),
+// whatever their order in `entries`.
+std::string TreeBytes(const std::vector<TreeEntry>& entries);
 // A commit object's bytes (author = committer).
 std::string CommitBytes(const Oid& tree, const std::vector<Oid>& parents,
                         const std::string& message, const Signature& author);

@@ -943,3 +943,147 @@ TEST_CASE("a merge state round-trips through the store, compare-and-swap", "[sto
   REQUIRE(after.ok());
   CHECK_FALSE(after->has_value());
 }
+
+namespace {
+
+// A tree written by stock git (`git mktree`, loose), from "<mode> <type> <id>\t<name>" lines;
+// ids need not exist.
+Oid MakeTree(const TempDir& dir, const std::vector<std::string>& lines) {
+  std::string input;
+  for (const std::string& l : lines) input += l + "\n";
+  cfgit::test::WriteFile(dir / "mktree.txt", input);
+  auto made = Shell(dir.path(), "git --git-dir=.cfgit mktree --missing < mktree.txt");
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  auto id = Oid::FromHex(made.out.substr(0, 40));
+  REQUIRE(id.ok());
+  return *id;
+}
+
+std::string FakeId(int i) {
+  char hex[41];
+  std::snprintf(hex, sizeof hex, "%040x", 0x5eed00 + i);
+  return hex;
+}
+
+// The changes between two trees, as "path old new" lines (a side without the file: zeros).
+std::vector<std::string> Changes(const Store& store, const Oid& a, const Oid& b, bool keep) {
+  std::vector<std::string> out;
+  const std::string none(40, '0');
+  auto s = store.DiffTrees(a, b, keep, [&](const cfgit::TreeChange& c) {
+    out.push_back(c.path + " " + (c.before ? c.before->Hex() : none) + " " +
+                  (c.after ? c.after->Hex() : none));
+    return cfgit::Status::Ok();
+  });
+  INFO(s.message());
+  REQUIRE(s.ok());
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("trees are walked in Git's order, kept when asked, and refused when damaged",
+          "[store][git]") {
+  TempDir dir;
+  REQUIRE(Store::Init(dir / ".cfgit").ok());
+  // Names where a tree's sorting as "name/" matters ("a-" < "a.b" < "a/" < "a0"), and 300
+  // files: over 4 KiB, more than libgit2 keeps in its own cache.
+  Oid sub_a = MakeTree(dir, {"100644 blob " + FakeId(1) + "\tx"});
+  Oid sub_b =
+      MakeTree(dir, {"100644 blob " + FakeId(2) + "\tx", "100644 blob " + FakeId(3) + "\ty"});
+  std::vector<std::string> files;
+  for (int i = 0; i < 300; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "f%03d", i);
+    files.push_back("100644 blob " + FakeId(100 + i) + "\t" + name);
+  }
+  std::vector<std::string> a = files, b = files;
+  a.push_back("100644 blob " + FakeId(4) + "\ta-");
+  a.push_back("100644 blob " + FakeId(5) + "\ta.b");
+  a.push_back("040000 tree " + sub_a.Hex() + "\ta");
+  a.push_back("100644 blob " + FakeId(6) + "\ta0");
+  b.push_back("100644 blob " + FakeId(4) + "\ta-");
+  b.push_back("040000 tree " + sub_b.Hex() + "\ta");
+  b.push_back("100644 blob " + FakeId(7) + "\ta0");
+  b.push_back("100644 blob " + FakeId(8) + "\ta.c");
+  b[150] = "100644 blob " + FakeId(9) + "\tf150";
+  Oid ta = MakeTree(dir, a), tb = MakeTree(dir, b);
+
+  // The same changes, in the same order, as stock git finds.
+  auto git = Shell(dir.path(), "git --git-dir=.cfgit diff-tree -r --no-renames " + ta.Hex() + " " +
+                                   tb.Hex() + " | awk '{print $6, $3, $4}'");
+  REQUIRE(git.exit_code == 0);
+  std::vector<std::string> expected;
+  for (size_t at = 0, nl; (nl = git.out.find('\n', at)) != std::string::npos; at = nl + 1) {
+    expected.push_back(git.out.substr(at, nl - at));
+  }
+  REQUIRE(expected.size() == 6);  // a.b, a.c, a/x, a/y, a0, f150
+  {
+    auto store = Store::Open(dir / ".cfgit");
+    REQUIRE(store.ok());
+    CHECK(Changes(**store, ta, tb, false) == expected);
+    // Nothing kept: once the loose objects are gone, the walk cannot read the big tree.
+    REQUIRE(Shell(dir.path(), "mkdir away && mv .cfgit/objects/?? away/").exit_code == 0);
+    auto gone =
+        (*store)->DiffTrees(ta, tb, [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); });
+    CHECK_FALSE(gone.ok());
+    CHECK_THAT(gone.message(), Catch::Contains("reading tree " + ta.Short()));
+    REQUIRE(Shell(dir.path(), "mv away/* .cfgit/objects/ && rmdir away").exit_code == 0);
+  }
+  {
+    auto store = Store::Open(dir / ".cfgit");
+    REQUIRE(store.ok());
+    CHECK(Changes(**store, ta, tb, true) == expected);
+    // Kept: the same handle walks them again without the objects; a new handle cannot.
+    REQUIRE(Shell(dir.path(), "mkdir away && mv .cfgit/objects/?? away/").exit_code == 0);
+    CHECK(Changes(**store, ta, tb, false) == expected);
+    CHECK(Changes(**store, tb, ta, false).size() == expected.size());
+    auto fresh = Store::Open(dir / ".cfgit");
+    REQUIRE(fresh.ok());
+    CHECK_FALSE(
+        (*fresh)
+            ->DiffTrees(ta, tb, [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); })
+            .ok());
+    REQUIRE(Shell(dir.path(), "mv away/* .cfgit/objects/ && rmdir away").exit_code == 0);
+  }
+
+  // A table directory whose "rows" tree sorts after the files "rows-" and "rows.x".
+  Oid rows = MakeTree(dir, {"100644 blob " + FakeId(10) + "\tr.yaml"});
+  Oid table = MakeTree(
+      dir, {"100644 blob " + FakeId(11) + "\trows-", "100644 blob " + FakeId(12) + "\trows.x",
+            "040000 tree " + rows.Hex() + "\trows", "100644 blob " + FakeId(13) + "\tschema.yaml"});
+  Oid tables = MakeTree(dir, {"040000 tree " + table.Hex() + "\tt"});
+  Oid root = MakeTree(dir, {"040000 tree " + tables.Hex() + "\ttables"});
+  auto store = Store::Open(dir / ".cfgit");
+  REQUIRE(store.ok());
+  auto listed = (*store)->ListTables(root);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK((*listed)[0].name == "t");
+  CHECK((*listed)[0].rows == rows);
+  CHECK((*listed)[0].schema.Hex() == FakeId(13));
+
+  // Damaged trees, and an object that is not a tree, are refused naming the object.
+  auto literal = [&](const std::string& printf_bytes, const char* type) {
+    auto made = Shell(dir.path(), "printf '" + printf_bytes + "' | git --git-dir=.cfgit " +
+                                      "hash-object --literally -w --stdin -t " + type);
+    REQUIRE(made.exit_code == 0);
+    auto id = Oid::FromHex(made.out.substr(0, 40));
+    REQUIRE(id.ok());
+    return *id;
+  };
+  for (const auto& [bytes, why] : std::vector<std::pair<std::string, std::string>>{
+           {"100644 nonul", "no name"}, {"100644 x\\0short", "cut short"}, {"nomode", "no mode"}}) {
+    Oid bad = literal(bytes, "tree");
+    auto walked = (*store)->DiffTrees(std::nullopt, bad,
+                                      [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); });
+    INFO(bytes);
+    REQUIRE_FALSE(walked.ok());
+    CHECK_THAT(walked.message(), Catch::Contains("tree " + bad.Short() + " is damaged"));
+    CHECK_THAT(walked.message(), Catch::Contains(why));
+  }
+  Oid blob = literal("hello", "blob");
+  auto not_tree = (*store)->ListTables(blob);
+  REQUIRE_FALSE(not_tree.ok());
+  CHECK_THAT(not_tree.status().message(), Catch::Contains(blob.Short() + " is not a tree"));
+}

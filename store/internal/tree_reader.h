@@ -1,0 +1,77 @@
+// Trees read from their bytes, kept by id for the life of a store handle (store/tree_reader.cc).
+// A merge walks the base's fan-out trees in two diffs and ours' again in the editor; each is
+// now read and parsed once. libgit2's git_tree would parse every entry's mode with strtol into
+// an array of its own, and keeps no tree over 4 KiB (a fan-out tree is 7.5 KiB) in its cache.
+// Included only by store/*.cc.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/internal/git.h"
+#include "store/internal/pack_writer.h"
+#include "store/internal/staging.h"
+
+namespace cfgit {
+
+// One tree object's entries, pointing into its bytes (held with it).
+class RawTree {
+ public:
+  // Where an entry sits in the tree's bytes: 8 bytes an entry, as a fan-out tree has 256.
+  struct Entry {
+    uint32_t at;  // its name's offset
+    uint16_t name_len;
+    bool is_tree;
+  };
+
+  std::string_view name(const Entry& e) const { return {data_ + e.at, e.name_len}; }
+  const unsigned char* id(const Entry& e) const {
+    return reinterpret_cast<const unsigned char*>(data_ + e.at + e.name_len + 1);
+  }
+  Oid oid(const Entry& e) const;
+
+  // Fails with kInvalid naming the tree when the bytes are not a tree (or over 4 GiB).
+  static Result<RawTree> Parse(const Oid& id, git::OdbObject object);
+
+  std::span<const Entry> entries() const { return entries_; }
+  // The entry named `name` (a tree or a file), if any.
+  const Entry* Find(std::string_view name) const;
+  std::vector<TreeEntry> ToEntries() const;
+  // Bytes held: what the cache counts.
+  size_t footprint() const;
+
+ private:
+  git::OdbObject object_;
+  const char* data_ = nullptr;  // object_'s bytes
+  std::vector<Entry> entries_;
+};
+
+// Reads trees through the repository's object database (its packs, loose objects and staged
+// objects alike) and keeps those asked to be kept, by id, up to kBudget bytes, then starts
+// over. Thread-safe.
+class TreeReader {
+ public:
+  static Result<std::shared_ptr<TreeReader>> Open(git_repository* repo);
+
+  // The tree, kept for later reads when `keep` (a tree kept already is found either way).
+  Result<std::shared_ptr<const RawTree>> Get(const Oid& id, bool keep = true);
+  // Forgets a tree that will not be asked for again (the editor rewrites each tree once).
+  void Drop(const Oid& id);
+  // The id of the entry at `path` ("rows/3f/a0/42.yaml") below `tree`, if any.
+  Result<std::optional<Oid>> Path(const Oid& tree, std::string_view path);
+
+ private:
+  static constexpr size_t kBudget = size_t{32} << 20;
+  git::Odb odb_;
+  std::mutex mu_;
+  std::unordered_map<Oid, std::shared_ptr<const RawTree>, OidHash> trees_;
+  size_t held_ = 0;
+};
+
+}  // namespace cfgit

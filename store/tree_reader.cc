@@ -1,0 +1,127 @@
+// RawTree and TreeReader (see internal/tree_reader.h).
+#include "store/internal/tree_reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace cfgit {
+
+Oid RawTree::oid(const Entry& e) const {
+  Oid out;
+  std::memcpy(out.bytes.data(), id(e), out.bytes.size());
+  return out;
+}
+
+Result<RawTree> RawTree::Parse(const Oid& id, git::OdbObject object) {
+  RawTree tree;
+  const char* start = static_cast<const char*>(git_odb_object_data(object.get()));
+  size_t size = git_odb_object_size(object.get());
+  const char* end = start + size;
+  auto damaged = [&id](const char* what) {
+    return Status::Invalid("tree " + id.Short() + " is damaged: " + what +
+                           " (`git --git-dir=.cfgit fsck` checks the whole store)");
+  };
+  if (size > UINT32_MAX) return damaged("it is over 4 GiB");
+  // Entries are "<octal mode> <name>\0<20-byte id>"; a fan-out tree holds 256.
+  tree.entries_.reserve(size / 28 + 1);
+  for (const char* at = start; at < end;) {
+    const char* space =
+        static_cast<const char*>(std::memchr(at, ' ', static_cast<size_t>(end - at)));
+    if (!space || space == at) return damaged("an entry has no mode");
+    std::string_view mode(at, static_cast<size_t>(space - at));
+    const char* name = space + 1;
+    const char* nul =
+        static_cast<const char*>(std::memchr(name, 0, static_cast<size_t>(end - name)));
+    if (!nul || nul == name) return damaged("an entry has no name");
+    if (nul - name > UINT16_MAX) return damaged("an entry's name is too long");
+    if (end - nul - 1 < 20) return damaged("an entry's id is cut short");
+    tree.entries_.push_back(
+        {static_cast<uint32_t>(name - start), static_cast<uint16_t>(nul - name), mode == "40000"});
+    at = nul + 21;
+  }
+  tree.object_ = std::move(object);
+  tree.data_ = start;
+  return tree;
+}
+
+const RawTree::Entry* RawTree::Find(std::string_view name) const {
+  // Sorted in Git's order, where the entry's kind matters only when one name is a prefix of
+  // another: look for a file, then for a tree.
+  for (bool as_tree : {false, true}) {
+    auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
+                               [&](const Entry& e, std::string_view n) {
+                                 return CompareEntries(this->name(e), e.is_tree, n, as_tree) < 0;
+                               });
+    if (it != entries_.end() && this->name(*it) == name) return &*it;
+  }
+  return nullptr;
+}
+
+std::vector<TreeEntry> RawTree::ToEntries() const {
+  std::vector<TreeEntry> out;
+  out.reserve(entries_.size());
+  for (const Entry& e : entries_) out.push_back({std::string(name(e)), e.is_tree, oid(e)});
+  return out;
+}
+
+size_t RawTree::footprint() const {
+  return git_odb_object_size(object_.get()) + entries_.capacity() * sizeof(Entry) + 64;
+}
+
+Result<std::shared_ptr<TreeReader>> TreeReader::Open(git_repository* repo) {
+  auto reader = std::make_shared<TreeReader>();
+  git_odb* odb = nullptr;
+  if (int rc = git_repository_odb(&odb, repo)) return git::Error(rc, "opening the store");
+  reader->odb_.reset(odb);
+  reader->trees_.reserve(8192);
+  return reader;
+}
+
+Result<std::shared_ptr<const RawTree>> TreeReader::Get(const Oid& id, bool keep) {
+  {
+    std::lock_guard<std::mutex> hold(mu_);
+    if (auto it = trees_.find(id); it != trees_.end()) return it->second;
+  }
+  git_odb_object* object = nullptr;
+  if (int rc = git_odb_read(&object, odb_.get(), Raw(id))) {
+    return git::Error(rc, "reading tree " + id.Short());
+  }
+  git::OdbObject holder(object);
+  if (git_odb_object_type(object) != GIT_OBJECT_TREE) {
+    return Status::Invalid("object " + id.Short() + " is not a tree");
+  }
+  CFGIT_ASSIGN_OR_RETURN(RawTree parsed, RawTree::Parse(id, std::move(holder)));
+  auto tree = std::make_shared<const RawTree>(std::move(parsed));
+  if (!keep) return tree;
+  std::lock_guard<std::mutex> hold(mu_);
+  if (held_ + tree->footprint() > kBudget) {
+    trees_.clear();
+    held_ = 0;
+  }
+  if (trees_.emplace(id, tree).second) held_ += tree->footprint();
+  return tree;
+}
+
+void TreeReader::Drop(const Oid& id) {
+  std::lock_guard<std::mutex> hold(mu_);
+  if (auto it = trees_.find(id); it != trees_.end()) {
+    held_ -= it->second->footprint();
+    trees_.erase(it);
+  }
+}
+
+Result<std::optional<Oid>> TreeReader::Path(const Oid& tree, std::string_view path) {
+  Oid at = tree;
+  while (true) {
+    size_t slash = path.find('/');
+    CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> t, Get(at));
+    const RawTree::Entry* e = t->Find(path.substr(0, slash));
+    if (!e) return std::optional<Oid>();
+    at = t->oid(*e);
+    if (slash == std::string_view::npos) return std::optional<Oid>(at);
+    if (!e->is_tree) return std::optional<Oid>();
+    path.remove_prefix(slash + 1);
+  }
+}
+
+}  // namespace cfgit

@@ -131,10 +131,11 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
     };
   };
   // The first diff keeps the trees it reads: the second reads the base's again, and the editor
-  // rewrites ours'.
-  all.keep_trees = true;
+  // rewrites ours'. The second keeps the base's: where ours did not change a directory, ours'
+  // is the base's, which the editor rewrites with theirs' changes.
+  all.keep_trees = KeepTrees::kBoth;
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, ours, all, keep(&ours_diffs)));
-  all.keep_trees = false;
+  all.keep_trees = KeepTrees::kFrom;
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, theirs, all, keep(&theirs_diffs)));
   CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &ours_diffs, &theirs_diffs, true));
   CFGIT_RETURN_IF_ERROR(ReadBaseRows(s, &theirs_diffs, &ours_diffs, false));

@@ -103,9 +103,9 @@ struct DiffOptions {
   // differ between the two sides (every row is re-encoded then). For the merge, which needs a
   // base row only where both sides changed it (merge/merge.h, BaseRowsNeeded; ReadOldRows).
   bool old_rows = true;
-  // Keep the trees read for later reads through the same Store (Store::DiffTrees): a merge's
-  // first diff, whose trees the second diff and the editor read again.
-  bool keep_trees = false;
+  // Which trees to keep for later reads through the same Store (Store::DiffTrees): a merge
+  // reads them again.
+  KeepTrees keep_trees = KeepTrees::kNone;
 };
 
 // Calls `each` once per table that differs, in table name order. Either tree may be absent

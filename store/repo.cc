@@ -774,17 +774,17 @@ class GitStore final : public Store {
   }
 
   using Store::DiffTrees;
-  Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b, bool keep_trees,
+  Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b, KeepTrees keep,
                    const std::function<Status(const TreeChange&)>& on_change) const override {
     if (a && b && *a == *b) return Status::Ok();
     std::shared_ptr<const RawTree> ta, tb;
     if (a) {
-      CFGIT_ASSIGN_OR_RETURN(ta, trees_->Get(*a, keep_trees));
+      CFGIT_ASSIGN_OR_RETURN(ta, trees_->Get(*a, keep != KeepTrees::kNone));
     }
     if (b) {
-      CFGIT_ASSIGN_OR_RETURN(tb, trees_->Get(*b, keep_trees));
+      CFGIT_ASSIGN_OR_RETURN(tb, trees_->Get(*b, keep == KeepTrees::kBoth));
     }
-    return DiffTreeObjects(ta.get(), tb.get(), "", keep_trees, on_change);
+    return DiffTreeObjects(ta.get(), tb.get(), "", keep, on_change);
   }
 
   Signature DefaultSignature(const Config& config) const override {
@@ -833,7 +833,8 @@ class GitStore final : public Store {
 
   // Walks both trees' sorted entries side by side and descends only into subtrees whose ids
   // differ. Changes are reported in path order.
-  Status DiffTreeObjects(const RawTree* a, const RawTree* b, const std::string& prefix, bool keep,
+  Status DiffTreeObjects(const RawTree* a, const RawTree* b, const std::string& prefix,
+                         KeepTrees keep,
                          const std::function<Status(const TreeChange&)>& on_change) const {
     using Entry = RawTree::Entry;
     auto visit = [&](const Entry* ea, const Entry* eb) -> Status {
@@ -845,10 +846,10 @@ class GitStore final : public Store {
       if (a_tree || b_tree) {
         std::shared_ptr<const RawTree> sa, sb;
         if (a_tree) {
-          CFGIT_ASSIGN_OR_RETURN(sa, trees_->Get(a->oid(*ea), keep));
+          CFGIT_ASSIGN_OR_RETURN(sa, trees_->Get(a->oid(*ea), keep != KeepTrees::kNone));
         }
         if (b_tree) {
-          CFGIT_ASSIGN_OR_RETURN(sb, trees_->Get(b->oid(*eb), keep));
+          CFGIT_ASSIGN_OR_RETURN(sb, trees_->Get(b->oid(*eb), keep == KeepTrees::kBoth));
         }
         CFGIT_RETURN_IF_ERROR(DiffTreeObjects(sa.get(), sb.get(), path + "/", keep, on_change));
         if (a_tree && b_tree) return Status::Ok();

@@ -67,6 +67,9 @@ struct TableEntry {
   std::optional<Oid> rows;  // tree id of rows/ (absent when the table has no rows stored)
 };
 
+// Which trees Store::DiffTrees keeps for later reads: none, those of side `a`, or both sides'.
+enum class KeepTrees { kNone, kFrom, kBoth };
+
 // A change between two trees, reported by Store::DiffTrees: a path whose blob differs.
 struct TreeChange {
   std::string path;           // "tables/users/rows/3f/a0/42.yaml"
@@ -260,16 +263,14 @@ class Store {
   // handle: a merge reads the same few schemas in each of its diffs.
   virtual Result<TableSchema> ReadSchema(const Oid& blob) const = 0;
   // Every blob path that differs between two trees (either may be absent: the empty tree).
-  // Subtrees with equal ids are skipped without being read. With `keep_trees`, the trees read
-  // are kept by id (up to a budget) for later reads through this Store and its editors: for a
-  // walk whose trees are read again, as in a merge, whose first diff reads the base's trees
-  // that the second reads again, and ours' that the editor rewrites.
+  // Subtrees with equal ids are skipped without being read. `keep` says whose trees are kept
+  // by id (up to a budget) for later reads through this Store and its editors: for a walk whose
+  // trees are read again, as in a merge (cmd/merging.cc).
   Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b,
                    const std::function<Status(const TreeChange&)>& on_change) const {
-    return DiffTrees(a, b, false, on_change);
+    return DiffTrees(a, b, KeepTrees::kNone, on_change);
   }
-  virtual Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b,
-                           bool keep_trees,
+  virtual Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b, KeepTrees keep,
                            const std::function<Status(const TreeChange&)>& on_change) const = 0;
 
   // The author for new commits: CFGIT_AUTHOR_NAME/EMAIL, then cfgit.yaml's `author:`, then the

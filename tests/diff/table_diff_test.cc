@@ -141,7 +141,7 @@ class CountingStore : public cfgit::Store {
   }
   using cfgit::Store::DiffTrees;
   cfgit::Status DiffTrees(
-      const std::optional<Oid>& a, const std::optional<Oid>& b, bool keep,
+      const std::optional<Oid>& a, const std::optional<Oid>& b, cfgit::KeepTrees keep,
       const std::function<cfgit::Status(const cfgit::TreeChange&)>& f) const override {
     return s_.DiffTrees(a, b, keep, f);
   }

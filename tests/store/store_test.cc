@@ -967,7 +967,8 @@ std::string FakeId(int i) {
 }
 
 // The changes between two trees, as "path old new" lines (a side without the file: zeros).
-std::vector<std::string> Changes(const Store& store, const Oid& a, const Oid& b, bool keep) {
+std::vector<std::string> Changes(const Store& store, const std::optional<Oid>& a, const Oid& b,
+                                 cfgit::KeepTrees keep) {
   std::vector<std::string> out;
   const std::string none(40, '0');
   auto s = store.DiffTrees(a, b, keep, [&](const cfgit::TreeChange& c) {
@@ -1021,7 +1022,7 @@ TEST_CASE("trees are walked in Git's order, kept when asked, and refused when da
   {
     auto store = Store::Open(dir / ".cfgit");
     REQUIRE(store.ok());
-    CHECK(Changes(**store, ta, tb, false) == expected);
+    CHECK(Changes(**store, ta, tb, cfgit::KeepTrees::kNone) == expected);
     // Nothing kept: once the loose objects are gone, the walk cannot read the big tree.
     REQUIRE(Shell(dir.path(), "mkdir away && mv .cfgit/objects/?? away/").exit_code == 0);
     auto gone =
@@ -1033,17 +1034,28 @@ TEST_CASE("trees are walked in Git's order, kept when asked, and refused when da
   {
     auto store = Store::Open(dir / ".cfgit");
     REQUIRE(store.ok());
-    CHECK(Changes(**store, ta, tb, true) == expected);
+    CHECK(Changes(**store, ta, tb, cfgit::KeepTrees::kBoth) == expected);
     // Kept: the same handle walks them again without the objects; a new handle cannot.
     REQUIRE(Shell(dir.path(), "mkdir away && mv .cfgit/objects/?? away/").exit_code == 0);
-    CHECK(Changes(**store, ta, tb, false) == expected);
-    CHECK(Changes(**store, tb, ta, false).size() == expected.size());
+    CHECK(Changes(**store, ta, tb, cfgit::KeepTrees::kNone) == expected);
+    CHECK(Changes(**store, tb, ta, cfgit::KeepTrees::kNone).size() == expected.size());
     auto fresh = Store::Open(dir / ".cfgit");
     REQUIRE(fresh.ok());
     CHECK_FALSE(
         (*fresh)
             ->DiffTrees(ta, tb, [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); })
             .ok());
+    REQUIRE(Shell(dir.path(), "mv away/* .cfgit/objects/ && rmdir away").exit_code == 0);
+  }
+  {
+    // Only the first side's trees kept.
+    auto store = Store::Open(dir / ".cfgit");
+    REQUIRE(store.ok());
+    CHECK(Changes(**store, ta, tb, cfgit::KeepTrees::kFrom) == expected);
+    REQUIRE(Shell(dir.path(), "mkdir away && mv .cfgit/objects/?? away/").exit_code == 0);
+    CHECK(Changes(**store, std::nullopt, ta, cfgit::KeepTrees::kNone).size() == 304);
+    auto walk = [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); };
+    CHECK_FALSE((*store)->DiffTrees(std::nullopt, tb, walk).ok());
     REQUIRE(Shell(dir.path(), "mv away/* .cfgit/objects/ && rmdir away").exit_code == 0);
   }
 

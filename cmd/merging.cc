@@ -98,6 +98,28 @@ std::optional<std::map<Row, bool, RowLess>> KnownRows(const TableDiff* ours_diff
   return known;
 }
 
+// Where merged rows of a keyed table can be placed as theirs' row files (PutRowFile): theirs'
+// rows are in the merged table's columns under the same key. The key's positions; nullopt if not.
+std::optional<std::vector<size_t>> TheirsFilesFit(const TableDiff& theirs,
+                                                  const TableSchema& merged) {
+  if (!theirs.to || merged.key.empty() || theirs.to->key != merged.key ||
+      theirs.to->VersionedColumns() != merged.VersionedColumns()) {
+    return std::nullopt;
+  }
+  return KeyPositions(merged);
+}
+
+// Theirs' added or modified row with this key, if any (the diff's rows are sorted by key).
+const RowChange* TheirsRow(const TableDiff& theirs, const Row& key) {
+  for (const std::vector<RowChange>* rows : {&theirs.modified, &theirs.added}) {
+    auto it = std::lower_bound(
+        rows->begin(), rows->end(), key,
+        [](const RowChange& c, const Row& k) { return CompareRows(c.key, k) < 0; });
+    if (it != rows->end() && CompareRows(it->key, key) == 0) return &*it;
+  }
+  return nullptr;
+}
+
 // Reads the base rows of `side`'s modified rows that MergeTable needs (BaseRowsNeeded): the
 // diffs leave them unread, as a row only one side changed merges without its base. Tables are
 // merged when theirs changed them: of ours' diffs, only those tables count (`of_ours`).
@@ -149,19 +171,23 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   MergeOutcome out;
   CFGIT_ASSIGN_OR_RETURN(out.editor, s.store->EditSnapshot(ours));
   std::map<std::string, TableMergeResult> results;
-  for (const auto& [name, d] : theirs_diffs) {
+  for (auto& [name, d] : theirs_diffs) {
     ResolvedTable settings = s.config.ForTable(name);
     if (settings.rule == Rule::kSkip) continue;
     TableMergeInput in;
     in.name = name;
     in.rule = settings.rule;
     in.json_columns = settings.json.columns;
-    in.theirs_diff = d;
     in.base = d.from;
     in.theirs = d.to;
-    if (auto o = ours_diffs.find(name); o != ours_diffs.end()) in.ours_diff = o->second;
     in.ours = ours_schema_of(name);
+    // The diffs are lent to the merge and taken back (they are needed below).
+    auto o = ours_diffs.find(name);
+    in.theirs_diff = std::move(d);
+    if (o != ours_diffs.end()) in.ours_diff = std::move(o->second);
     results.emplace(name, MergeTable(in));
+    d = std::move(in.theirs_diff);
+    if (o != ours_diffs.end()) o->second = std::move(in.ours_diff);
   }
 
   for (auto& [name, r] : results) {
@@ -175,7 +201,16 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
       for (const Row& row : r.removes) {
         CFGIT_RETURN_IF_ERROR(out.editor->RemoveRow(ours_schema ? *ours_schema : *r.schema, row));
       }
-      for (const Row& row : r.puts) CFGIT_RETURN_IF_ERROR(out.editor->PutRow(*r.schema, row));
+      std::optional<std::vector<size_t>> key = TheirsFilesFit(theirs_diffs.at(name), *r.schema);
+      for (const Row& row : r.puts) {
+        const RowChange* theirs =
+            key ? TheirsRow(theirs_diffs.at(name), KeyOf(*key, row)) : nullptr;
+        if (theirs && theirs->new_file && *theirs->new_row == row) {
+          CFGIT_RETURN_IF_ERROR(out.editor->PutRowFile(*r.schema, row, *theirs->new_file));
+        } else {
+          CFGIT_RETURN_IF_ERROR(out.editor->PutRow(*r.schema, row));
+        }
+      }
     }
     for (Conflict& c : r.conflicts) out.conflicts.push_back(std::move(c));
     if (r.changed() || r.summary.conflicts || r.summary.schema_merged || !r.conflicts.empty())

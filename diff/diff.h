@@ -60,6 +60,8 @@ struct RowChange {
   // A modified row left without its old row and cells (DiffOptions::old_rows): the old row's
   // file, for ReadOldRows.
   std::optional<Oid> old_file;
+  // Added and modified rows: the new row's file (SnapshotEditor::PutRowFile).
+  std::optional<Oid> new_file;
 };
 
 struct ColumnChange {

@@ -89,6 +89,7 @@ Status DiffRows(const Store& store, const TableEntry* from, const TableEntry* to
         }
         if (change.after) {
           CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, new_cols, *change.after));
+          row.new_file = *change.after;
         }
         if (modified) {
           row.key = KeyOf(new_key, *row.new_row);

@@ -137,6 +137,14 @@ class GitSnapshotEditor final : public SnapshotEditor {
     }
   }
 
+  Status PutRowFile(const TableSchema& schema, const Row& row, const Oid& file) override {
+    if (schema.key.empty()) return PutRow(schema, row);
+    CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(schema.name));
+    CFGIT_ASSIGN_OR_RETURN(std::string path, KeyedPath(schema, row));
+    t->rows[path] = file;
+    return Status::Ok();
+  }
+
   Status RemoveRow(const TableSchema& schema, const Row& row) override {
     CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(schema.name));
     if (!schema.key.empty()) {

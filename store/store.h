@@ -140,6 +140,10 @@ class SnapshotEditor {
   virtual Status CopyTable(const Oid& from, const std::string& table) = 0;
   // Keyed tables: puts the row under its key, replacing any row there. Keyless: adds one copy.
   virtual Status PutRow(const TableSchema& schema, const Row& row) = 0;
+  // PutRow of a row whose file is in the store already (`file`, as read by a diff: it decodes,
+  // under the schema's versioned columns, to `row`): a keyed table's row is placed without being
+  // encoded and hashed again. Keyless tables: PutRow.
+  virtual Status PutRowFile(const TableSchema& schema, const Row& row, const Oid& file) = 0;
   // Keyed: removes the row with the key of `row`. Keyless: removes one copy of `row`.
   virtual Status RemoveRow(const TableSchema& schema, const Row& row) = 0;
   // The row with these key values in the edited snapshot, if any.

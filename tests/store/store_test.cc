@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "tests/support/support.h"
@@ -872,6 +873,33 @@ TEST_CASE("an edited snapshot equals the same content written from scratch", "[s
   REQUIRE(commit.ok());
   REQUIRE(store->UpdateRef("refs/heads/e", *commit, std::nullopt, "test").ok());
   CHECK(Shell(dir.path(), "git --git-dir=.cfgit fsck --strict").exit_code == 0);
+
+  // The same edits placing row files that are stored already (PutRowFile): the same tree.
+  std::map<std::string, Oid> files;  // file name in `expected` -> id
+  REQUIRE(store
+              ->DiffTrees(before, expected,
+                          [&](const cfgit::TreeChange& c) {
+                            if (c.after) files[c.path.substr(c.path.rfind('/') + 1)] = *c.after;
+                            return cfgit::Status::Ok();
+                          })
+              .ok());
+  REQUIRE(files.count("1.yaml"));
+  REQUIRE(files.count("4.yaml"));
+  auto third = store->EditSnapshot(before);
+  REQUIRE(third.ok());
+  auto& f = **third;
+  REQUIRE(f.PutRowFile(keyed, r(1, "A"), files["1.yaml"]).ok());
+  REQUIRE(f.RemoveRow(keyed, r(2, "b")).ok());
+  REQUIRE(f.PutRowFile(keyed, r(4, "d"), files["4.yaml"]).ok());
+  REQUIRE(f.RemoveRow(keyless, r(1, "x")).ok());
+  REQUIRE(f.PutRowFile(keyless, r(2, "y"), files["1.yaml"]).ok());  // keyless: encoded (PutRow)
+  REQUIRE(f.PutRow(keyless, r(5, "z")).ok());
+  REQUIRE(f.RemoveTable("gone").ok());
+  REQUIRE(f.SetSchema(wider).ok());
+  REQUIRE(f.PutRow(wider, r(9, "n")).ok());
+  auto placed = f.Finish();
+  REQUIRE(placed.ok());
+  CHECK(placed->Hex() == expected.Hex());
 }
 
 TEST_CASE("a merge state round-trips through the store, compare-and-swap", "[store][merge]") {

@@ -201,10 +201,10 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
       for (const Row& row : r.removes) {
         CFGIT_RETURN_IF_ERROR(out.editor->RemoveRow(ours_schema ? *ours_schema : *r.schema, row));
       }
-      std::optional<std::vector<size_t>> key = TheirsFilesFit(theirs_diffs.at(name), *r.schema);
+      const TableDiff& theirs_diff = theirs_diffs.at(name);
+      std::optional<std::vector<size_t>> key = TheirsFilesFit(theirs_diff, *r.schema);
       for (const Row& row : r.puts) {
-        const RowChange* theirs =
-            key ? TheirsRow(theirs_diffs.at(name), KeyOf(*key, row)) : nullptr;
+        const RowChange* theirs = key ? TheirsRow(theirs_diff, KeyOf(*key, row)) : nullptr;
         if (theirs && theirs->new_file && *theirs->new_row == row) {
           CFGIT_RETURN_IF_ERROR(out.editor->PutRowFile(*r.schema, row, *theirs->new_file));
         } else {

@@ -60,7 +60,9 @@ struct RowChange {
   // A modified row left without its old row and cells (DiffOptions::old_rows): the old row's
   // file, for ReadOldRows.
   std::optional<Oid> old_file;
-  // Added and modified rows: the new row's file (SnapshotEditor::PutRowFile).
+  // Added and modified rows: the new row's file, when it is exactly as cfgit encodes the row
+  // (SnapshotEditor::PutRowFile places it as it is; a file another writer formatted otherwise is
+  // encoded again).
   std::optional<Oid> new_file;
 };
 

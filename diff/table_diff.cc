@@ -39,10 +39,17 @@ Row KeyOf(const std::vector<size_t>& positions, const Row& row) {
 }
 
 // `cols`: schema.VersionedColumns().
+// `canonical`: set to whether the file is exactly as EncodeRow writes the row.
 Result<Row> ReadRow(const Store& store, const TableSchema& schema,
-                    const std::vector<std::string>& cols, const Oid& blob) {
+                    const std::vector<std::string>& cols, const Oid& blob,
+                    bool* canonical = nullptr) {
   CFGIT_ASSIGN_OR_RETURN(std::string text, store.ReadBlob(blob));
-  Result<Row> row = DecodeRow(cols, text);
+  if (std::optional<Row> fast = DecodeCanonicalRow(cols, text)) {
+    if (canonical) *canonical = true;
+    return std::move(*fast);
+  }
+  if (canonical) *canonical = false;
+  Result<Row> row = DecodeRowYaml(cols, text);
   if (!row.ok())
     return row.status().Wrap("table '" + schema.name + "', row " + blob.Short() + ": ");
   return row;
@@ -88,8 +95,10 @@ Status DiffRows(const Store& store, const TableEntry* from, const TableEntry* to
           CFGIT_ASSIGN_OR_RETURN(row.old_row, ReadRow(store, *out->from, old_cols, *change.before));
         }
         if (change.after) {
-          CFGIT_ASSIGN_OR_RETURN(row.new_row, ReadRow(store, *out->to, new_cols, *change.after));
-          row.new_file = *change.after;
+          bool canonical = false;
+          CFGIT_ASSIGN_OR_RETURN(row.new_row,
+                                 ReadRow(store, *out->to, new_cols, *change.after, &canonical));
+          if (canonical) row.new_file = *change.after;
         }
         if (modified) {
           row.key = KeyOf(new_key, *row.new_row);

@@ -32,7 +32,7 @@ std::string RowFile(const std::string& stem) {
 // The entries of a tree the editor rewrites. It is read once (the diffs before an edit have
 // mostly read it already) and not kept after: Finish rewrites each tree once.
 Result<std::vector<TreeEntry>> TakeEntries(TreeReader* trees, const Oid& id) {
-  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> tree, trees->Get(id));
+  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> tree, trees->Get(id, false));
   trees->Drop(id);
   return tree->ToEntries();
 }
@@ -59,7 +59,7 @@ Result<std::optional<Oid>> EditTree(TreeReader* trees, ObjectStager* stager,
   }
   // The entries kept, in order, then the new ones, sorted and merged in: StageTree takes them
   // as they are when they are in Git's order.
-  std::vector<TreeEntry> out;
+  std::vector<TreeEntry> out, turned;  // turned: files that became directories (they sort anew)
   out.reserve(list.size() + here.size() + below.size());
   for (TreeEntry& e : list) {
     if (here.count(e.name)) continue;
@@ -67,13 +67,14 @@ Result<std::optional<Oid>> EditTree(TreeReader* trees, ObjectStager* stager,
       std::optional<Oid> current = e.is_tree ? std::optional<Oid>(e.id) : std::nullopt;
       CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> edited,
                              EditTree(trees, stager, current, sub->second));
-      if (edited) out.push_back({std::move(e.name), true, *edited});
+      if (edited) (e.is_tree ? out : turned).push_back({std::move(e.name), true, *edited});
       below.erase(sub);
       continue;
     }
     out.push_back(std::move(e));
   }
   size_t kept = out.size();
+  for (TreeEntry& e : turned) out.push_back(std::move(e));
   for (const auto& [name, blob] : here) {
     if (blob) out.push_back({name, false, *blob});
   }

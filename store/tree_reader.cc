@@ -28,15 +28,21 @@ Result<RawTree> RawTree::Parse(const Oid& id, git::OdbObject object) {
     const char* space =
         static_cast<const char*>(std::memchr(at, ' ', static_cast<size_t>(end - at)));
     if (!space || space == at) return damaged("an entry has no mode");
-    std::string_view mode(at, static_cast<size_t>(space - at));
+    // The mode, in octal as Git reads it (a writer may pad it: "040000"); its file-type bits
+    // tell a directory.
+    uint32_t mode = 0;
+    for (const char* c = at; c < space; ++c) {
+      if (*c < '0' || *c > '7' || mode > 0177777) return damaged("an entry's mode is not octal");
+      mode = mode * 8 + static_cast<uint32_t>(*c - '0');
+    }
     const char* name = space + 1;
     const char* nul =
         static_cast<const char*>(std::memchr(name, 0, static_cast<size_t>(end - name)));
     if (!nul || nul == name) return damaged("an entry has no name");
     if (nul - name > UINT16_MAX) return damaged("an entry's name is too long");
     if (end - nul - 1 < 20) return damaged("an entry's id is cut short");
-    tree.entries_.push_back(
-        {static_cast<uint32_t>(name - start), static_cast<uint16_t>(nul - name), mode == "40000"});
+    tree.entries_.push_back({static_cast<uint32_t>(name - start), static_cast<uint16_t>(nul - name),
+                             (mode & 0170000) == 040000});
     at = nul + 21;
   }
   tree.object_ = std::move(object);

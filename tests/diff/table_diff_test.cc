@@ -602,3 +602,42 @@ TEST_CASE("DiffCells: named cases", "[diff]") {
           c.expect);
   }
 }
+
+TEST_CASE("DiffSnapshots names the new row's file only when cfgit wrote it as it encodes rows",
+          "[diff]") {
+  cfgit::test::TempDir dir;
+  auto store = cfgit::Store::Init(dir / ".cfgit");
+  REQUIRE(store.ok());
+  Oid before = Snapshot(**store, {{Table("a"), {R(1, "x")}}});
+  Oid after = Snapshot(**store, {{Table("a"), {R(1, "y"), R(2, "z")}}});
+  // The same content, with row 2's file written by another hand (a comment line added).
+  std::string path;
+  REQUIRE((*store)
+              ->DiffTrees(before, after,
+                          [&](const cfgit::TreeChange& c) {
+                            if (!c.before) path = c.path;
+                            return cfgit::Status::Ok();
+                          })
+              .ok());
+  REQUIRE_FALSE(path.empty());
+  auto made = cfgit::test::Shell(
+      dir.path(),
+      "export GIT_DIR=.cfgit GIT_INDEX_FILE=$PWD/idx && git read-tree " + after.Hex() +
+          " && id=$( (echo '# by hand'; git cat-file blob :" + path +
+          ") | git hash-object -w --stdin) && git update-index --cacheinfo 100644,$id," + path +
+          " && git write-tree");
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  auto edited = Oid::FromHex(made.out.substr(0, 40));
+  REQUIRE(edited.ok());
+
+  for (const auto& [to, canonical] : {std::pair{after, true}, std::pair{*edited, false}}) {
+    auto diffs = Diff(**store, before, to);
+    REQUIRE(diffs.size() == 1);
+    REQUIRE(diffs[0].added.size() == 1);
+    REQUIRE(diffs[0].modified.size() == 1);
+    CHECK(*diffs[0].added[0].new_row == R(2, "z"));  // the same row either way
+    CHECK(diffs[0].added[0].new_file.has_value() == canonical);
+    CHECK(diffs[0].modified[0].new_file.has_value());  // row 1's file is cfgit's in both
+  }
+}

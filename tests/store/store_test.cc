@@ -1122,6 +1122,20 @@ TEST_CASE("trees are walked in Git's order, kept when asked, and refused when da
     CHECK_THAT(walked.message(), Catch::Contains("tree " + bad.Short() + " is damaged"));
     CHECK_THAT(walked.message(), Catch::Contains(why));
   }
+  Oid not_octal = literal("10x644 f\\0" + std::string(20, 'a'), "tree");
+  auto odd = (*store)->DiffTrees(std::nullopt, not_octal,
+                                 [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); });
+  CHECK_THAT(odd.message(), Catch::Contains("mode is not octal"));
+  // A directory's mode written with a leading zero, as Git accepts it, is still a directory.
+  std::string raw_id;
+  for (unsigned char b : sub_a.bytes) {
+    char esc[8];
+    std::snprintf(esc, sizeof esc, "\\%03o", b);
+    raw_id += esc;
+  }
+  Oid padded = literal("040000 d\\0" + raw_id, "tree");
+  CHECK(Changes(**store, std::nullopt, padded, cfgit::KeepTrees::kNone) ==
+        std::vector<std::string>{"d/x " + std::string(40, '0') + " " + FakeId(1)});
   Oid blob = literal("hello", "blob");
   auto not_tree = (*store)->ListTables(blob);
   REQUIRE_FALSE(not_tree.ok());

@@ -141,25 +141,6 @@ std::string CommitBytes(const Oid& tree, const std::vector<Oid>& parents,
   return body;
 }
 
-std::vector<TreeEntry> TreeEntries(const git_tree* tree) {
-  std::vector<TreeEntry> out;
-  out.reserve(git_tree_entrycount(tree));
-  for (size_t i = 0; i < git_tree_entrycount(tree); ++i) {
-    const git_tree_entry* e = git_tree_entry_byindex(tree, i);
-    out.push_back({git_tree_entry_name(e), git_tree_entry_type(e) == GIT_OBJECT_TREE,
-                   FromRaw(git_tree_entry_id(e))});
-  }
-  return out;
-}
-
-Result<std::vector<TreeEntry>> ReadTree(git_repository* repo, const Oid& id) {
-  git_tree* t = nullptr;
-  if (int rc = git_tree_lookup(&t, repo, Raw(id)))
-    return git::Error(rc, "reading tree " + id.Short());
-  git::Tree holder(t);
-  return TreeEntries(t);
-}
-
 ObjectStager::~ObjectStager() {
   // Staged objects that were never written (a live snapshot for diff, a failed commit) are
   // dropped with their unfinished pack; the store's reads stop seeing them.

@@ -36,9 +36,6 @@ std::string TreeBytes(const std::vector<TreeEntry>& entries);
 // A commit object's bytes (author = committer).
 std::string CommitBytes(const Oid& tree, const std::vector<Oid>& parents,
                         const std::string& message, const Signature& author);
-// The entries of a tree (stored or staged).
-Result<std::vector<TreeEntry>> ReadTree(git_repository* repo, const Oid& tree);
-std::vector<TreeEntry> TreeEntries(const git_tree* tree);
 
 struct Staging;
 

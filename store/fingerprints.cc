@@ -1,7 +1,5 @@
 #include "store/internal/fingerprints.h"
 
-#include "store/internal/memory.h"
-
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -14,6 +12,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+
+#include "store/internal/memory.h"
 
 namespace cfgit {
 namespace {
@@ -361,7 +361,18 @@ bool FingerprintMemo::Append(const std::string& path) {
   return ::close(fd) == 0 && ok;
 }
 
+FingerprintMemo::Saved FingerprintMemo::State(const std::string& path) const {
+  return {path, rows_.found, trees_.found, new_row_count_, new_tree_count_};
+}
+
 Status FingerprintMemo::Save(const std::string& path) {
+  if (saved_ == State(path)) return Status::Ok();  // written already, and nothing since
+  Status status = Write(path);
+  if (status.ok()) saved_ = State(path);
+  return status;
+}
+
+Status FingerprintMemo::Write(const std::string& path) {
   if (rows_.found + new_row_count_ == 0) {
     // An empty snapshot: no memo, so that the next read (of the rows an apply wrote, say)
     // borrows the largest memo beside rather than starting from nothing.

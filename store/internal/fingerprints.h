@@ -70,7 +70,8 @@ class FingerprintMemo {
   void AddTree(const Fingerprint& fp, const Oid& tree);
   // Writes the memo of this snapshot to `path`: the records added, appended to the memo loaded
   // from `path` when it is still as loaded and few of its records are gone; otherwise what was
-  // found or added, as a new file (a temporary file, then rename).
+  // found or added, as a new file (a temporary file, then rename). Saving again to the same path
+  // with nothing found or added since writes nothing.
   Status Save(const std::string& path);
 
  private:
@@ -79,7 +80,8 @@ class FingerprintMemo {
   struct Slot {
     uint32_t offset = 0, tag = 0;
   };
-  bool Append(const std::string& path);  // the added records as one block; false: not done
+  Status Write(const std::string& path);  // Save, done
+  bool Append(const std::string& path);   // the added records as one block; false: not done
 
   struct Table {
     std::vector<Slot> slots;
@@ -100,6 +102,15 @@ class FingerprintMemo {
   Table rows_, trees_;
   std::string new_rows_, new_trees_;  // records added, in the file's encoding
   size_t new_row_count_ = 0, new_tree_count_ = 0;
+  // What the last Save wrote, and where: a commit saves when its snapshot is done and again
+  // after its commit object, and the second finds nothing new (counts only grow).
+  struct Saved {
+    std::string path;
+    size_t rows_found = 0, trees_found = 0, new_rows = 0, new_trees = 0;
+    bool operator==(const Saved&) const = default;
+  };
+  Saved saved_;
+  Saved State(const std::string& path) const;
 };
 
 }  // namespace cfgit

@@ -795,6 +795,50 @@ TEST_CASE(
   cfgit::test::WriteFile(dev, next);
 }
 
+TEST_CASE("a commit writes its memo once: when its snapshot is done", "[store][memo]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  TableSchema keyed = Table("t");
+  std::vector<Row> rows, changed;
+  for (int64_t i = 0; i < 2000; ++i) rows.push_back({Value::Integer(i), Value::Text("v")});
+  changed = rows;
+  changed[7][1] = Value::Text("changed");
+  MemoTree(*store, "dev", keyed, rows, true);
+  MemoTree(*store, "other", keyed, changed, true);  // every object of `changed` is stored
+  auto inode = [](const std::string& p) {
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    return st.st_ino;
+  };
+  // Snapshot, then commit: the memo is saved when the snapshot has nothing new to store, and
+  // the commit's save finds nothing more. Each step's file is checked, byte for byte and inode.
+  auto snapshot_then_commit = [&](const std::string& env, const std::vector<Row>& content) {
+    std::string path = dir / (".cfgit/cfgit/fingerprints/" + env);
+    auto writer = store->NewSnapshot(env);
+    REQUIRE(writer.ok());
+    REQUIRE((*writer)->BeginTable(keyed).ok());
+    for (const Row& r : content) REQUIRE((*writer)->AddRow(r).ok());
+    REQUIRE((*writer)->EndTable().ok());
+    REQUIRE((*writer)->FinishTree("sqlite").ok());
+    REQUIRE(std::filesystem::exists(path));
+    std::string after_tree = cfgit::test::ReadFile(path);
+    auto after_tree_inode = inode(path);
+    REQUIRE((*writer)->WriteCommit({}, "snapshot", {"T", "t@x", 1, 0}).ok());
+    CHECK(inode(path) == after_tree_inode);
+    CHECK(cfgit::test::ReadFile(path) == after_tree);
+    return after_tree;
+  };
+  // A new environment borrows the largest memo beside and writes a whole memo of its own.
+  std::string borrowed = snapshot_then_commit("stage", rows);
+  CHECK(borrowed.size() > 2000 * 38);
+  // dev's own memo, with the changed row's records appended (the appended block is not
+  // followed by a rewrite).
+  std::string dev_before = cfgit::test::ReadFile(dir / ".cfgit/cfgit/fingerprints/dev");
+  std::string appended = snapshot_then_commit("dev", changed);
+  REQUIRE(appended.size() > dev_before.size());
+  CHECK(appended.compare(0, dev_before.size(), dev_before) == 0);
+}
+
 TEST_CASE("an edited snapshot equals the same content written from scratch", "[store][edit]") {
   TempDir dir;
   auto store = NewStore(dir);

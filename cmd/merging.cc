@@ -204,9 +204,9 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
       const TableDiff& theirs_diff = theirs_diffs.at(name);
       std::optional<std::vector<size_t>> key = TheirsFilesFit(theirs_diff, *r.schema);
       for (const Row& row : r.puts) {
-        const RowChange* theirs = key ? TheirsRow(theirs_diff, KeyOf(*key, row)) : nullptr;
-        if (theirs && theirs->new_file && *theirs->new_row == row) {
-          CFGIT_RETURN_IF_ERROR(out.editor->PutRowFile(*r.schema, row, *theirs->new_file));
+        const RowChange* as_theirs = key ? TheirsRow(theirs_diff, KeyOf(*key, row)) : nullptr;
+        if (as_theirs && as_theirs->new_file && *as_theirs->new_row == row) {
+          CFGIT_RETURN_IF_ERROR(out.editor->PutRowFile(*r.schema, row, *as_theirs->new_file));
         } else {
           CFGIT_RETURN_IF_ERROR(out.editor->PutRow(*r.schema, row));
         }

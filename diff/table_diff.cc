@@ -44,12 +44,7 @@ Result<Row> ReadRow(const Store& store, const TableSchema& schema,
                     const std::vector<std::string>& cols, const Oid& blob,
                     bool* canonical = nullptr) {
   CFGIT_ASSIGN_OR_RETURN(std::string text, store.ReadBlob(blob));
-  if (std::optional<Row> fast = DecodeCanonicalRow(cols, text)) {
-    if (canonical) *canonical = true;
-    return std::move(*fast);
-  }
-  if (canonical) *canonical = false;
-  Result<Row> row = DecodeRowYaml(cols, text);
+  Result<Row> row = DecodeRow(cols, text, canonical);
   if (!row.ok())
     return row.status().Wrap("table '" + schema.name + "', row " + blob.Short() + ": ");
   return row;

@@ -583,8 +583,11 @@ Result<Row> DecodeRowYaml(const std::vector<std::string>& columns, const std::st
   }
 }
 
-Result<Row> DecodeRow(const std::vector<std::string>& columns, const std::string& text) {
-  if (std::optional<Row> row = DecodeCanonicalRow(columns, text)) return std::move(*row);
+Result<Row> DecodeRow(const std::vector<std::string>& columns, const std::string& text,
+                      bool* canonical) {
+  std::optional<Row> row = DecodeCanonicalRow(columns, text);
+  if (canonical) *canonical = row.has_value();
+  if (row) return std::move(*row);
   return DecodeRowYaml(columns, text);
 }
 

@@ -21,7 +21,10 @@ std::string EncodeRow(const std::vector<std::string>& columns, const Row& row);
 // Parses a row file into values ordered as `columns`; a column missing from the file is NULL.
 // Files in the exact form EncodeRow writes are read by DecodeCanonicalRow, anything else by
 // DecodeRowYaml; both give the same result for every input the first one accepts.
-Result<Row> DecodeRow(const std::vector<std::string>& columns, const std::string& text);
+// `canonical`, when given, is set to whether the first one read it: the file is exactly as
+// EncodeRow writes the row (the merge places such a file as it is).
+Result<Row> DecodeRow(const std::vector<std::string>& columns, const std::string& text,
+                      bool* canonical = nullptr);
 // DecodeRow's two readers, exposed so that tests can hold them to the same answers.
 // The fast one reads only the line-based form of store-format.md section 7 (one `key: value`
 // line per column, the writer's quoting and escapes, `!!binary`/`!textbytes` base64, plain

@@ -52,7 +52,9 @@ void CheckAgrees(const std::vector<std::string>& cols, const std::string& text) 
     INFO("fast: " << Show(*fast) << "\nyaml: " << Show(*slow));
     CHECK(*fast == *slow);
   }
-  CHECK(SameOutcome(DecodeRow(cols, text), slow));
+  bool canonical = !fast;  // DecodeRow must set it either way
+  CHECK(SameOutcome(DecodeRow(cols, text, &canonical), slow));
+  CHECK(canonical == fast.has_value());  // it tells which reader read the file
 }
 
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -83,16 +85,16 @@ std::vector<Value> TrickyValues() {
       Value::Text(std::string("nul\0bell\a esc\x1b del\x7f end", 24)),
       Value::Text(std::string("\0", 1)),
       Value::Text("\x01\x02\x03\x08\x0b\x0c\x1f"),
-      Value::Text("\xc2\x80 \xc2\x85 \xc2\x9f \xc2\xa0"),          // C1 controls, NBSP
-      Value::Text("\xe2\x80\xa8 \xe2\x80\xa9 \xef\xbb\xbf"),        // U+2028, U+2029, BOM
-      Value::Text("\xef\xbf\xbe \xef\xbf\xbf \xef\xbf\xbd"),        // U+FFFE, U+FFFF, U+FFFD
-      Value::Text("\xf4\x8f\xbf\xbf"),                              // U+10FFFF
+      Value::Text("\xc2\x80 \xc2\x85 \xc2\x9f \xc2\xa0"),     // C1 controls, NBSP
+      Value::Text("\xe2\x80\xa8 \xe2\x80\xa9 \xef\xbb\xbf"),  // U+2028, U+2029, BOM
+      Value::Text("\xef\xbf\xbe \xef\xbf\xbf \xef\xbf\xbd"),  // U+FFFE, U+FFFF, U+FFFD
+      Value::Text("\xf4\x8f\xbf\xbf"),                        // U+10FFFF
       Value::Text("ctl:\a\x1b\x7f\xc2\x85\xe2\x80\xa8\xef\xbb\xbf\\" + std::string("\0", 1) +
                   "end'"),
-      Value::Text("\xff\xfe bad"),                                  // not UTF-8: !textbytes
-      Value::Text("\xc0\xaf"),                                      // overlong
-      Value::Text("\xed\xa0\x80"),                                  // surrogate
-      Value::Text("ok\xe2\x82"),                                    // truncated
+      Value::Text("\xff\xfe bad"),  // not UTF-8: !textbytes
+      Value::Text("\xc0\xaf"),      // overlong
+      Value::Text("\xed\xa0\x80"),  // surrogate
+      Value::Text("ok\xe2\x82"),    // truncated
       Value::Text(R"({"a":1,"b":[true,null,"x\"y"],"c":{"d":"it's"}})"),
       Value::Text(R"({"html":"<div class=\"x\">\n  <b>bold</b>\n</div>","n":-1.5e-7})"),
       Value::Text(std::string(5000, 'x') + "'" + std::string(3000, 'y')),
@@ -103,7 +105,7 @@ std::vector<Value> TrickyValues() {
       Value::Blob("ab"),
       Value::Blob("abc"),
       Value::Blob(std::string("\x9e\xe9\x65", 3)),  // base64 "nul l"-like text
-      Value::Blob(std::string(1000, '\xfb')),      // base64 with '+' and '/'
+      Value::Blob(std::string(1000, '\xfb')),       // base64 with '+' and '/'
       Value::Integer(0),
       Value::Integer(1),
       Value::Integer(-1),
@@ -137,10 +139,10 @@ std::vector<Value> TrickyValues() {
 }
 
 std::vector<std::string> OddColumnNames() {
-  return {"id",    "x-uid", "_meta", "camelCase", "null", "Null", "on",       "n",
-          "y",     "TRUE",  "2nd",   "my col",    "",     "a'b",  "a\"b",     "a:b",
-          "a: b",  "#hash", "-dash", "tab\tkey",  "ü",    "日本", "new\nline", "x\\y",
-          "a.b.c", "~",     "-",     "ok"};
+  return {"id",   "x-uid",     "_meta", "camelCase", "null",   "Null",     "on",
+          "n",    "y",         "TRUE",  "2nd",       "my col", "",         "a'b",
+          "a\"b", "a:b",       "a: b",  "#hash",     "-dash",  "tab\tkey", "ü",
+          "日本", "new\nline", "x\\y",  "a.b.c",     "~",      "-",        "ok"};
 }
 
 }  // namespace
@@ -185,12 +187,12 @@ TEST_CASE("the fast row reader follows the columns it is given", "[encoding][fas
   std::string text = EncodeRow(
       written, {Value::Integer(1), Value::Text("a"), Value::Text("x"), Value::Bool(false)});
   // Fewer columns (a column ignored since), more (added since: NULL), another order.
-  for (const std::vector<std::string>& cols : std::vector<std::vector<std::string>>{
-           {"id", "name"},
-           {"id", "name", "extra", "on", "new"},
-           {"on", "extra", "id"},
-           {},
-           {"missing"}}) {
+  for (const std::vector<std::string>& cols :
+       std::vector<std::vector<std::string>>{{"id", "name"},
+                                             {"id", "name", "extra", "on", "new"},
+                                             {"on", "extra", "id"},
+                                             {},
+                                             {"missing"}}) {
     CheckAcceptedAndAgrees(cols, text);
   }
   CheckAcceptedAndAgrees({"id"}, "");  // an empty file: every column NULL
@@ -256,7 +258,7 @@ TEST_CASE("files not in the written form go to yaml-cpp", "[encoding][fast-row]"
       "name: !custom x\n",
       "name: 'tab\there'\n",
       "name: \"tab\there\"\n",
-      "name: '\xc2\x85'\n",   // raw NEL: a line break to YAML
+      "name: '\xc2\x85'\n",      // raw NEL: a line break to YAML
       "name: '\xe2\x80\xa8'\n",  // raw LINE SEPARATOR
       "name: '\xef\xbb\xbf'\n",  // raw BOM
       "name: '\xff'\n",          // not UTF-8

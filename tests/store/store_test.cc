@@ -1172,9 +1172,9 @@ TEST_CASE("trees are walked in Git's order, kept when asked, and refused when da
   CHECK_THAT(odd.message(), Catch::Contains("mode is not octal"));
   // A directory's mode written with a leading zero, as Git accepts it, is still a directory.
   std::string raw_id;
-  for (unsigned char b : sub_a.bytes) {
+  for (unsigned char byte : sub_a.bytes) {
     char esc[8];
-    std::snprintf(esc, sizeof esc, "\\%03o", b);
+    std::snprintf(esc, sizeof esc, "\\%03o", byte);
     raw_id += esc;
   }
   Oid padded = literal("040000 d\\0" + raw_id, "tree");

@@ -273,36 +273,21 @@ class GitSnapshotEditor final : public SnapshotEditor {
 
 }  // namespace
 
-Result<std::optional<Oid>> LookupPath(git_repository* repo, const Oid& tree,
-                                      const std::string& path) {
-  git_tree* t = nullptr;
-  if (int rc = git_tree_lookup(&t, repo, Raw(tree))) {
-    return git::Error(rc, "reading tree " + tree.Short());
-  }
-  git::Tree holder(t);
-  git_tree_entry* e = nullptr;
-  int rc = git_tree_entry_bypath(&e, t, path.c_str());
-  if (rc == GIT_ENOTFOUND) return std::optional<Oid>();
-  if (rc) return git::Error(rc, "reading " + path + " in tree " + tree.Short());
-  Oid id = FromRaw(git_tree_entry_id(e));
-  git_tree_entry_free(e);
-  return std::optional<Oid>(id);
-}
-
 Result<std::string> ReadBlobText(git_repository* repo, const Oid& id) {
   git_blob* b = nullptr;
-  if (int rc = git_blob_lookup(&b, repo, Raw(id))) return git::Error(rc, "reading " + id.Short());
+  if (int rc = git_blob_lookup(&b, repo, Raw(id))) {
+    return git::Error(rc, "reading object " + id.Short());
+  }
   git::Blob holder(b);
   return std::string(static_cast<const char*>(git_blob_rawcontent(b)),
                      static_cast<size_t>(git_blob_rawsize(b)));
 }
 
-Result<std::optional<Row>> ReadRowAt(git_repository* repo, const Oid& tree,
+Result<std::optional<Row>> ReadRowAt(git_repository* repo, TreeReader& trees, const Oid& tree,
                                      const TableSchema& schema, const Row& key) {
   CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> blob,
-                         LookupPath(repo, tree,
-                                    "tables/" + EncodePathComponent(schema.name) + "/rows/" +
-                                        RowFile(EncodeKey(key))));
+                         trees.Path(tree, "tables/" + EncodePathComponent(schema.name) + "/rows/" +
+                                              RowFile(EncodeKey(key))));
   if (!blob) return std::optional<Row>();
   CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlobText(repo, *blob));
   CFGIT_ASSIGN_OR_RETURN(Row row, DecodeRow(schema.VersionedColumns(), text));

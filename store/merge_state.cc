@@ -50,6 +50,12 @@ const char* ConflictKindName(ConflictKind kind) {
   return "conflict";
 }
 
+// A tree's entries, read without keeping the tree.
+Result<std::vector<TreeEntry>> Entries(TreeReader& trees, const Oid& id) {
+  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> tree, trees.Get(id, false));
+  return tree->ToEntries();
+}
+
 std::optional<ConflictKind> ParseConflictKind(const std::string& name) {
   for (ConflictKind k :
        {ConflictKind::kModifyModify, ConflictKind::kModifyDelete, ConflictKind::kAddAdd,
@@ -117,7 +123,8 @@ Result<Oid> WriteMergeStateCommit(git_repository* repo, const std::string& objec
   return commit;
 }
 
-Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, const std::string& ref) {
+Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, TreeReader& trees,
+                                                   const std::string& ref) {
   git_oid raw;
   int rc = git_reference_name_to_id(&raw, repo, ref.c_str());
   if (rc == GIT_ENOTFOUND) return std::optional<MergeState>();
@@ -133,8 +140,8 @@ Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, const s
                            "); forget it with: cfgit merge --abort TARGET");
   };
   try {
-    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> meta_id, LookupPath(repo, root, "merge.yaml"));
-    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> result, LookupPath(repo, root, "result"));
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> meta_id, trees.Path(root, "merge.yaml"));
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> result, trees.Path(root, "result"));
     if (!meta_id || !result) return invalid("merge.yaml or result/ is missing");
     state.result = *result;
     CFGIT_ASSIGN_OR_RETURN(std::string meta_text, ReadBlobText(repo, *meta_id));
@@ -145,11 +152,11 @@ Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, const s
     CFGIT_ASSIGN_OR_RETURN(state.ours, Oid::FromHex(meta["ours"].as<std::string>()));
     CFGIT_ASSIGN_OR_RETURN(state.theirs, Oid::FromHex(meta["theirs"].as<std::string>()));
     CFGIT_ASSIGN_OR_RETURN(state.base, OptionalOid(meta["base"].as<std::string>()));
-    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> dir, LookupPath(repo, root, "conflicts"));
+    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> dir, trees.Path(root, "conflicts"));
     if (dir) {
-      CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, ReadTree(repo, *dir));
+      CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> entries, Entries(trees, *dir));
       for (const TreeEntry& e : entries) {
-        CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> files, ReadTree(repo, e.id));
+        CFGIT_ASSIGN_OR_RETURN(std::vector<TreeEntry> files, Entries(trees, e.id));
         std::map<std::string, Oid> by_name;
         for (const TreeEntry& f : files) by_name[f.name] = f.id;
         if (!by_name.count("conflict.yaml")) return invalid("conflict " + e.name + " is empty");

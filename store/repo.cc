@@ -683,7 +683,7 @@ class GitStore final : public Store {
 
   Result<std::optional<Row>> ReadRow(const Oid& tree, const TableSchema& schema,
                                      const Row& key) const override {
-    return ReadRowAt(repo_.get(), tree, schema, key);
+    return ReadRowAt(repo_.get(), *trees_, tree, schema, key);
   }
 
   Result<std::optional<Oid>> MergeBase(const Oid& a, const Oid& b) const override {
@@ -695,7 +695,7 @@ class GitStore final : public Store {
   }
 
   Result<std::optional<MergeState>> ReadMergeState(const std::string& target) const override {
-    return ReadMergeStateAt(repo_.get(), "refs/cfgit/merge/" + target);
+    return ReadMergeStateAt(repo_.get(), *trees_, "refs/cfgit/merge/" + target);
   }
 
   Status WriteMergeState(const MergeState& state, const std::optional<Oid>& expected,
@@ -752,12 +752,7 @@ class GitStore final : public Store {
   }
 
   Result<std::string> ReadBlob(const Oid& id) const override {
-    git_blob* b = nullptr;
-    int rc = git_blob_lookup(&b, repo_.get(), Raw(id));
-    git::Blob holder(b);
-    if (rc) return git::Error(rc, "reading object " + id.Short());
-    return std::string(static_cast<const char*>(git_blob_rawcontent(b)),
-                       static_cast<size_t>(git_blob_rawsize(b)));
+    return ReadBlobText(repo_.get(), id);
   }
 
   Result<TableSchema> ReadSchema(const Oid& blob) const override {

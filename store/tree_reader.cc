@@ -74,12 +74,6 @@ size_t RawTree::footprint() const {
   return git_odb_object_size(object_.get()) + entries_.capacity() * sizeof(Entry) + 64;
 }
 
-Result<std::vector<TreeEntry>> ReadTree(git_repository* repo, const Oid& tree) {
-  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<TreeReader> reader, TreeReader::Open(repo));
-  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> read, reader->Get(tree, false));
-  return read->ToEntries();
-}
-
 Result<std::shared_ptr<TreeReader>> TreeReader::Open(git_repository* repo) {
   auto reader = std::make_shared<TreeReader>();
   git_odb* odb = nullptr;

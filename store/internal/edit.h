@@ -1,4 +1,4 @@
-// Reading single paths of a snapshot and editing snapshots (store/edit.cc), and merge states
+// Reading single rows of a snapshot and editing snapshots (store/edit.cc), and merge states
 // (store/merge_state.cc). Included only by store/*.cc.
 #pragma once
 
@@ -11,18 +11,18 @@
 
 namespace cfgit {
 
-// The id of the entry at `path` ("tables/users/schema.yaml") below `tree`, if any.
-Result<std::optional<Oid>> LookupPath(git_repository* repo, const Oid& tree,
-                                      const std::string& path);
+// A blob's bytes.
 Result<std::string> ReadBlobText(git_repository* repo, const Oid& id);
-Result<std::optional<Row>> ReadRowAt(git_repository* repo, const Oid& tree,
+// The row with this key in snapshot `tree`, if any; its path read through `trees`.
+Result<std::optional<Row>> ReadRowAt(git_repository* repo, TreeReader& trees, const Oid& tree,
                                      const TableSchema& schema, const Row& key);
 Result<std::unique_ptr<SnapshotEditor>> NewSnapshotEditor(git_repository* repo,
                                                           std::shared_ptr<TreeReader> trees,
                                                           const std::string& objects_dir,
                                                           const Oid& tree);
 
-Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, const std::string& ref);
+Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, TreeReader& trees,
+                                                   const std::string& ref);
 // The state commit's id, staged and written as a pack (the caller moves the ref).
 Result<Oid> WriteMergeStateCommit(git_repository* repo, const std::string& objects_dir,
                                   const MergeState& state, const Signature& author);

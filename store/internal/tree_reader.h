@@ -52,9 +52,6 @@ class RawTree {
   std::vector<Entry> entries_;
 };
 
-// The entries of a tree (stored or staged), read once without a TreeReader.
-Result<std::vector<TreeEntry>> ReadTree(git_repository* repo, const Oid& tree);
-
 // Reads trees through the repository's object database (its packs, loose objects and staged
 // objects alike) and keeps those asked to be kept, by id, up to kBudget bytes, then starts
 // over. Thread-safe.

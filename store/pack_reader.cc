@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "store/internal/pack_writer.h"
@@ -152,9 +153,11 @@ class Pack {
 
 struct PackReader {
   git_odb_backend parent;  // first member: libgit2 passes &parent back to the callbacks
+  std::string dir;         // the pack directory
   std::vector<std::unique_ptr<Pack>> packs;
-  size_t last = 0;  // the pack the last object was found in: objects come in runs
-  std::mutex mu;    // one read at a time: the buffers and the zlib stream are shared
+  std::set<std::string> listed;  // the packs (base names) seen in `dir`, read here or not
+  size_t last = 0;               // the pack the last object was found in: objects come in runs
+  std::mutex mu;                 // one read at a time: the buffers and the zlib stream are shared
   z_stream zs{};
   bool zs_ready = false;
   std::vector<unsigned char> in;
@@ -196,6 +199,25 @@ struct PackReader {
   }
 
   static void Free(git_odb_backend* b) { delete Self(b); }
+
+  // Opens the packs of `dir` not seen before (the first call: all of them, the biggest first, as
+  // most objects are there). libgit2 calls it after a command wrote a pack (git_odb_refresh) and
+  // when an object is found nowhere, so a pack this command or another process wrote is read
+  // here too. A pack consolidated away stays readable through its open file.
+  static int Refresh(git_odb_backend* b) {
+    PackReader* self = Self(b);
+    // Listed every time: the directory's modification time is too coarse to tell two packs
+    // written within a few milliseconds apart.
+    std::vector<PackFile> found = ListPacks(self->dir);
+    std::lock_guard<std::mutex> hold(self->mu);
+    for (auto p = found.rbegin(); p != found.rend(); ++p) {
+      if (!self->listed.insert(p->base).second) continue;
+      if (std::unique_ptr<Pack> pack = Pack::Open(p->base, p->size)) {
+        self->packs.push_back(std::move(pack));
+      }
+    }
+    return 0;
+  }
 
   // Reads the entry at `at`: its header, then its zlib stream inflated into a buffer libgit2
   // owns. Anything but a whole object read cleanly passes to libgit2's backends, which read
@@ -267,17 +289,13 @@ Status AddPackReader(git_odb* odb, const std::string& objects_dir) {
   if (int rc = git_odb_init_backend(&reader->parent, GIT_ODB_BACKEND_VERSION)) {
     return git::Error(rc, "opening the store");
   }
-  // The biggest first (the first snapshot's): most objects are there. Packs left out (a listing
-  // that failed part-way, an index this reader does not read) are libgit2's.
-  std::vector<PackFile> packs = ListPacks(objects_dir + "/pack");
-  for (auto p = packs.rbegin(); p != packs.rend(); ++p) {
-    if (std::unique_ptr<Pack> pack = Pack::Open(p->base, p->size)) {
-      reader->packs.push_back(std::move(pack));
-    }
-  }
-  if (reader->packs.empty()) return Status::Ok();
+  // Packs left out (a listing that failed part-way, an index this reader does not read) are
+  // libgit2's.
+  reader->dir = objects_dir + "/pack";
+  PackReader::Refresh(&reader->parent);
   reader->parent.read = PackReader::Read;
   reader->parent.exists = PackReader::Exists;
+  reader->parent.refresh = PackReader::Refresh;
   reader->parent.free = PackReader::Free;
   // libgit2's loose objects and packs have priorities 1 and 2: this reader is asked first.
   if (int rc = git_odb_add_backend(odb, &reader->parent, 3)) {

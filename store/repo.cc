@@ -905,6 +905,23 @@ WriteLock::~WriteLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
+namespace {
+
+// A store handle on an open repository: its packs read by a PackReader (those written later
+// too), its trees through a TreeReader.
+Result<std::unique_ptr<Store>> Handle(git::Repository repo, const std::string& path) {
+  git_odb* odb = nullptr;
+  if (int rc = git_repository_odb(&odb, repo.get())) return git::Error(rc, "opening the store");
+  git::Odb odb_holder(odb);
+  CFGIT_RETURN_IF_ERROR(
+      AddPackReader(odb, std::string(git_repository_path(repo.get())) + "objects"));
+  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<TreeReader> trees, TreeReader::Open(repo.get()));
+  return std::unique_ptr<Store>(
+      std::make_unique<GitStore>(std::move(repo), path, std::move(trees)));
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Store>> Store::Init(const std::string& path) {
   EnsureLibGit2();
   git_repository_init_options opts = GIT_REPOSITORY_INIT_OPTIONS_INIT;
@@ -923,9 +940,7 @@ Result<std::unique_ptr<Store>> Store::Init(const std::string& path) {
   if ((rc = git_config_set_string(cfg, "core.logAllRefUpdates", "always")) != 0) {
     return git::Error(rc, "configuring the store");
   }
-  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<TreeReader> trees, TreeReader::Open(repo));
-  return std::unique_ptr<Store>(
-      std::make_unique<GitStore>(std::move(holder), path, std::move(trees)));
+  return Handle(std::move(holder), path);
 }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
@@ -940,13 +955,7 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
         std::string(git_error_last() ? git_error_last()->message : "unreadable") +
         "); run cfgit init in a new directory, or restore .cfgit from a backup");
   }
-  git_odb* odb = nullptr;
-  if ((rc = git_repository_odb(&odb, repo)) != 0) return git::Error(rc, "opening the store");
-  git::Odb odb_holder(odb);
-  CFGIT_RETURN_IF_ERROR(AddPackReader(odb, std::string(git_repository_path(repo)) + "objects"));
-  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<TreeReader> trees, TreeReader::Open(repo));
-  return std::unique_ptr<Store>(
-      std::make_unique<GitStore>(std::move(holder), path, std::move(trees)));
+  return Handle(std::move(holder), path);
 }
 
 }  // namespace cfgit

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <vector>
 
 #include "store/internal/pack_writer.h"
@@ -86,11 +88,13 @@ class Pack {
   // 64 KiB the first time, nothing after. Once a command has read more than 16,384 objects of a
   // pack and one per 16 KiB of it (a full apply reads them all), mapping pays: the pack is left
   // to libgit2's mapped windows. A full apply at 1M rows took 14.4 s read here, 9.9 s by libgit2.
-  bool bulk() const { return reads_ > std::max<uint64_t>(16384, pack_size_ / (16 << 10)); }
-  // Counts a read; the pack's index is let go when it turns bulk (libgit2 maps its own).
-  void Count() {
-    ++reads_;
-    if (!bulk() || idx_ == MAP_FAILED) return;
+  uint64_t BulkAt() const { return std::max<uint64_t>(16384, pack_size_ / (16 << 10)) + 1; }
+  bool bulk() const { return reads_.load(std::memory_order_relaxed) >= BulkAt(); }
+  // Counts a read; true when the pack has just turned bulk (its index may be let go).
+  bool Count() { return reads_.fetch_add(1, std::memory_order_relaxed) + 1 == BulkAt(); }
+  // Lets the index go (libgit2 maps its own), with no Find running.
+  void Unmap() {
+    if (idx_ == MAP_FAILED) return;
     ::munmap(idx_, idx_size_);
     idx_ = MAP_FAILED;
   }
@@ -148,33 +152,41 @@ class Pack {
   std::array<uint32_t, 256> fanout_{};
   uint32_t count_ = 0;
   uint64_t pack_size_ = 0;
-  uint64_t reads_ = 0;
+  std::atomic<uint64_t> reads_{0};
 };
+
+// A zlib stream and the buffer it reads from: one per read in progress.
+struct Inflater {
+  z_stream zs{};
+  bool ready = false;
+  std::vector<unsigned char> in;
+  ~Inflater() {
+    if (ready) inflateEnd(&zs);
+  }
+};
+
+}  // namespace
 
 struct PackReader {
   git_odb_backend parent;  // first member: libgit2 passes &parent back to the callbacks
   std::string dir;         // the pack directory
   std::vector<std::unique_ptr<Pack>> packs;
   std::set<std::string> listed;  // the packs (base names) seen in `dir`, read here or not
-  size_t last = 0;               // the pack the last object was found in: objects come in runs
-  std::mutex mu;                 // one read at a time: the buffers and the zlib stream are shared
-  z_stream zs{};
-  bool zs_ready = false;
-  std::vector<unsigned char> in;
-
-  ~PackReader() {
-    if (zs_ready) inflateEnd(&zs);
-  }
+  // Finding objects is shared (Locate); opening packs and letting an index go are exclusive.
+  // Reading and inflating happen outside it, so threads read objects side by side.
+  std::shared_mutex mu;
+  std::atomic<size_t> last{0};  // the pack the last object was found in: objects come in runs
 
   static PackReader* Self(git_odb_backend* b) { return reinterpret_cast<PackReader*>(b); }
 
-  // The pack holding `id` and the offset of its entry.
+  // The pack holding `id` and the offset of its entry (`mu` held, shared).
   std::optional<std::pair<Pack*, uint64_t>> Locate(const git_oid& id) {
+    size_t from = last.load(std::memory_order_relaxed);
     for (size_t k = 0; k < packs.size(); ++k) {
-      size_t i = (last + k) % packs.size();
+      size_t i = (from + k) % packs.size();
       if (packs[i]->bulk()) continue;
       if (std::optional<uint64_t> at = packs[i]->Find(id)) {
-        last = i;
+        if (i != from) last.store(i, std::memory_order_relaxed);
         return std::make_pair(packs[i].get(), *at);
       }
     }
@@ -184,17 +196,25 @@ struct PackReader {
   static int Read(void** data, size_t* len, git_object_t* type, git_odb_backend* b,
                   const git_oid* id) {
     PackReader* self = Self(b);
-    std::lock_guard<std::mutex> hold(self->mu);
-    auto where = self->Locate(*id);
+    std::optional<std::pair<Pack*, uint64_t>> where;
+    {
+      std::shared_lock<std::shared_mutex> hold(self->mu);
+      where = self->Locate(*id);
+    }
     if (!where) return GIT_ENOTFOUND;
-    int rc = self->Unpack(b, *where->first, where->second, data, len, type);
-    where->first->Count();
+    // A zlib stream per thread; a pack, once opened, stays open as long as the reader.
+    thread_local Inflater inflater;
+    int rc = Unpack(b, inflater, *where->first, where->second, data, len, type);
+    if (where->first->Count()) {
+      std::unique_lock<std::shared_mutex> hold(self->mu);
+      where->first->Unmap();
+    }
     return rc;
   }
 
   static int Exists(git_odb_backend* b, const git_oid* id) {
     PackReader* self = Self(b);
-    std::lock_guard<std::mutex> hold(self->mu);
+    std::shared_lock<std::shared_mutex> hold(self->mu);
     return self->Locate(*id) ? 1 : 0;
   }
 
@@ -209,7 +229,7 @@ struct PackReader {
     // Listed every time: the directory's modification time is too coarse to tell two packs
     // written within a few milliseconds apart.
     std::vector<PackFile> found = ListPacks(self->dir);
-    std::lock_guard<std::mutex> hold(self->mu);
+    std::unique_lock<std::shared_mutex> hold(self->mu);
     for (auto p = found.rbegin(); p != found.rend(); ++p) {
       if (!self->listed.insert(p->base).second) continue;
       if (std::unique_ptr<Pack> pack = Pack::Open(p->base, p->size)) {
@@ -222,8 +242,9 @@ struct PackReader {
   // Reads the entry at `at`: its header, then its zlib stream inflated into a buffer libgit2
   // owns. Anything but a whole object read cleanly passes to libgit2's backends, which read
   // deltas and report damage in their own words.
-  int Unpack(git_odb_backend* b, Pack& pack, uint64_t at, void** data, size_t* len,
-             git_object_t* type) {
+  static int Unpack(git_odb_backend* b, Inflater& z, Pack& pack, uint64_t at, void** data,
+                    size_t* len, git_object_t* type) {
+    std::vector<unsigned char>& in = z.in;
     in.resize(8192);  // a 256-entry fan-out tree (7.5 KB) in one read
     size_t got = ReadAt(pack.pack_fd(), in.data(), in.size(), at);
     if (got == 0) return GIT_PASSTHROUGH;
@@ -247,9 +268,10 @@ struct PackReader {
         got += ReadAt(pack.pack_fd(), in.data() + got, more - got, at + got);
       }
     }
-    if (!zs_ready) {
+    z_stream& zs = z.zs;
+    if (!z.ready) {
       if (inflateInit(&zs) != Z_OK) return GIT_PASSTHROUGH;
-      zs_ready = true;
+      z.ready = true;
     } else if (inflateReset(&zs) != Z_OK) {
       return GIT_PASSTHROUGH;
     }
@@ -282,9 +304,7 @@ struct PackReader {
   }
 };
 
-}  // namespace
-
-Status AddPackReader(git_odb* odb, const std::string& objects_dir) {
+Result<PackReader*> AddPackReader(git_odb* odb, const std::string& objects_dir) {
   auto reader = std::make_unique<PackReader>();
   if (int rc = git_odb_init_backend(&reader->parent, GIT_ODB_BACKEND_VERSION)) {
     return git::Error(rc, "opening the store");
@@ -301,8 +321,22 @@ Status AddPackReader(git_odb* odb, const std::string& objects_dir) {
   if (int rc = git_odb_add_backend(odb, &reader->parent, 3)) {
     return git::Error(rc, "opening the store's packs");
   }
-  reader.release();
-  return Status::Ok();
+  return reader.release();
 }
+
+int ReadPacked(PackReader* reader, const git_oid& id, PackedBytes* out) {
+  void* data = nullptr;
+  size_t len = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+  int rc = PackReader::Read(&data, &len, &type, &reader->parent, &id);
+  if (rc != 0) return rc;
+  out->data.reset(static_cast<char*>(data));
+  out->data.get_deleter().backend = &reader->parent;
+  out->size = len;
+  out->type = type;
+  return 0;
+}
+
+void PackedFree::operator()(char* p) const { git_odb_backend_data_free(backend, p); }
 
 }  // namespace cfgit

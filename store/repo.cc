@@ -828,11 +828,19 @@ class GitStore final : public Store {
 
   // Walks both trees' sorted entries side by side and descends only into subtrees whose ids
   // differ. Changes are reported in path order.
+  //
+  // Where both trees are wide (a table's `rows/`, 256 fan-out directories) and many of their
+  // subtrees differ, the second half of those is walked on a second thread, its changes kept
+  // and reported after the first half's: a diff is mostly tree reads, which the store's pack
+  // reader serves side by side (ReadPacked). Only once per walk (`may_split`), only where both
+  // sides have the subtrees (a first snapshot's diff against nothing is not held in memory).
   Status DiffTreeObjects(const RawTree* a, const RawTree* b, const std::string& prefix,
-                         KeepTrees keep,
-                         const std::function<Status(const TreeChange&)>& on_change) const {
+                         KeepTrees keep, const std::function<Status(const TreeChange&)>& on_change,
+                         bool may_split = true) const {
     using Entry = RawTree::Entry;
-    auto visit = [&](const Entry* ea, const Entry* eb) -> Status {
+    auto visit = [&](const Entry* ea, const Entry* eb,
+                     const std::function<Status(const TreeChange&)>& sink,
+                     bool split_below) -> Status {
       if (ea && eb && std::memcmp(a->id(*ea), b->id(*eb), 20) == 0) return Status::Ok();
       std::string path = prefix;
       path += ea ? a->name(*ea) : b->name(*eb);
@@ -846,31 +854,81 @@ class GitStore final : public Store {
         if (b_tree) {
           CFGIT_ASSIGN_OR_RETURN(sb, trees_->Get(b->oid(*eb), keep == KeepTrees::kBoth));
         }
-        CFGIT_RETURN_IF_ERROR(DiffTreeObjects(sa.get(), sb.get(), path + "/", keep, on_change));
+        CFGIT_RETURN_IF_ERROR(
+            DiffTreeObjects(sa.get(), sb.get(), path + "/", keep, sink, split_below));
         if (a_tree && b_tree) return Status::Ok();
       }
       TreeChange change{std::move(path), std::nullopt, std::nullopt};
       if (ea && !a_tree) change.before = a->oid(*ea);
       if (eb && !b_tree) change.after = b->oid(*eb);
       if (!change.before && !change.after) return Status::Ok();
-      return on_change(change);
+      return sink(change);
     };
+    // The entries of both, paired by name in Git's order (one side absent: nullptr).
     std::span<const Entry> ea = a ? a->entries() : std::span<const Entry>();
     std::span<const Entry> eb = b ? b->entries() : std::span<const Entry>();
-    size_t i = 0, j = 0;
-    while (i < ea.size() || j < eb.size()) {
-      int c = i == ea.size() ? 1
-              : j == eb.size()
-                  ? -1
-                  : CompareEntries(a->name(ea[i]), ea[i].is_tree, b->name(eb[j]), eb[j].is_tree);
-      if (c < 0) {
-        CFGIT_RETURN_IF_ERROR(visit(&ea[i++], nullptr));
-      } else if (c > 0) {
-        CFGIT_RETURN_IF_ERROR(visit(nullptr, &eb[j++]));
-      } else {
-        CFGIT_RETURN_IF_ERROR(visit(&ea[i++], &eb[j++]));
+    auto for_each_pair = [&](auto&& f) -> Status {
+      size_t i = 0, j = 0;
+      while (i < ea.size() || j < eb.size()) {
+        int c = i == ea.size() ? 1
+                : j == eb.size()
+                    ? -1
+                    : CompareEntries(a->name(ea[i]), ea[i].is_tree, b->name(eb[j]), eb[j].is_tree);
+        if (c < 0) {
+          CFGIT_RETURN_IF_ERROR(f(&ea[i++], nullptr));
+        } else if (c > 0) {
+          CFGIT_RETURN_IF_ERROR(f(nullptr, &eb[j++]));
+        } else {
+          CFGIT_RETURN_IF_ERROR(f(&ea[i++], &eb[j++]));
+        }
+      }
+      return Status::Ok();
+    };
+    constexpr size_t kWide = 64, kSplitAt = 16;  // entries each side; differing subtree pairs
+    if (!may_split || ea.size() < kWide || eb.size() < kWide) {
+      return for_each_pair(
+          [&](const Entry* x, const Entry* y) { return visit(x, y, on_change, may_split); });
+    }
+    std::vector<std::pair<const Entry*, const Entry*>> pairs;
+    size_t subtrees = 0;
+    CFGIT_RETURN_IF_ERROR(for_each_pair([&](const Entry* x, const Entry* y) {
+      if (x && y && std::memcmp(a->id(*x), b->id(*y), 20) == 0) return Status::Ok();
+      pairs.emplace_back(x, y);
+      if (x && y && x->is_tree && y->is_tree) ++subtrees;
+      return Status::Ok();
+    }));
+    size_t mid = pairs.size();
+    if (subtrees >= kSplitAt) {
+      for (size_t k = 0, seen = 0; k < pairs.size(); ++k) {
+        const auto& [x, y] = pairs[k];
+        if (x && y && x->is_tree && y->is_tree && ++seen > subtrees / 2) {
+          mid = k;
+          break;
+        }
       }
     }
+    std::vector<TreeChange> later;
+    Status later_status;
+    std::jthread helper;
+    if (mid < pairs.size()) {
+      helper = std::jthread([&] {
+        auto keep_change = [&later](const TreeChange& c) {
+          later.push_back(c);
+          return Status::Ok();
+        };
+        for (size_t k = mid; k < pairs.size() && later_status.ok(); ++k) {
+          later_status = visit(pairs[k].first, pairs[k].second, keep_change, false);
+        }
+      });
+    }
+    Status first;
+    for (size_t k = 0; k < mid && first.ok(); ++k) {
+      first = visit(pairs[k].first, pairs[k].second, on_change, false);
+    }
+    if (helper.joinable()) helper.join();
+    CFGIT_RETURN_IF_ERROR(first);
+    CFGIT_RETURN_IF_ERROR(later_status);
+    for (const TreeChange& c : later) CFGIT_RETURN_IF_ERROR(on_change(c));
     return Status::Ok();
   }
 
@@ -913,9 +971,10 @@ Result<std::unique_ptr<Store>> Handle(git::Repository repo, const std::string& p
   git_odb* odb = nullptr;
   if (int rc = git_repository_odb(&odb, repo.get())) return git::Error(rc, "opening the store");
   git::Odb odb_holder(odb);
-  CFGIT_RETURN_IF_ERROR(
+  CFGIT_ASSIGN_OR_RETURN(
+      PackReader * packs,
       AddPackReader(odb, std::string(git_repository_path(repo.get())) + "objects"));
-  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<TreeReader> trees, TreeReader::Open(repo.get()));
+  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<TreeReader> trees, TreeReader::Open(repo.get(), packs));
   return std::unique_ptr<Store>(
       std::make_unique<GitStore>(std::move(repo), path, std::move(trees)));
 }

@@ -14,8 +14,22 @@ Oid RawTree::oid(const Entry& e) const {
 
 Result<RawTree> RawTree::Parse(const Oid& id, git::OdbObject object) {
   RawTree tree;
-  const char* start = static_cast<const char*>(git_odb_object_data(object.get()));
-  size_t size = git_odb_object_size(object.get());
+  tree.data_ = static_cast<const char*>(git_odb_object_data(object.get()));
+  tree.object_ = std::move(object);
+  CFGIT_RETURN_IF_ERROR(tree.ParseBytes(id, git_odb_object_size(tree.object_.get())));
+  return tree;
+}
+
+Result<RawTree> RawTree::Parse(const Oid& id, PackedBytes bytes) {
+  RawTree tree;
+  tree.data_ = bytes.data.get();
+  tree.packed_ = std::move(bytes);
+  CFGIT_RETURN_IF_ERROR(tree.ParseBytes(id, tree.packed_.size));
+  return tree;
+}
+
+Status RawTree::ParseBytes(const Oid& id, size_t size) {
+  const char* start = data_;
   const char* end = start + size;
   auto damaged = [&id](const char* what) {
     return Status::Invalid("tree " + id.Short() + " is damaged: " + what +
@@ -23,7 +37,7 @@ Result<RawTree> RawTree::Parse(const Oid& id, git::OdbObject object) {
   };
   if (size > UINT32_MAX) return damaged("it is over 4 GiB");
   // Entries are "<octal mode> <name>\0<20-byte id>"; a fan-out tree holds 256.
-  tree.entries_.reserve(size / 28 + 1);
+  entries_.reserve(size / 28 + 1);
   for (const char* at = start; at < end;) {
     const char* space =
         static_cast<const char*>(std::memchr(at, ' ', static_cast<size_t>(end - at)));
@@ -41,13 +55,12 @@ Result<RawTree> RawTree::Parse(const Oid& id, git::OdbObject object) {
     if (!nul || nul == name) return damaged("an entry has no name");
     if (nul - name > UINT16_MAX) return damaged("an entry's name is too long");
     if (end - nul - 1 < 20) return damaged("an entry's id is cut short");
-    tree.entries_.push_back({static_cast<uint32_t>(name - start), static_cast<uint16_t>(nul - name),
-                             (mode & 0170000) == 040000});
+    entries_.push_back({static_cast<uint32_t>(name - start), static_cast<uint16_t>(nul - name),
+                        (mode & 0170000) == 040000});
     at = nul + 21;
   }
-  tree.object_ = std::move(object);
-  tree.data_ = start;
-  return tree;
+  size_ = size;
+  return Status::Ok();
 }
 
 const RawTree::Entry* RawTree::Find(std::string_view name) const {
@@ -70,12 +83,11 @@ std::vector<TreeEntry> RawTree::ToEntries() const {
   return out;
 }
 
-size_t RawTree::footprint() const {
-  return git_odb_object_size(object_.get()) + entries_.capacity() * sizeof(Entry) + 64;
-}
+size_t RawTree::footprint() const { return size_ + entries_.capacity() * sizeof(Entry) + 64; }
 
-Result<std::shared_ptr<TreeReader>> TreeReader::Open(git_repository* repo) {
+Result<std::shared_ptr<TreeReader>> TreeReader::Open(git_repository* repo, PackReader* packs) {
   auto reader = std::make_shared<TreeReader>();
+  reader->packs_ = packs;
   git_odb* odb = nullptr;
   if (int rc = git_repository_odb(&odb, repo)) return git::Error(rc, "opening the store");
   reader->odb_.reset(odb);
@@ -88,16 +100,30 @@ Result<std::shared_ptr<const RawTree>> TreeReader::Get(const Oid& id, bool keep)
     std::lock_guard<std::mutex> hold(mu_);
     if (auto it = trees_.find(id); it != trees_.end()) return it->second;
   }
-  git_odb_object* object = nullptr;
-  if (int rc = git_odb_read(&object, odb_.get(), Raw(id))) {
+  std::shared_ptr<const RawTree> tree;
+  PackedBytes packed;
+  int rc = packs_ ? ReadPacked(packs_, *Raw(id), &packed) : GIT_ENOTFOUND;
+  if (rc == 0) {
+    if (packed.type != GIT_OBJECT_TREE) {
+      return Status::Invalid("object " + id.Short() + " is not a tree");
+    }
+    CFGIT_ASSIGN_OR_RETURN(RawTree parsed, RawTree::Parse(id, std::move(packed)));
+    tree = std::make_shared<const RawTree>(std::move(parsed));
+  } else if (rc != GIT_ENOTFOUND && rc != GIT_PASSTHROUGH) {
     return git::Error(rc, "reading tree " + id.Short());
+  } else {
+    // Not in the reader's packs: staged, loose, a delta, or damage libgit2 reports.
+    git_odb_object* object = nullptr;
+    if (int odb_rc = git_odb_read(&object, odb_.get(), Raw(id))) {
+      return git::Error(odb_rc, "reading tree " + id.Short());
+    }
+    git::OdbObject holder(object);
+    if (git_odb_object_type(object) != GIT_OBJECT_TREE) {
+      return Status::Invalid("object " + id.Short() + " is not a tree");
+    }
+    CFGIT_ASSIGN_OR_RETURN(RawTree parsed, RawTree::Parse(id, std::move(holder)));
+    tree = std::make_shared<const RawTree>(std::move(parsed));
   }
-  git::OdbObject holder(object);
-  if (git_odb_object_type(object) != GIT_OBJECT_TREE) {
-    return Status::Invalid("object " + id.Short() + " is not a tree");
-  }
-  CFGIT_ASSIGN_OR_RETURN(RawTree parsed, RawTree::Parse(id, std::move(holder)));
-  auto tree = std::make_shared<const RawTree>(std::move(parsed));
   if (!keep) return tree;
   std::lock_guard<std::mutex> hold(mu_);
   if (held_ + tree->footprint() > kBudget) {

@@ -4,14 +4,18 @@
 // misses in the index; on this project's virtual machines those were a third of a merge's time.
 // This reader maps each version-2 index (gitformat-pack(5)) and finds an id by interpolation
 // (SHA-1 ids are uniform: a page or two of the index touched), reads the entry with pread, and
-// inflates it with one zlib stream reset per object.
-// Only whole objects in the packs present when the store was opened are read here; deltas (a
-// pack `git gc` wrote), packs written later and loose objects pass on to libgit2's backends. So
-// does a pack once a command has read more than 16,384 of its objects and one per 16 KiB of it
-// (a full apply reads them all): a pread per object then costs more than mapping the pack.
+// inflates it with one zlib stream per thread, reset per object. Threads read side by side:
+// finding an object takes a shared lock, reading and inflating none.
+// Only whole objects of the store's packs are read here, those written after the store was
+// opened too (libgit2 asks the reader to refresh after a pack is written, and when an object is
+// found nowhere); deltas (a pack `git gc` wrote) and loose objects pass on to libgit2's
+// backends. So does a pack once a command has read more than 16,384 of its objects and one per
+// 16 KiB of it (a full apply reads them all): a pread per object then costs more than mapping
+// the pack.
 // Included only by store/*.cc.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "store/internal/git.h"
@@ -19,8 +23,27 @@
 
 namespace cfgit {
 
-// Adds the reader of the packs in `objects_dir`/pack to `odb`, ahead of its other backends.
-// A pack whose index cannot be read is left to libgit2.
-Status AddPackReader(git_odb* odb, const std::string& objects_dir);
+struct PackReader;
+
+// Adds the reader of the packs in `objects_dir`/pack to `odb`, ahead of its other backends, and
+// returns it (`odb` owns it). A pack whose index cannot be read is left to libgit2.
+Result<PackReader*> AddPackReader(git_odb* odb, const std::string& objects_dir);
+
+// Frees what the reader allocated.
+struct PackedFree {
+  git_odb_backend* backend = nullptr;
+  void operator()(char* p) const;
+};
+// An object's bytes as the reader read them.
+struct PackedBytes {
+  std::unique_ptr<char, PackedFree> data;
+  size_t size = 0;
+  git_object_t type = GIT_OBJECT_INVALID;
+};
+// Reads `id` straight from the reader's packs. libgit2 holds its object database's lock while a
+// backend reads, so reads through git_odb_read never overlap; these do (TreeReader's). Returns
+// 0, or GIT_ENOTFOUND / GIT_PASSTHROUGH when the object is to be read through the database (not
+// in these packs, a delta, damaged), or another libgit2 error code.
+int ReadPacked(PackReader* reader, const git_oid& id, PackedBytes* out);
 
 }  // namespace cfgit

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "store/internal/git.h"
+#include "store/internal/pack_reader.h"
 #include "store/internal/pack_writer.h"
 #include "store/internal/staging.h"
 
@@ -36,8 +37,10 @@ class RawTree {
   }
   Oid oid(const Entry& e) const;
 
-  // Fails with kInvalid naming the tree when the bytes are not a tree (or over 4 GiB).
+  // Fails with kInvalid naming the tree when the bytes are not a tree (or over 4 GiB). The
+  // bytes come read through libgit2's object database, or straight from a pack.
   static Result<RawTree> Parse(const Oid& id, git::OdbObject object);
+  static Result<RawTree> Parse(const Oid& id, PackedBytes bytes);
 
   std::span<const Entry> entries() const { return entries_; }
   // The entry named `name` (a tree or a file), if any.
@@ -47,17 +50,23 @@ class RawTree {
   size_t footprint() const;
 
  private:
-  git::OdbObject object_;
-  const char* data_ = nullptr;  // object_'s bytes
+  // Parses data_[0, size_); fails naming the tree `id`.
+  Status ParseBytes(const Oid& id, size_t size);
+
+  git::OdbObject object_;  // one of these two holds the bytes
+  PackedBytes packed_;
+  const char* data_ = nullptr;
+  size_t size_ = 0;
   std::vector<Entry> entries_;
 };
 
-// Reads trees through the repository's object database (its packs, loose objects and staged
-// objects alike) and keeps those asked to be kept, by id, up to kBudget bytes, then starts
-// over. Thread-safe.
+// Reads trees straight from the store's packs (ReadPacked: threads read side by side), else
+// through the repository's object database (loose and staged objects, deltas), and keeps those
+// asked to be kept, by id, up to kBudget bytes, then starts over. Thread-safe.
 class TreeReader {
  public:
-  static Result<std::shared_ptr<TreeReader>> Open(git_repository* repo);
+  // `packs`: the store's pack reader, read directly (nullptr: everything through the database).
+  static Result<std::shared_ptr<TreeReader>> Open(git_repository* repo, PackReader* packs);
 
   // The tree, kept for later reads when `keep` (a tree kept already is found either way).
   Result<std::shared_ptr<const RawTree>> Get(const Oid& id, bool keep = true);
@@ -69,6 +78,7 @@ class TreeReader {
  private:
   static constexpr size_t kBudget = size_t{32} << 20;
   git::Odb odb_;
+  PackReader* packs_ = nullptr;  // owned by odb_
   std::mutex mu_;
   std::unordered_map<Oid, std::shared_ptr<const RawTree>, OidHash> trees_;
   size_t held_ = 0;

@@ -1093,6 +1093,73 @@ std::vector<std::string> Changes(const Store& store, const std::optional<Oid>& a
 
 }  // namespace
 
+TEST_CASE("a wide diff walked on two threads gives Git's changes in Git's order", "[store][git]") {
+  // Two trees of 100 directories (both wide enough to be split), 40 of which differ: the second
+  // half of those is walked on a second thread. Added and removed directories and files sit
+  // between them, and a file of one name against a directory of the same name.
+  TempDir dir;
+  REQUIRE(Store::Init(dir / ".cfgit").ok());
+  std::vector<std::string> a, b;
+  std::vector<Oid> b_subtrees;  // the differing ones, in order
+  for (int i = 0; i < 100; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "d%02d", i);
+    Oid same = MakeTree(dir, {"100644 blob " + FakeId(1000 + i) + "\tx",
+                              "100644 blob " + FakeId(2000 + i) + "\ty"});
+    a.push_back("040000 tree " + same.Hex() + "\t" + name);
+    if (i % 5 == 3) continue;  // a directory only a has
+    if (i % 5 == 1 || i % 5 == 2) {
+      Oid other = MakeTree(dir, {"100644 blob " + FakeId(1000 + i) + "\tx",
+                                 "100644 blob " + FakeId(3000 + i) + "\ty",
+                                 "100644 blob " + FakeId(4000 + i) + "\tz"});
+      b.push_back("040000 tree " + other.Hex() + "\t" + name);
+      b_subtrees.push_back(other);
+    } else {
+      b.push_back("040000 tree " + same.Hex() + "\t" + name);
+    }
+    if (i % 10 == 4) b.push_back("100644 blob " + FakeId(5000 + i) + "\t" + name + "f");
+  }
+  a.push_back("100644 blob " + FakeId(9) + "\tz");
+  b.push_back("040000 tree " + b_subtrees[0].Hex() + "\tz");
+  Oid ta = MakeTree(dir, a), tb = MakeTree(dir, b);
+  auto git = Shell(dir.path(), "git --git-dir=.cfgit diff-tree -r --no-renames " + ta.Hex() + " " +
+                                   tb.Hex() + " | awk '{print $6, $3, $4}'");
+  REQUIRE(git.exit_code == 0);
+  std::vector<std::string> expected;
+  for (size_t at = 0, nl; (nl = git.out.find('\n', at)) != std::string::npos; at = nl + 1) {
+    expected.push_back(git.out.substr(at, nl - at));
+  }
+  // 40 changed directories (x kept, y changed, z added), 20 gone (x, y), 10 new files, and z.
+  REQUIRE(expected.size() == 40 * 2 + 20 * 2 + 10 + 4);
+  auto store = Store::Open(dir / ".cfgit");
+  REQUIRE(store.ok());
+  for (auto keep : {cfgit::KeepTrees::kNone, cfgit::KeepTrees::kBoth}) {
+    CHECK(Changes(**store, ta, tb, keep) == expected);
+    CHECK(Changes(**store, tb, ta, keep).size() == expected.size());
+  }
+  // A subtree that cannot be read fails the walk, in either half, naming it.
+  for (const Oid& missing : {b_subtrees.front(), b_subtrees.back()}) {
+    auto fresh = Store::Open(dir / ".cfgit");
+    REQUIRE(fresh.ok());
+    std::string loose =
+        ".cfgit/objects/" + missing.Hex().substr(0, 2) + "/" + missing.Hex().substr(2);
+    REQUIRE(Shell(dir.path(), "mv " + loose + " moved").exit_code == 0);
+    auto failed =
+        (*fresh)->DiffTrees(ta, tb, [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); });
+    CHECK_THAT(failed.message(), Catch::Contains("reading tree " + missing.Short()));
+    REQUIRE(Shell(dir.path(), "mv moved " + loose).exit_code == 0);
+  }
+  // A callback's error stops the walk and is returned, from the first half and the second.
+  for (size_t stop : {size_t{3}, expected.size() - 2}) {
+    size_t seen = 0;
+    auto stopped = (*store)->DiffTrees(ta, tb, [&](const cfgit::TreeChange&) {
+      return ++seen == stop ? cfgit::Status::Invalid("stop here") : cfgit::Status::Ok();
+    });
+    CHECK_THAT(stopped.message(), Catch::Contains("stop here"));
+    CHECK(seen == stop);
+  }
+}
+
 TEST_CASE("trees are walked in Git's order, kept when asked, and refused when damaged",
           "[store][git]") {
   TempDir dir;

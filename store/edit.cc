@@ -169,7 +169,7 @@ class GitSnapshotEditor final : public SnapshotEditor {
     CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(schema.name));
     CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> blob, RowAt(t, RowFile(EncodeKey(key))));
     if (!blob) return std::optional<Row>();
-    CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlobText(repo_, *blob));
+    CFGIT_ASSIGN_OR_RETURN(std::string text, trees_->Blob(*blob));
     CFGIT_ASSIGN_OR_RETURN(Row row, DecodeRow(schema.VersionedColumns(), text));
     return std::optional<Row>(std::move(row));
   }
@@ -273,23 +273,13 @@ class GitSnapshotEditor final : public SnapshotEditor {
 
 }  // namespace
 
-Result<std::string> ReadBlobText(git_repository* repo, const Oid& id) {
-  git_blob* b = nullptr;
-  if (int rc = git_blob_lookup(&b, repo, Raw(id))) {
-    return git::Error(rc, "reading object " + id.Short());
-  }
-  git::Blob holder(b);
-  return std::string(static_cast<const char*>(git_blob_rawcontent(b)),
-                     static_cast<size_t>(git_blob_rawsize(b)));
-}
-
-Result<std::optional<Row>> ReadRowAt(git_repository* repo, TreeReader& trees, const Oid& tree,
-                                     const TableSchema& schema, const Row& key) {
+Result<std::optional<Row>> ReadRowAt(TreeReader& trees, const Oid& tree, const TableSchema& schema,
+                                     const Row& key) {
   CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> blob,
                          trees.Path(tree, "tables/" + EncodePathComponent(schema.name) + "/rows/" +
                                               RowFile(EncodeKey(key))));
   if (!blob) return std::optional<Row>();
-  CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlobText(repo, *blob));
+  CFGIT_ASSIGN_OR_RETURN(std::string text, trees.Blob(*blob));
   CFGIT_ASSIGN_OR_RETURN(Row row, DecodeRow(schema.VersionedColumns(), text));
   return std::optional<Row>(std::move(row));
 }

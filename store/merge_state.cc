@@ -144,7 +144,7 @@ Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, TreeRea
     CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> result, trees.Path(root, "result"));
     if (!meta_id || !result) return invalid("merge.yaml or result/ is missing");
     state.result = *result;
-    CFGIT_ASSIGN_OR_RETURN(std::string meta_text, ReadBlobText(repo, *meta_id));
+    CFGIT_ASSIGN_OR_RETURN(std::string meta_text, trees.Blob(*meta_id));
     YAML::Node meta = YAML::Load(meta_text);
     state.target = meta["target"].as<std::string>();
     state.source = meta["source"].as<std::string>();
@@ -160,7 +160,7 @@ Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, TreeRea
         std::map<std::string, Oid> by_name;
         for (const TreeEntry& f : files) by_name[f.name] = f.id;
         if (!by_name.count("conflict.yaml")) return invalid("conflict " + e.name + " is empty");
-        CFGIT_ASSIGN_OR_RETURN(std::string head_text, ReadBlobText(repo, by_name["conflict.yaml"]));
+        CFGIT_ASSIGN_OR_RETURN(std::string head_text, trees.Blob(by_name["conflict.yaml"]));
         YAML::Node head = YAML::Load(head_text);
         Conflict c;
         c.table = head["table"].as<std::string>();
@@ -175,7 +175,7 @@ Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, TreeRea
                        const std::vector<std::string>& cols) -> Result<std::optional<Row>> {
           auto it = by_name.find(name);
           if (it == by_name.end()) return std::optional<Row>();
-          CFGIT_ASSIGN_OR_RETURN(std::string text, ReadBlobText(repo, it->second));
+          CFGIT_ASSIGN_OR_RETURN(std::string text, trees.Blob(it->second));
           CFGIT_ASSIGN_OR_RETURN(Row r, DecodeRow(cols, text));
           return std::optional<Row>(std::move(r));
         };

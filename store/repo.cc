@@ -683,7 +683,7 @@ class GitStore final : public Store {
 
   Result<std::optional<Row>> ReadRow(const Oid& tree, const TableSchema& schema,
                                      const Row& key) const override {
-    return ReadRowAt(repo_.get(), *trees_, tree, schema, key);
+    return ReadRowAt(*trees_, tree, schema, key);
   }
 
   Result<std::optional<Oid>> MergeBase(const Oid& a, const Oid& b) const override {
@@ -751,9 +751,7 @@ class GitStore final : public Store {
     return out;
   }
 
-  Result<std::string> ReadBlob(const Oid& id) const override {
-    return ReadBlobText(repo_.get(), id);
-  }
+  Result<std::string> ReadBlob(const Oid& id) const override { return trees_->Blob(id); }
 
   Result<TableSchema> ReadSchema(const Oid& blob) const override {
     {

@@ -134,6 +134,26 @@ Result<std::shared_ptr<const RawTree>> TreeReader::Get(const Oid& id, bool keep)
   return tree;
 }
 
+Result<std::string> TreeReader::Blob(const Oid& id) {
+  PackedBytes packed;
+  int rc = packs_ ? ReadPacked(packs_, *Raw(id), &packed) : GIT_ENOTFOUND;
+  if (rc == 0 && packed.type == GIT_OBJECT_BLOB) return std::string(packed.data.get(), packed.size);
+  if (rc == 0) return Status::Invalid("object " + id.Short() + " is not a file");
+  if (rc != GIT_ENOTFOUND && rc != GIT_PASSTHROUGH) {
+    return git::Error(rc, "reading object " + id.Short());
+  }
+  git_odb_object* object = nullptr;
+  if (int odb_rc = git_odb_read(&object, odb_.get(), Raw(id))) {
+    return git::Error(odb_rc, "reading object " + id.Short());
+  }
+  git::OdbObject holder(object);
+  if (git_odb_object_type(object) != GIT_OBJECT_BLOB) {
+    return Status::Invalid("object " + id.Short() + " is not a file");
+  }
+  return std::string(static_cast<const char*>(git_odb_object_data(object)),
+                     git_odb_object_size(object));
+}
+
 void TreeReader::Drop(const Oid& id) {
   std::lock_guard<std::mutex> hold(mu_);
   if (auto it = trees_.find(id); it != trees_.end()) {

@@ -11,11 +11,9 @@
 
 namespace cfgit {
 
-// A blob's bytes.
-Result<std::string> ReadBlobText(git_repository* repo, const Oid& id);
-// The row with this key in snapshot `tree`, if any; its path read through `trees`.
-Result<std::optional<Row>> ReadRowAt(git_repository* repo, TreeReader& trees, const Oid& tree,
-                                     const TableSchema& schema, const Row& key);
+// The row with this key in snapshot `tree`, if any, read through `trees`.
+Result<std::optional<Row>> ReadRowAt(TreeReader& trees, const Oid& tree, const TableSchema& schema,
+                                     const Row& key);
 Result<std::unique_ptr<SnapshotEditor>> NewSnapshotEditor(git_repository* repo,
                                                           std::shared_ptr<TreeReader> trees,
                                                           const std::string& objects_dir,

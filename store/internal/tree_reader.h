@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -60,9 +61,9 @@ class RawTree {
   std::vector<Entry> entries_;
 };
 
-// Reads trees straight from the store's packs (ReadPacked: threads read side by side), else
-// through the repository's object database (loose and staged objects, deltas), and keeps those
-// asked to be kept, by id, up to kBudget bytes, then starts over. Thread-safe.
+// Reads trees (and blobs) straight from the store's packs (ReadPacked: threads read side by
+// side), else through the repository's object database (loose and staged objects, deltas), and
+// keeps the trees asked to be kept, by id, up to kBudget bytes, then starts over. Thread-safe.
 class TreeReader {
  public:
   // `packs`: the store's pack reader, read directly (nullptr: everything through the database).
@@ -70,6 +71,8 @@ class TreeReader {
 
   // The tree, kept for later reads when `keep` (a tree kept already is found either way).
   Result<std::shared_ptr<const RawTree>> Get(const Oid& id, bool keep = true);
+  // A blob's bytes, read the same way (never kept).
+  Result<std::string> Blob(const Oid& id);
   // Forgets a tree that will not be asked for again (the editor rewrites each tree once).
   void Drop(const Oid& id);
   // The id of the entry at `path` ("rows/3f/a0/42.yaml") below `tree`, if any.

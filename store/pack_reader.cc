@@ -223,12 +223,22 @@ struct PackReader {
   // Opens the packs of `dir` not seen before (the first call: all of them, the biggest first, as
   // most objects are there). libgit2 calls it after a command wrote a pack (git_odb_refresh) and
   // when an object is found nowhere, so a pack this command or another process wrote is read
-  // here too. A pack consolidated away stays readable through its open file.
+  // here too. A pack consolidated away stays readable through its open file; one this reader
+  // cannot open is not tried again (libgit2 reads it).
   static int Refresh(git_odb_backend* b) {
     PackReader* self = Self(b);
     // Listed every time: the directory's modification time is too coarse to tell two packs
     // written within a few milliseconds apart.
     std::vector<PackFile> found = ListPacks(self->dir);
+    {
+      // Mostly nothing is new (libgit2 refreshes whenever an object is found nowhere): then
+      // readers are not stopped for the exclusive lock.
+      std::shared_lock<std::shared_mutex> look(self->mu);
+      if (std::all_of(found.begin(), found.end(),
+                      [&](const PackFile& p) { return self->listed.count(p.base) > 0; })) {
+        return 0;
+      }
+    }
     std::unique_lock<std::shared_mutex> hold(self->mu);
     for (auto p = found.rbegin(); p != found.rend(); ++p) {
       if (!self->listed.insert(p->base).second) continue;

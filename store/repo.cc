@@ -5,6 +5,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -12,6 +13,7 @@
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -905,28 +907,51 @@ class GitStore final : public Store {
         }
       }
     }
+    // The second thread stops at the first error of either half, and once it holds kMaxKept
+    // changes (a diff where every row changed): the rest of its half is then walked here, after
+    // its changes are reported, so memory stays bounded.
+    constexpr size_t kMaxKept = size_t{1} << 16;
     std::vector<TreeChange> later;
     Status later_status;
+    std::atomic<bool> stop{false};
+    size_t resume = pairs.size();  // the first pair the second thread left unwalked
     std::jthread helper;
     if (mid < pairs.size()) {
-      helper = std::jthread([&] {
-        auto keep_change = [&later](const TreeChange& c) {
-          later.push_back(c);
-          return Status::Ok();
-        };
-        for (size_t k = mid; k < pairs.size() && later_status.ok(); ++k) {
-          later_status = visit(pairs[k].first, pairs[k].second, keep_change, false);
-        }
-      });
+      try {
+        helper = std::jthread([&] {
+          auto keep_change = [&](const TreeChange& c) {
+            if (stop.load(std::memory_order_relaxed)) return Status::Invalid("stopped");
+            later.push_back(c);
+            return Status::Ok();
+          };
+          try {
+            for (size_t k = mid; k < pairs.size() && later_status.ok(); ++k) {
+              if (stop.load(std::memory_order_relaxed) || later.size() >= kMaxKept) {
+                resume = k;
+                return;
+              }
+              later_status = visit(pairs[k].first, pairs[k].second, keep_change, false);
+            }
+          } catch (const std::exception& e) {
+            later_status = Status::Invalid(std::string("walking trees: ") + e.what());
+          }
+        });
+      } catch (const std::system_error&) {
+        mid = pairs.size();  // no second thread: the whole walk here
+      }
     }
     Status first;
     for (size_t k = 0; k < mid && first.ok(); ++k) {
       first = visit(pairs[k].first, pairs[k].second, on_change, false);
     }
+    if (!first.ok()) stop = true;
     if (helper.joinable()) helper.join();
     CFGIT_RETURN_IF_ERROR(first);
     CFGIT_RETURN_IF_ERROR(later_status);
     for (const TreeChange& c : later) CFGIT_RETURN_IF_ERROR(on_change(c));
+    for (size_t k = resume; k < pairs.size(); ++k) {
+      CFGIT_RETURN_IF_ERROR(visit(pairs[k].first, pairs[k].second, on_change, false));
+    }
     return Status::Ok();
   }
 

@@ -1093,14 +1093,19 @@ std::vector<std::string> Changes(const Store& store, const std::optional<Oid>& a
 
 }  // namespace
 
-TEST_CASE("a wide diff walked on two threads gives Git's changes in Git's order", "[store][git]") {
-  // Two trees of 100 directories (both wide enough to be split), 40 of which differ: the second
-  // half of those is walked on a second thread. Added and removed directories and files sit
-  // between them, and a file of one name against a directory of the same name.
-  TempDir dir;
-  REQUIRE(Store::Init(dir / ".cfgit").ok());
+namespace {
+
+// Two trees of 100 directories (both wide enough for a diff to split), 40 of which differ, with
+// `extra` more files each on b's side: the second half of them is walked on a second thread.
+// Added and removed directories and files sit between them, and a file of one name against a
+// directory of the same name. The differing subtrees of b, in order, come back in `changed`.
+struct WideTrees {
+  Oid a, b;
+  std::vector<Oid> changed;
+};
+WideTrees MakeWideTrees(const TempDir& dir, int extra) {
+  WideTrees out;
   std::vector<std::string> a, b;
-  std::vector<Oid> b_subtrees;  // the differing ones, in order
   for (int i = 0; i < 100; ++i) {
     char name[8];
     std::snprintf(name, sizeof name, "d%02d", i);
@@ -1109,54 +1114,106 @@ TEST_CASE("a wide diff walked on two threads gives Git's changes in Git's order"
     a.push_back("040000 tree " + same.Hex() + "\t" + name);
     if (i % 5 == 3) continue;  // a directory only a has
     if (i % 5 == 1 || i % 5 == 2) {
-      Oid other = MakeTree(dir, {"100644 blob " + FakeId(1000 + i) + "\tx",
-                                 "100644 blob " + FakeId(3000 + i) + "\ty",
-                                 "100644 blob " + FakeId(4000 + i) + "\tz"});
+      std::vector<std::string> files = {"100644 blob " + FakeId(1000 + i) + "\tx",
+                                        "100644 blob " + FakeId(3000 + i) + "\ty",
+                                        "100644 blob " + FakeId(4000 + i) + "\tz"};
+      for (int f = 0; f < extra; ++f) {
+        char file[16];
+        std::snprintf(file, sizeof file, "z%05d", f);
+        files.push_back("100644 blob " + FakeId(100000 + i * extra + f) + "\t" + file);
+      }
+      Oid other = MakeTree(dir, files);
       b.push_back("040000 tree " + other.Hex() + "\t" + name);
-      b_subtrees.push_back(other);
+      out.changed.push_back(other);
     } else {
       b.push_back("040000 tree " + same.Hex() + "\t" + name);
     }
     if (i % 10 == 4) b.push_back("100644 blob " + FakeId(5000 + i) + "\t" + name + "f");
   }
   a.push_back("100644 blob " + FakeId(9) + "\tz");
-  b.push_back("040000 tree " + b_subtrees[0].Hex() + "\tz");
-  Oid ta = MakeTree(dir, a), tb = MakeTree(dir, b);
-  auto git = Shell(dir.path(), "git --git-dir=.cfgit diff-tree -r --no-renames " + ta.Hex() + " " +
-                                   tb.Hex() + " | awk '{print $6, $3, $4}'");
+  b.push_back("040000 tree " + MakeTree(dir, {"100644 blob " + FakeId(8) + "\tq"}).Hex() + "\tz");
+  out.a = MakeTree(dir, a);
+  out.b = MakeTree(dir, b);
+  return out;
+}
+
+std::vector<std::string> GitDiffTree(const TempDir& dir, const Oid& a, const Oid& b) {
+  auto git = Shell(dir.path(), "git --git-dir=.cfgit diff-tree -r --no-renames " + a.Hex() + " " +
+                                   b.Hex() + " | awk '{print $6, $3, $4}'");
   REQUIRE(git.exit_code == 0);
-  std::vector<std::string> expected;
+  std::vector<std::string> out;
   for (size_t at = 0, nl; (nl = git.out.find('\n', at)) != std::string::npos; at = nl + 1) {
-    expected.push_back(git.out.substr(at, nl - at));
+    out.push_back(git.out.substr(at, nl - at));
   }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a wide diff walked on two threads gives Git's changes in Git's order", "[store][git]") {
+  TempDir dir;
+  REQUIRE(Store::Init(dir / ".cfgit").ok());
+  WideTrees t = MakeWideTrees(dir, 0);
+  std::vector<std::string> expected = GitDiffTree(dir, t.a, t.b);
   // 40 changed directories (x kept, y changed, z added), 20 gone (x, y), 10 new files, and z.
-  REQUIRE(expected.size() == 40 * 2 + 20 * 2 + 10 + 4);
+  REQUIRE(expected.size() == 40 * 2 + 20 * 2 + 10 + 2);
   auto store = Store::Open(dir / ".cfgit");
   REQUIRE(store.ok());
   for (auto keep : {cfgit::KeepTrees::kNone, cfgit::KeepTrees::kBoth}) {
-    CHECK(Changes(**store, ta, tb, keep) == expected);
-    CHECK(Changes(**store, tb, ta, keep).size() == expected.size());
+    CHECK(Changes(**store, t.a, t.b, keep) == expected);
+    CHECK(Changes(**store, t.b, t.a, keep).size() == expected.size());
   }
   // A subtree that cannot be read fails the walk, in either half, naming it.
-  for (const Oid& missing : {b_subtrees.front(), b_subtrees.back()}) {
+  for (const Oid& missing : {t.changed.front(), t.changed.back()}) {
     auto fresh = Store::Open(dir / ".cfgit");
     REQUIRE(fresh.ok());
     std::string loose =
         ".cfgit/objects/" + missing.Hex().substr(0, 2) + "/" + missing.Hex().substr(2);
     REQUIRE(Shell(dir.path(), "mv " + loose + " moved").exit_code == 0);
     auto failed =
-        (*fresh)->DiffTrees(ta, tb, [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); });
+        (*fresh)->DiffTrees(t.a, t.b, [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); });
     CHECK_THAT(failed.message(), Catch::Contains("reading tree " + missing.Short()));
     REQUIRE(Shell(dir.path(), "mv moved " + loose).exit_code == 0);
   }
   // A callback's error stops the walk and is returned, from the first half and the second.
   for (size_t stop : {size_t{3}, expected.size() - 2}) {
     size_t seen = 0;
-    auto stopped = (*store)->DiffTrees(ta, tb, [&](const cfgit::TreeChange&) {
+    auto stopped = (*store)->DiffTrees(t.a, t.b, [&](const cfgit::TreeChange&) {
       return ++seen == stop ? cfgit::Status::Invalid("stop here") : cfgit::Status::Ok();
     });
     CHECK_THAT(stopped.message(), Catch::Contains("stop here"));
     CHECK(seen == stop);
+  }
+  // The same trees packed (whole objects, as cfgit writes them): read by the store's pack
+  // reader on both threads.
+  auto packed = Shell(dir.path(),
+                      "cd .cfgit/objects && find ?? -type f | tr -d / | git --git-dir=.. "
+                      "pack-objects -q --window=0 pack/pack >/dev/null && git --git-dir=.. "
+                      "prune-packed && find ?? -type f 2>/dev/null | wc -l");
+  INFO(packed.err);
+  CHECK(packed.out == "0\n");  // no loose object left
+  auto reopened = Store::Open(dir / ".cfgit");
+  REQUIRE(reopened.ok());
+  CHECK(Changes(**reopened, t.a, t.b, cfgit::KeepTrees::kNone) == expected);
+}
+
+TEST_CASE("a diff's second thread keeps a bounded number of changes", "[store][git]") {
+  // 40 changed directories of 3,500 more files each: the second half's 70,000 changes are more
+  // than the second thread keeps (65,536); the walk goes on from where it stopped.
+  TempDir dir;
+  REQUIRE(Store::Init(dir / ".cfgit").ok());
+  WideTrees t = MakeWideTrees(dir, 3500);
+  std::vector<std::string> expected = GitDiffTree(dir, t.a, t.b);
+  REQUIRE(expected.size() == 40 * (2 + 3500) + 20 * 2 + 10 + 2);
+  auto store = Store::Open(dir / ".cfgit");
+  REQUIRE(store.ok());
+  std::vector<std::string> got = Changes(**store, t.a, t.b, cfgit::KeepTrees::kNone);
+  CHECK(got.size() == expected.size());
+  // The first difference, if any (printing 140,000 lines would take Catch minutes).
+  auto diverge = std::mismatch(got.begin(), got.end(), expected.begin(), expected.end());
+  CHECK(diverge.first == got.end());
+  if (diverge.first != got.end()) {
+    CHECK(*diverge.first == (diverge.second != expected.end() ? *diverge.second : ""));
   }
 }
 

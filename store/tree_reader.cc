@@ -12,24 +12,12 @@ Oid RawTree::oid(const Entry& e) const {
   return out;
 }
 
-Result<RawTree> RawTree::Parse(const Oid& id, git::OdbObject object) {
+Result<RawTree> RawTree::Parse(const Oid& id, ObjectBytes bytes) {
   RawTree tree;
-  tree.data_ = static_cast<const char*>(git_odb_object_data(object.get()));
-  tree.object_ = std::move(object);
-  CFGIT_RETURN_IF_ERROR(tree.ParseBytes(id, git_odb_object_size(tree.object_.get())));
-  return tree;
-}
-
-Result<RawTree> RawTree::Parse(const Oid& id, PackedBytes bytes) {
-  RawTree tree;
-  tree.data_ = bytes.data.get();
-  tree.packed_ = std::move(bytes);
-  CFGIT_RETURN_IF_ERROR(tree.ParseBytes(id, tree.packed_.size));
-  return tree;
-}
-
-Status RawTree::ParseBytes(const Oid& id, size_t size) {
-  const char* start = data_;
+  tree.bytes_ = std::move(bytes);
+  tree.data_ = tree.bytes_.data();
+  const char* start = tree.data_;
+  size_t size = tree.bytes_.size();
   const char* end = start + size;
   auto damaged = [&id](const char* what) {
     return Status::Invalid("tree " + id.Short() + " is damaged: " + what +
@@ -37,7 +25,7 @@ Status RawTree::ParseBytes(const Oid& id, size_t size) {
   };
   if (size > UINT32_MAX) return damaged("it is over 4 GiB");
   // Entries are "<octal mode> <name>\0<20-byte id>"; a fan-out tree holds 256.
-  entries_.reserve(size / 28 + 1);
+  tree.entries_.reserve(size / 28 + 1);
   for (const char* at = start; at < end;) {
     const char* space =
         static_cast<const char*>(std::memchr(at, ' ', static_cast<size_t>(end - at)));
@@ -55,12 +43,11 @@ Status RawTree::ParseBytes(const Oid& id, size_t size) {
     if (!nul || nul == name) return damaged("an entry has no name");
     if (nul - name > UINT16_MAX) return damaged("an entry's name is too long");
     if (end - nul - 1 < 20) return damaged("an entry's id is cut short");
-    entries_.push_back({static_cast<uint32_t>(name - start), static_cast<uint16_t>(nul - name),
-                        (mode & 0170000) == 040000});
+    tree.entries_.push_back({static_cast<uint32_t>(name - start), static_cast<uint16_t>(nul - name),
+                             (mode & 0170000) == 040000});
     at = nul + 21;
   }
-  size_ = size;
-  return Status::Ok();
+  return tree;
 }
 
 const RawTree::Entry* RawTree::Find(std::string_view name) const {
@@ -83,7 +70,9 @@ std::vector<TreeEntry> RawTree::ToEntries() const {
   return out;
 }
 
-size_t RawTree::footprint() const { return size_ + entries_.capacity() * sizeof(Entry) + 64; }
+size_t RawTree::footprint() const {
+  return bytes_.size() + entries_.capacity() * sizeof(Entry) + 64;
+}
 
 Result<std::shared_ptr<TreeReader>> TreeReader::Open(git_repository* repo, PackReader* packs) {
   auto reader = std::make_shared<TreeReader>();
@@ -100,30 +89,9 @@ Result<std::shared_ptr<const RawTree>> TreeReader::Get(const Oid& id, bool keep)
     std::lock_guard<std::mutex> hold(mu_);
     if (auto it = trees_.find(id); it != trees_.end()) return it->second;
   }
-  std::shared_ptr<const RawTree> tree;
-  PackedBytes packed;
-  int rc = packs_ ? ReadPacked(packs_, *Raw(id), &packed) : GIT_ENOTFOUND;
-  if (rc == 0) {
-    if (packed.type != GIT_OBJECT_TREE) {
-      return Status::Invalid("object " + id.Short() + " is not a tree");
-    }
-    CFGIT_ASSIGN_OR_RETURN(RawTree parsed, RawTree::Parse(id, std::move(packed)));
-    tree = std::make_shared<const RawTree>(std::move(parsed));
-  } else if (rc != GIT_ENOTFOUND && rc != GIT_PASSTHROUGH) {
-    return git::Error(rc, "reading tree " + id.Short());
-  } else {
-    // Not in the reader's packs: staged, loose, a delta, or damage libgit2 reports.
-    git_odb_object* object = nullptr;
-    if (int odb_rc = git_odb_read(&object, odb_.get(), Raw(id))) {
-      return git::Error(odb_rc, "reading tree " + id.Short());
-    }
-    git::OdbObject holder(object);
-    if (git_odb_object_type(object) != GIT_OBJECT_TREE) {
-      return Status::Invalid("object " + id.Short() + " is not a tree");
-    }
-    CFGIT_ASSIGN_OR_RETURN(RawTree parsed, RawTree::Parse(id, std::move(holder)));
-    tree = std::make_shared<const RawTree>(std::move(parsed));
-  }
+  CFGIT_ASSIGN_OR_RETURN(ObjectBytes bytes, Read(id, GIT_OBJECT_TREE, "tree"));
+  CFGIT_ASSIGN_OR_RETURN(RawTree parsed, RawTree::Parse(id, std::move(bytes)));
+  auto tree = std::make_shared<const RawTree>(std::move(parsed));
   if (!keep) return tree;
   std::lock_guard<std::mutex> hold(mu_);
   if (held_ + tree->footprint() > kBudget) {
@@ -135,23 +103,33 @@ Result<std::shared_ptr<const RawTree>> TreeReader::Get(const Oid& id, bool keep)
 }
 
 Result<std::string> TreeReader::Blob(const Oid& id) {
-  PackedBytes packed;
-  int rc = packs_ ? ReadPacked(packs_, *Raw(id), &packed) : GIT_ENOTFOUND;
-  if (rc == 0 && packed.type == GIT_OBJECT_BLOB) return std::string(packed.data.get(), packed.size);
-  if (rc == 0) return Status::Invalid("object " + id.Short() + " is not a file");
-  if (rc != GIT_ENOTFOUND && rc != GIT_PASSTHROUGH) {
-    return git::Error(rc, "reading object " + id.Short());
+  CFGIT_ASSIGN_OR_RETURN(ObjectBytes bytes, Read(id, GIT_OBJECT_BLOB, "file"));
+  return std::string(bytes.data(), bytes.size());
+}
+
+Result<ObjectBytes> TreeReader::Read(const Oid& id, git_object_t type, const char* what) {
+  const std::string reading = type == GIT_OBJECT_TREE ? "reading tree " : "reading object ";
+  ObjectBytes out;
+  int rc = packs_ ? ReadPacked(packs_, *Raw(id), &out.packed_) : GIT_ENOTFOUND;
+  git_object_t got = out.packed_.type;
+  if (rc == 0) {
+    out.data_ = out.packed_.data.get();
+    out.size_ = out.packed_.size;
+  } else if (rc != GIT_ENOTFOUND && rc != GIT_PASSTHROUGH) {
+    return git::Error(rc, reading + id.Short());
+  } else {
+    // Not in the reader's packs: staged, loose, a delta, or damage libgit2 reports.
+    git_odb_object* object = nullptr;
+    if (int odb_rc = git_odb_read(&object, odb_.get(), Raw(id))) {
+      return git::Error(odb_rc, reading + id.Short());
+    }
+    out.object_.reset(object);
+    out.data_ = static_cast<const char*>(git_odb_object_data(object));
+    out.size_ = git_odb_object_size(object);
+    got = git_odb_object_type(object);
   }
-  git_odb_object* object = nullptr;
-  if (int odb_rc = git_odb_read(&object, odb_.get(), Raw(id))) {
-    return git::Error(odb_rc, "reading object " + id.Short());
-  }
-  git::OdbObject holder(object);
-  if (git_odb_object_type(object) != GIT_OBJECT_BLOB) {
-    return Status::Invalid("object " + id.Short() + " is not a file");
-  }
-  return std::string(static_cast<const char*>(git_odb_object_data(object)),
-                     git_odb_object_size(object));
+  if (got != type) return Status::Invalid("object " + id.Short() + " is not a " + what);
+  return out;
 }
 
 void TreeReader::Drop(const Oid& id) {

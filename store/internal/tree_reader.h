@@ -22,6 +22,20 @@
 
 namespace cfgit {
 
+// An object's bytes and what holds them: a buffer read straight from a pack, or libgit2's object.
+class ObjectBytes {
+ public:
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  friend class TreeReader;
+  PackedBytes packed_;
+  git::OdbObject object_;
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
 // One tree object's entries, pointing into its bytes (held with it).
 class RawTree {
  public:
@@ -38,10 +52,8 @@ class RawTree {
   }
   Oid oid(const Entry& e) const;
 
-  // Fails with kInvalid naming the tree when the bytes are not a tree (or over 4 GiB). The
-  // bytes come read through libgit2's object database, or straight from a pack.
-  static Result<RawTree> Parse(const Oid& id, git::OdbObject object);
-  static Result<RawTree> Parse(const Oid& id, PackedBytes bytes);
+  // Fails with kInvalid naming the tree when the bytes are not a tree (or over 4 GiB).
+  static Result<RawTree> Parse(const Oid& id, ObjectBytes bytes);
 
   std::span<const Entry> entries() const { return entries_; }
   // The entry named `name` (a tree or a file), if any.
@@ -51,13 +63,8 @@ class RawTree {
   size_t footprint() const;
 
  private:
-  // Parses data_[0, size_); fails naming the tree `id`.
-  Status ParseBytes(const Oid& id, size_t size);
-
-  git::OdbObject object_;  // one of these two holds the bytes
-  PackedBytes packed_;
-  const char* data_ = nullptr;
-  size_t size_ = 0;
+  ObjectBytes bytes_;
+  const char* data_ = nullptr;  // bytes_.data()
   std::vector<Entry> entries_;
 };
 
@@ -80,6 +87,9 @@ class TreeReader {
 
  private:
   static constexpr size_t kBudget = size_t{32} << 20;
+  // The object's bytes, from the packs, else through the database; kInvalid naming it as `what`
+  // ("tree", "file") when it is of another type.
+  Result<ObjectBytes> Read(const Oid& id, git_object_t type, const char* what);
   git::Odb odb_;
   PackReader* packs_ = nullptr;  // owned by odb_
   std::mutex mu_;

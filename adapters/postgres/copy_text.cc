@@ -69,31 +69,42 @@ void Unescape(std::string_view line, size_t* i, std::string* out) {
 }  // namespace
 
 Status ParseCopyLine(std::string_view line, std::vector<CopyField>* fields) {
-  fields->clear();
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+  // Fields already in `fields` are assigned, not rebuilt: a scan parses one line a row.
+  size_t n = 0;
+  auto next = [&]() -> CopyField& {
+    if (n == fields->size()) fields->emplace_back();
+    return (*fields)[n++];
+  };
   size_t i = 0;
   while (true) {
     size_t end = line.find('\t', i);
     std::string_view raw =
         line.substr(i, end == std::string_view::npos ? line.size() - i : end - i);
+    CopyField& field = next();
     if (raw == "\\N") {
-      fields->emplace_back(std::nullopt);
+      field.reset();
     } else {
-      std::string value;
-      value.reserve(raw.size());
-      for (size_t j = 0; j < raw.size();) {
-        if (raw[j] != '\\') {
-          value.push_back(raw[j++]);
-          continue;
+      std::string& value = field ? *field : field.emplace();
+      // Runs without a backslash are copied whole; most fields are one such run.
+      size_t j = raw.find('\\');
+      value.assign(raw.substr(0, j));
+      while (j != std::string_view::npos) {
+        if (++j == raw.size()) {
+          fields->resize(n);
+          return Status::Invalid("a COPY line ends inside an escape");
         }
-        if (++j == raw.size()) return Status::Invalid("a COPY line ends inside an escape");
         Unescape(raw, &j, &value);
+        size_t plain = raw.find('\\', j);
+        value.append(raw.substr(j, plain == std::string_view::npos ? raw.size() - j : plain - j));
+        j = plain;
       }
-      fields->emplace_back(std::move(value));
     }
-    if (end == std::string_view::npos) return Status::Ok();
+    if (end == std::string_view::npos) break;
     i = end + 1;
   }
+  fields->resize(n);
+  return Status::Ok();
 }
 
 void AppendCopyField(const CopyField& field, std::string* line) {

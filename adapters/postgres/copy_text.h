@@ -18,7 +18,8 @@ using CopyField = std::optional<std::string>;
 
 // Splits one line of COPY ... TO STDOUT (text format, a trailing newline allowed) into its
 // fields, undoing the escapes (\b \f \n \r \t \v \\, \ooo octal, \xHH hex, \c for any other c).
-// A line that ends inside an escape is kInvalid.
+// A line that ends inside an escape is kInvalid. `fields` is reused: the fields it holds are
+// assigned (keeping their strings' room), and it is cut to the line's number of fields.
 Status ParseCopyLine(std::string_view line, std::vector<CopyField>* fields);
 
 // Appends one field for COPY ... FROM STDIN: \N for NULL, else the text with backslash, tab,

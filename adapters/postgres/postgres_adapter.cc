@@ -29,9 +29,10 @@ struct ScanState {
   bool interrupted = false;
 };
 
-Result<Value> Decode(const pg::CopyField& field, TypeClass type) {
+// A field's value; its text is moved into a text value (the field is parsed again next row).
+Result<Value> Decode(pg::CopyField& field, TypeClass type) {
   if (!field) return Value::Null();
-  const std::string& text = *field;
+  std::string& text = *field;
   switch (type) {
     case TypeClass::kInteger: {
       CFGIT_ASSIGN_OR_RETURN(int64_t v, pg::ParseInteger(text));
@@ -49,7 +50,7 @@ Result<Value> Decode(const pg::CopyField& field, TypeClass type) {
       return Value::Blob(std::move(bytes));
     }
     default:
-      return Value::Text(text);
+      return Value::Text(std::move(text));
   }
 }
 

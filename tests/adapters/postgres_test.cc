@@ -17,10 +17,10 @@
 #include <thread>
 
 #include "adapters/adapter.h"
-#include "diff/diff.h"
 #include "adapters/postgres/connection_string.h"
 #include "adapters/postgres/copy_text.h"
 #include "adapters/postgres/pg_types.h"
+#include "diff/diff.h"
 #include "store/encoding.h"
 #include "store/store.h"
 #include "tests/support/support.h"
@@ -140,6 +140,22 @@ TEST_CASE("postgres: COPY text lines are split and unescaped", "[postgres][unit]
   CHECK(f[0] == std::optional<std::string>("\\N"));
   CHECK(f[1] == std::optional<std::string>("\\x00"));
   CHECK(pg::ParseCopyLine("abc\\", &f).code() == Code::kInvalid);
+  CHECK(pg::ParseCopyLine("ok\tab\\x4", &f).ok());  // \x with one hex digit
+  CHECK(f.back() == std::optional<std::string>("ab\x04"));
+
+  // The vector is reused from line to line: fields are assigned over what the last line left,
+  // NULLs and values trade places, and the vector is cut to the new line's fields.
+  REQUIRE(pg::ParseCopyLine("long value one\t\\N\tthree\tfour", &f).ok());
+  REQUIRE(pg::ParseCopyLine("\\N\tx\\\\y", &f).ok());
+  REQUIRE(f.size() == 2);
+  CHECK_FALSE(f[0].has_value());
+  CHECK(f[1] == std::optional<std::string>("x\\y"));
+  REQUIRE(pg::ParseCopyLine("a\\tb\\\\\t\\101z\t\t", &f).ok());
+  REQUIRE(f.size() == 4);
+  CHECK(f[0] == std::optional<std::string>("a\tb\\"));
+  CHECK(f[1] == std::optional<std::string>("Az"));
+  CHECK(f[2] == std::optional<std::string>(""));
+  CHECK(f[3] == std::optional<std::string>(""));
 
   std::string line;
   const std::string nasty = "tab\there\nnew\\back\rcr é日本";
@@ -514,8 +530,7 @@ TEST_CASE("postgres: COPY reading keeps every type's exact value", "[postgres]")
   CHECK(r4[15] == T("null"));  // JSON null is not SQL NULL
 }
 
-TEST_CASE("postgres: every row streams, whatever the collation or the column types",
-          "[postgres]") {
+TEST_CASE("postgres: every row streams, whatever the collation or the column types", "[postgres]") {
   SKIP_WITHOUT_PG(server);
   TestDb db(server);
   db.Exec(R"(

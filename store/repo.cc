@@ -67,6 +67,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
  public:
   GitSnapshotWriter(git_repository* repo, const std::string& objects_dir, std::string memo_path)
       : repo_(repo), objects_dir_(objects_dir), memo_path_(std::move(memo_path)) {}
+  ~GitSnapshotWriter() override { WaitForMemo(); }  // a memo being saved is saved
 
   // Stages into `shared` (another writer's staging) when given: see Store::NewSnapshot.
   Status Init(std::shared_ptr<ObjectStager> shared) {
@@ -261,7 +262,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
     CFGIT_RETURN_IF_ERROR(stager_->Flush());
     // Every row file is in the store now: the memo may point at them. A memo that cannot be
     // written only costs speed next time, so it does not fail the commit.
-    SaveMemo();
+    SaveMemo(/*in_background=*/true);
     return commit;
   }
 
@@ -375,17 +376,36 @@ class GitSnapshotWriter final : public SnapshotWriter {
   std::string memo_path_;
   // Loaded when first needed: reading an empty database (a new environment) loads none.
   FingerprintMemo& Memo() {
+    WaitForMemo();
     if (!memo_loaded_ && !memo_path_.empty()) memo_ = FingerprintMemo::Load(memo_path_);
     memo_loaded_ = true;
     return memo_;
   }
   // Never loaded: the snapshot had no row, and the empty memo saved is no file at all.
-  void SaveMemo() {
+  // `in_background`: on a thread of its own, as a commit's save is (a 1M-row memo is ~70 MB, and
+  // the command prints its diff stat meanwhile). The memo is not touched until that save is done:
+  // its next use, the next save and the writer's end wait for it. A memo that cannot be written
+  // only costs speed next time, so its status is dropped.
+  void SaveMemo(bool in_background = false) {
+    WaitForMemo();
     memo_loaded_ = true;
-    if (!memo_path_.empty()) memo_.Save(memo_path_).ok();
+    if (memo_path_.empty()) return;
+    if (in_background) {
+      try {
+        memo_saving_ = std::jthread([this] { memo_.Save(memo_path_).ok(); });
+        return;
+      } catch (const std::system_error&) {
+        // no thread to be had: saved here
+      }
+    }
+    memo_.Save(memo_path_).ok();
+  }
+  void WaitForMemo() {
+    if (memo_saving_.joinable()) memo_saving_.join();
   }
   FingerprintMemo memo_;
   bool memo_loaded_ = false;
+  std::jthread memo_saving_;
   uint64_t seed_ = 0;
 
   TableSchema schema_;

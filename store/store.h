@@ -118,7 +118,8 @@ class SnapshotWriter {
   virtual Result<TableWriteStats> CopyTable(const SnapshotWriter& from) = 0;
   // The root tree of the snapshot; its objects are staged, not yet in the store.
   virtual Result<Oid> FinishTree(const std::string& dialect) = 0;
-  // Stages a commit of the finished tree and writes every staged object as a pack.
+  // Stages a commit of the finished tree and writes every staged object as a pack. The memo is
+  // saved on another thread meanwhile: the file is in place when the writer is destroyed.
   virtual Result<Oid> WriteCommit(const std::vector<Oid>& parents, const std::string& message,
                                   const Signature& author) = 0;
   // Replaces the fingerprint memo with this snapshot's rows when all its objects are stored (a

@@ -843,7 +843,8 @@ TEST_CASE("a commit writes its memo once: when its snapshot is done", "[store][m
     return st.st_ino;
   };
   // Snapshot, then commit: the memo is saved when the snapshot has nothing new to store, and
-  // the commit's save finds nothing more. Each step's file is checked, byte for byte and inode.
+  // the commit's save (on another thread, done when the writer goes) finds nothing more. Each
+  // step's file is checked, byte for byte and inode.
   auto snapshot_then_commit = [&](const std::string& env, const std::vector<Row>& content) {
     std::string path = dir / (".cfgit/cfgit/fingerprints/" + env);
     auto writer = store->NewSnapshot(env);
@@ -856,6 +857,7 @@ TEST_CASE("a commit writes its memo once: when its snapshot is done", "[store][m
     std::string after_tree = cfgit::test::ReadFile(path);
     auto after_tree_inode = inode(path);
     REQUIRE((*writer)->WriteCommit({}, "snapshot", {"T", "t@x", 1, 0}).ok());
+    writer->reset();
     CHECK(inode(path) == after_tree_inode);
     CHECK(cfgit::test::ReadFile(path) == after_tree);
     return after_tree;

@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cstdio>
 #include <cstring>
@@ -393,8 +394,10 @@ Status FingerprintMemo::Write(const std::string& path) {
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  // A name of its own: `diff @ENV` may save the memo while a commit of ENV does too.
-  std::string tmp = path + ".tmp" + std::to_string(::getpid());
+  // A name of its own: `diff @ENV` may save the memo while a commit of ENV does too, and in one
+  // process two writers' saves may overlap (a commit's runs on a thread of its own).
+  static std::atomic<unsigned> saves{0};
+  std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(saves++);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return Status::Invalid("cannot write " + tmp);
   // Streamed through a 1 MiB buffer: the memo of a 1M-row environment is ~70 MB.

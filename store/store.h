@@ -118,8 +118,9 @@ class SnapshotWriter {
   virtual Result<TableWriteStats> CopyTable(const SnapshotWriter& from) = 0;
   // The root tree of the snapshot; its objects are staged, not yet in the store.
   virtual Result<Oid> FinishTree(const std::string& dialect) = 0;
-  // Stages a commit of the finished tree and writes every staged object as a pack. The memo is
-  // saved on another thread meanwhile: the file is in place when the writer is destroyed.
+  // Stages a commit of the finished tree and writes every staged object as a pack, then starts
+  // saving the memo on another thread (it goes on after the return; the file is in place when
+  // the writer is destroyed).
   virtual Result<Oid> WriteCommit(const std::vector<Oid>& parents, const std::string& message,
                                   const Signature& author) = 0;
   // Replaces the fingerprint memo with this snapshot's rows when all its objects are stored (a
@@ -238,9 +239,10 @@ class Store {
   // rows of that environment's last committed snapshot: an xxHash fingerprint of each row's values
   // and the id of its row file. Rows whose fingerprint is found are not encoded or hashed again.
   // The memo is read when the writer starts (an environment without one starts from the largest
-  // memo of another) and replaced by WriteCommit, or by FinishTree when the snapshot holds no new
-  // object; "" uses none. With `share`, the new writer stages into the same place as that one:
-  // either's WriteCommit writes both's objects, and CopyTable can take tables from it.
+  // memo of another) and replaced after WriteCommit (on another thread: in place by the time the
+  // writer is destroyed), or by FinishTree when the snapshot holds no new object; "" uses none.
+  // With `share`, the new writer stages into the same place as that one: either's WriteCommit
+  // writes both's objects, and CopyTable can take tables from it.
   virtual Result<std::unique_ptr<SnapshotWriter>> NewSnapshot(
       const std::string& fingerprint_cache = "", const SnapshotWriter* share = nullptr) = 0;
   // Edits snapshot `tree` (see SnapshotEditor).

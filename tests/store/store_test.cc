@@ -871,6 +871,26 @@ TEST_CASE("a commit writes its memo once: when its snapshot is done", "[store][m
   std::string appended = snapshot_then_commit("dev", changed);
   REQUIRE(appended.size() > dev_before.size());
   CHECK(appended.compare(0, dev_before.size(), dev_before) == 0);
+
+  // A commit with new rows saves only after its commit, on another thread; asking the same
+  // writer to keep its memo waits for that save, so the file is whole when KeepMemo returns.
+  std::vector<Row> fresh = rows;
+  for (int64_t i = 5000; i < 5100; ++i) fresh.push_back({Value::Integer(i), Value::Text("new")});
+  std::string path = dir / ".cfgit/cfgit/fingerprints/fresh";
+  auto writer = store->NewSnapshot("fresh");
+  REQUIRE(writer.ok());
+  REQUIRE((*writer)->BeginTable(keyed).ok());
+  for (const Row& r : fresh) REQUIRE((*writer)->AddRow(r).ok());
+  REQUIRE((*writer)->EndTable().ok());
+  REQUIRE((*writer)->FinishTree("sqlite").ok());
+  CHECK_FALSE(std::filesystem::exists(path));  // new objects: nothing saved before the commit
+  REQUIRE((*writer)->WriteCommit({}, "fresh", {"T", "t@x", 1, 0}).ok());
+  (*writer)->KeepMemo();
+  REQUIRE(std::filesystem::exists(path));
+  std::string kept = cfgit::test::ReadFile(path);
+  CHECK(kept.size() > fresh.size() * 38);
+  writer->reset();
+  CHECK(cfgit::test::ReadFile(path) == kept);
 }
 
 TEST_CASE("an edited snapshot equals the same content written from scratch", "[store][edit]") {

@@ -67,7 +67,10 @@ class GitSnapshotWriter final : public SnapshotWriter {
  public:
   GitSnapshotWriter(git_repository* repo, const std::string& objects_dir, std::string memo_path)
       : repo_(repo), objects_dir_(objects_dir), memo_path_(std::move(memo_path)) {}
-  ~GitSnapshotWriter() override { WaitForMemo(); }  // a memo being saved is saved
+  ~GitSnapshotWriter() override {
+    WaitForTable().ok();  // its status is nobody's now
+    WaitForMemo();        // a memo being saved is saved
+  }
 
   // Stages into `shared` (another writer's staging) when given: see Store::NewSnapshot.
   Status Init(std::shared_ptr<ObjectStager> shared) {
@@ -82,6 +85,8 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
   Result<TableWriteStats> CopyTable(const SnapshotWriter& from) override {
     const auto* other = dynamic_cast<const GitSnapshotWriter*>(&from);
+    CFGIT_RETURN_IF_ERROR(WaitForTable());
+    if (other) CFGIT_RETURN_IF_ERROR(other->WaitForTable());
     if (!other || other->stager_ != stager_ || other->tables_.empty()) {
       return Status::Invalid("CopyTable: the other writer shares no staging or wrote no table");
     }
@@ -91,7 +96,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
   Status BeginTable(const TableSchema& schema) override {
     schema_ = schema;
-    entries_.clear();
+    current_.Clear();
     keyless_seen_.clear();
     null_keys_.clear();
     key_index_.clear();
@@ -141,13 +146,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
                              std::to_string(row.size()) + " values for " +
                              std::to_string(columns_.size()) + " versioned columns");
     }
-    if (rows_++ == 0 && entries_.capacity() < Memo().row_records()) {
-      // Room for as many rows as the last snapshot had in all: only the pages used are touched,
-      // and the growth of a big table (copies, a page fault a page, twice) is avoided.
-      ReserveHuge(&entries_, Memo().row_records());
-      names_.reserve(Memo().row_records() * 32);
-      AdviseHugePages(names_.data(), names_.capacity());
-    }
+    if (rows_++ == 0) current_.Reserve(Memo().row_records());
     Fingerprint fp{prepared.fingerprint[0], prepared.fingerprint[1]};
     std::optional<FingerprintMemo::Hit> hit;
     if (prepared.known) hit = FingerprintMemo::Hit{prepared.blob, prepared.name};
@@ -156,7 +155,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
     if (hit && key_index_.empty()) occurrence = ++keyless_seen_[std::string(hit->name)];
     if (hit && occurrence == 1) {
       // The same values as a row already stored: the same file under the same name.
-      AddEntry(hit->name, hit->blob);
+      current_.Add(hit->name, hit->blob);
       return Status::Ok();
     }
     std::string yaml = EncodeRow(columns_, row);
@@ -176,11 +175,15 @@ class GitSnapshotWriter final : public SnapshotWriter {
     }
     CFGIT_ASSIGN_OR_RETURN(blob, Stage(GIT_OBJECT_BLOB, yaml));
     if (occurrence == 1) Memo().Add(fp, blob, base);
-    AddEntry(stem, blob);
+    current_.Add(stem, blob);
     return Status::Ok();
   }
 
+  // Checks the key for NULLs and returns; the table's rows are sorted, checked for duplicate
+  // keys and built into its tree on a thread of its own (BuildTable) while the next table is
+  // read. What that finds is reported by the next EndTable, CopyTable or FinishTree.
   Result<TableWriteStats> EndTable() override {
+    CFGIT_RETURN_IF_ERROR(WaitForTable());
     std::string key_desc;
     for (const auto& k : schema_.key) key_desc += (key_desc.empty() ? "" : ", ") + k;
     if (!null_keys_.empty()) {
@@ -191,51 +194,33 @@ class GitSnapshotWriter final : public SnapshotWriter {
                                     "\nfix the rows, or name a key that is never NULL under "
                                     "key: in cfgit.yaml");
     }
-    SortEntries();
-    std::vector<std::string> dups;
-    for (size_t i = 1; i < entries_.size(); ++i) {
-      PrefetchName(i + kPrefetchAhead);
-      if (entries_[i].bucket == entries_[i - 1].bucket &&
-          Name(entries_[i]) == Name(entries_[i - 1]) &&
-          (dups.empty() || dups.back() != Name(entries_[i]))) {
-        dups.emplace_back(Name(entries_[i]));
-      }
-    }
-    if (!dups.empty()) {
-      std::string list;
-      for (size_t i = 0; i < dups.size() && i < 5; ++i) {
-        Result<Row> key = DecodeKey(dups[i].substr(0, dups[i].size() - 5));
-        std::string shown;
-        if (key.ok()) {
-          for (const Value& v : *key) shown += (shown.empty() ? "" : ", ") + EncodeValue(v);
-        } else {
-          shown = dups[i];
-        }
-        list += "\n  - (" + shown + ")";
-      }
-      if (dups.size() > 5) list += "\n  ... and " + std::to_string(dups.size() - 5) + " more";
-      return Status::NeedsAttention(
-          "table '" + schema_.name + "': the key (" + key_desc +
-          ") is not unique; these values identify more than one row:" + list +
-          "\nfix the rows, or name a unique key under key: in cfgit.yaml");
-    }
-    std::vector<TreeEntry> table_entries;
     CFGIT_ASSIGN_OR_RETURN(Oid schema_blob, Stage(GIT_OBJECT_BLOB, EncodeSchema(schema_)));
-    table_entries.push_back({"schema.yaml", false, schema_blob});
-    if (!entries_.empty()) {
-      CFGIT_ASSIGN_OR_RETURN(Oid rows, BuildRowsTree());
-      table_entries.push_back({"rows", true, rows});
-    }
-    CFGIT_ASSIGN_OR_RETURN(Oid table_tree, StageTree(table_entries));
-    tables_.push_back({EncodePathComponent(schema_.name), true, table_tree});
-    // Kept for the next table: growing them again cost a page fault a page, more than the rows.
-    entries_.clear();
-    names_.clear();
+    // The building thread uses the memo as loaded here (a table without rows loads none).
+    if (!current_.entries.empty()) Memo();
+    // The last table's buffers (its thread is done) take the next table's rows: kept, as
+    // growing them again costs a page fault a page, more than the rows.
+    std::swap(current_, ending_);
+    current_.Clear();
+    size_t index = tables_.size();  // its id is set by BuildTable
+    tables_.push_back({EncodePathComponent(schema_.name), true, Oid{}});
     last_stats_ = TableWriteStats{schema_.name, rows_, schema_.key.empty()};
+    auto build = [this, index, schema_blob, name = schema_.name, key_desc] {
+      try {
+        built_ = BuildTable(name, key_desc, schema_blob, index);
+      } catch (const std::exception& e) {
+        built_ = Status::Invalid("building table '" + name + "': " + e.what());
+      }
+    };
+    try {
+      building_ = std::jthread(build);
+    } catch (const std::system_error&) {
+      build();  // no thread to be had: built here
+    }
     return last_stats_;
   }
 
   Result<Oid> FinishTree(const std::string& dialect) override {
+    CFGIT_RETURN_IF_ERROR(WaitForTable());
     std::vector<TreeEntry> root;
     std::string meta = "format: 1\ndialect: " + dialect + "\n";
     CFGIT_ASSIGN_OR_RETURN(Oid meta_blob, Stage(GIT_OBJECT_BLOB, meta));
@@ -252,12 +237,15 @@ class GitSnapshotWriter final : public SnapshotWriter {
   }
 
   void KeepMemo() override {
-    // A memo that cannot be written only costs speed next time.
+    // A memo that cannot be written only costs speed next time; a table that failed is
+    // reported by FinishTree.
+    if (!WaitForTable().ok()) return;
     if (stager_->empty()) SaveMemo();
   }
 
   Result<Oid> WriteCommit(const std::vector<Oid>& parents, const std::string& message,
                           const Signature& author) override {
+    CFGIT_RETURN_IF_ERROR(WaitForTable());
     CFGIT_ASSIGN_OR_RETURN(Oid commit,
                            Stage(GIT_OBJECT_COMMIT, CommitBytes(tree_, parents, message, author)));
     CFGIT_RETURN_IF_ERROR(stager_->Flush());
@@ -268,8 +256,8 @@ class GitSnapshotWriter final : public SnapshotWriter {
   }
 
  private:
-  // A row file of the table being written: its fan-out directories as one number (the first
-  // two bytes of the stem's XXH3, store-format.md) and its file name, kept in names_.
+  // A row file of a table: its fan-out directories as one number (the first two bytes of the
+  // stem's XXH3, store-format.md) and its file name, kept in TableRows::names.
   struct RowEntry {
     uint32_t bucket;
     uint32_t name_size;
@@ -277,42 +265,111 @@ class GitSnapshotWriter final : public SnapshotWriter {
     Oid blob;
   };
 
-  std::string_view Name(const RowEntry& e) const {
-    return std::string_view(names_).substr(e.name_offset, e.name_size);
-  }
-  // Sorted entries point all over names_ (tens of MB at 1M rows): their names are asked for from
-  // memory this many entries ahead, so the fetches overlap instead of following one another.
-  static constexpr size_t kPrefetchAhead = 16;
-  void PrefetchName(size_t i) const {
-    if (i < entries_.size()) __builtin_prefetch(names_.data() + entries_[i].name_offset);
-  }
+  // The row files of one table, in the order added until sorted.
+  struct TableRows {
+    std::vector<RowEntry> entries;
+    std::string names;
 
-  void AddEntry(std::string_view stem, const Oid& blob) {
-    RowEntry e{FanoutBucket(stem), static_cast<uint32_t>(stem.size() + 5), names_.size(), blob};
-    names_ += stem;
-    names_ += ".yaml";
-    entries_.push_back(e);
-  }
-
-  // Into Git's order: by directory, then by file name (all blobs, so plain byte order).
-  void SortEntries() {
-    std::vector<uint32_t> start(65537, 0);
-    for (const RowEntry& e : entries_) ++start[e.bucket + 1];
-    for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
-    std::vector<RowEntry>& sorted = sorted_;
-    ReserveHuge(&sorted, entries_.capacity());
-    sorted.resize(entries_.size());
-    std::vector<uint32_t> next(start.begin(), start.end() - 1);
-    for (const RowEntry& e : entries_) sorted[next[e.bucket]++] = e;
-    entries_.swap(sorted);
-    auto by_name = [this](const RowEntry& a, const RowEntry& b) { return Name(a) < Name(b); };
-    size_t fetched = 0;  // names asked for: those of the entries before it
-    for (size_t b = 0; b + 1 < start.size(); ++b) {
-      for (; fetched < entries_.size() && fetched < start[b + 1] + kPrefetchAhead; ++fetched) {
-        PrefetchName(fetched);
-      }
-      std::sort(entries_.begin() + start[b], entries_.begin() + start[b + 1], by_name);
+    std::string_view Name(const RowEntry& e) const {
+      return std::string_view(names).substr(e.name_offset, e.name_size);
     }
+    // Sorted entries point all over `names` (tens of MB at 1M rows): their names are asked for
+    // from memory this many entries ahead, so the fetches overlap instead of following one
+    // another.
+    static constexpr size_t kPrefetchAhead = 16;
+    void PrefetchName(size_t i) const {
+      if (i < entries.size()) __builtin_prefetch(names.data() + entries[i].name_offset);
+    }
+    // Room for `rows` rows (as many as the last snapshot had in all): only the pages used are
+    // touched, and the growth of a big table (copies, a page fault a page, twice) is avoided.
+    void Reserve(size_t rows) {
+      if (entries.capacity() >= rows) return;
+      ReserveHuge(&entries, rows);
+      names.reserve(rows * 32);
+      AdviseHugePages(names.data(), names.capacity());
+    }
+    void Add(std::string_view stem, const Oid& blob) {
+      RowEntry e{FanoutBucket(stem), static_cast<uint32_t>(stem.size() + 5), names.size(), blob};
+      names += stem;
+      names += ".yaml";
+      entries.push_back(e);
+    }
+    void Clear() {
+      entries.clear();
+      names.clear();
+    }
+    // Into Git's order: by directory, then by file name (all blobs, so plain byte order).
+    // `buffer`: where the entries are moved to (the two vectors then trade places).
+    void Sort(std::vector<RowEntry>* buffer) {
+      std::vector<RowEntry>& sorted = *buffer;
+      std::vector<uint32_t> start(65537, 0);
+      for (const RowEntry& e : entries) ++start[e.bucket + 1];
+      for (size_t b = 1; b < start.size(); ++b) start[b] += start[b - 1];
+      ReserveHuge(&sorted, entries.capacity());
+      sorted.resize(entries.size());
+      std::vector<uint32_t> next(start.begin(), start.end() - 1);
+      for (const RowEntry& e : entries) sorted[next[e.bucket]++] = e;
+      entries.swap(sorted);
+      auto by_name = [this](const RowEntry& a, const RowEntry& b) { return Name(a) < Name(b); };
+      size_t fetched = 0;  // names asked for: those of the entries before it
+      for (size_t b = 0; b + 1 < start.size(); ++b) {
+        for (; fetched < entries.size() && fetched < start[b + 1] + kPrefetchAhead; ++fetched) {
+          PrefetchName(fetched);
+        }
+        std::sort(entries.begin() + start[b], entries.begin() + start[b + 1], by_name);
+      }
+    }
+  };
+
+  // On the building thread: the ended table's rows (ending_) sorted, checked for duplicate keys
+  // and built into its tree, whose id goes into tables_[index]. It touches nothing the reading
+  // of the next table does but the staging (locked) and the memo's tree records (the rows read
+  // use its row records).
+  Status BuildTable(const std::string& name, const std::string& key_desc, const Oid& schema_blob,
+                    size_t index) {
+    TableRows& t = ending_;
+    t.Sort(&sort_buffer_);
+    std::vector<std::string> dups;
+    for (size_t i = 1; i < t.entries.size(); ++i) {
+      t.PrefetchName(i + TableRows::kPrefetchAhead);
+      if (t.entries[i].bucket == t.entries[i - 1].bucket &&
+          t.Name(t.entries[i]) == t.Name(t.entries[i - 1]) &&
+          (dups.empty() || dups.back() != t.Name(t.entries[i]))) {
+        dups.emplace_back(t.Name(t.entries[i]));
+      }
+    }
+    if (!dups.empty()) {
+      std::string list;
+      for (size_t i = 0; i < dups.size() && i < 5; ++i) {
+        Result<Row> key = DecodeKey(dups[i].substr(0, dups[i].size() - 5));
+        std::string shown;
+        if (key.ok()) {
+          for (const Value& v : *key) shown += (shown.empty() ? "" : ", ") + EncodeValue(v);
+        } else {
+          shown = dups[i];
+        }
+        list += "\n  - (" + shown + ")";
+      }
+      if (dups.size() > 5) list += "\n  ... and " + std::to_string(dups.size() - 5) + " more";
+      return Status::NeedsAttention(
+          "table '" + name + "': the key (" + key_desc +
+          ") is not unique; these values identify more than one row:" + list +
+          "\nfix the rows, or name a unique key under key: in cfgit.yaml");
+    }
+    std::vector<TreeEntry> table_entries;
+    table_entries.push_back({"schema.yaml", false, schema_blob});
+    if (!t.entries.empty()) {
+      CFGIT_ASSIGN_OR_RETURN(Oid rows, BuildRowsTree(t));
+      table_entries.push_back({"rows", true, rows});
+    }
+    CFGIT_ASSIGN_OR_RETURN(tables_[index].id, StageTree(table_entries));
+    return Status::Ok();
+  }
+
+  // The status of the table being built, once it is built (kept until the next one).
+  Status WaitForTable() const {
+    if (building_.joinable()) building_.join();
+    return built_;
   }
 
   static std::string Flatten(const std::string& yaml) {
@@ -324,7 +381,8 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
   // rows/XX/YY/<file>: leaf and middle trees whose entries were in the last snapshot are taken
   // from the memo, not built and hashed again.
-  Result<Oid> BuildRowsTree() {
+  // On the building thread: the memo is used as EndTable loaded it (not through Memo()).
+  Result<Oid> BuildRowsTree(const TableRows& t) {
     std::vector<TreeEntry> top, mid;
     TreeFingerprint leaf_fp, mid_fp;
     auto hex = [](uint32_t byte) {
@@ -334,39 +392,39 @@ class GitSnapshotWriter final : public SnapshotWriter {
     auto close_mid = [&](uint32_t top_byte) -> Status {
       if (mid.empty()) return Status::Ok();
       Fingerprint fp = mid_fp.Take();
-      std::optional<Oid> id = Memo().FindTree(fp);
+      std::optional<Oid> id = memo_.FindTree(fp);
       if (!id) {
         CFGIT_ASSIGN_OR_RETURN(id, StageTree(mid));
-        Memo().AddTree(fp, *id);
+        memo_.AddTree(fp, *id);
       }
       top.push_back({hex(top_byte), true, *id});
       mid.clear();
       return Status::Ok();
     };
     size_t i = 0;
-    while (i < entries_.size()) {
-      uint32_t bucket = entries_[i].bucket;
+    while (i < t.entries.size()) {
+      uint32_t bucket = t.entries[i].bucket;
       size_t end = i;
-      while (end < entries_.size() && entries_[end].bucket == bucket) {
-        PrefetchName(end + kPrefetchAhead);
-        leaf_fp.Add(Name(entries_[end]), false, entries_[end].blob);
+      while (end < t.entries.size() && t.entries[end].bucket == bucket) {
+        t.PrefetchName(end + TableRows::kPrefetchAhead);
+        leaf_fp.Add(t.Name(t.entries[end]), false, t.entries[end].blob);
         ++end;
       }
       Fingerprint fp = leaf_fp.Take();
-      std::optional<Oid> leaf = Memo().FindTree(fp);
+      std::optional<Oid> leaf = memo_.FindTree(fp);
       if (!leaf) {
         std::vector<TreeEntry> files;
         for (size_t j = i; j < end; ++j) {
-          files.push_back({std::string(Name(entries_[j])), false, entries_[j].blob});
+          files.push_back({std::string(t.Name(t.entries[j])), false, t.entries[j].blob});
         }
         CFGIT_ASSIGN_OR_RETURN(leaf, StageTree(files));
-        Memo().AddTree(fp, *leaf);
+        memo_.AddTree(fp, *leaf);
       }
       std::string name = hex(bucket & 0xff);
       mid_fp.Add(name, true, *leaf);
       mid.push_back({std::move(name), true, *leaf});
       i = end;
-      if (i == entries_.size() || entries_[i].bucket >> 8 != bucket >> 8) {
+      if (i == t.entries.size() || t.entries[i].bucket >> 8 != bucket >> 8) {
         CFGIT_RETURN_IF_ERROR(close_mid(bucket >> 8));
       }
     }
@@ -387,10 +445,13 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
   std::string memo_path_;
   // Loaded when first needed: reading an empty database (a new environment) loads none.
+  // Called by the main and the reading thread: written only while one thread uses the writer.
   FingerprintMemo& Memo() {
-    WaitForMemo();
-    if (!memo_loaded_ && !memo_path_.empty()) memo_ = FingerprintMemo::Load(memo_path_);
-    memo_loaded_ = true;
+    if (!memo_loaded_) {
+      WaitForMemo();
+      if (!memo_path_.empty()) memo_ = FingerprintMemo::Load(memo_path_);
+      memo_loaded_ = true;
+    }
     return memo_;
   }
   // Never loaded: the snapshot had no row, and the empty memo saved is no file at all.
@@ -418,13 +479,18 @@ class GitSnapshotWriter final : public SnapshotWriter {
   FingerprintMemo memo_;
   bool memo_loaded_ = false;
   std::jthread memo_saving_;
+  // BuildTable's thread and what it found. Mutable: waiting for it changes nothing a reader of
+  // the writer sees (CopyTable waits for the other writer's).
+  mutable std::jthread building_;
+  Status built_ = Status::Ok();
   uint64_t seed_ = 0;
 
   TableSchema schema_;
   std::vector<std::string> columns_;
   std::vector<size_t> key_index_;
-  std::vector<RowEntry> entries_, sorted_;  // sorted_: SortEntries' buffer
-  std::string names_;
+  TableRows current_;  // the table being read
+  TableRows ending_;   // the table being built (BuildTable), then the next one's buffers
+  std::vector<RowEntry> sort_buffer_;  // BuildTable's
   std::unordered_map<std::string, int> keyless_seen_;
   std::vector<std::string> null_keys_;
   size_t rows_ = 0;

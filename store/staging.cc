@@ -175,6 +175,7 @@ Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir) 
 }
 
 Result<Oid> ObjectStager::Stage(git_object_t type, const std::string& data) {
+  std::lock_guard<std::mutex> hold(mu_);
   // The object's id: SHA-1 of "<type> <size>\0" and the bytes, as git_odb_hash computes it.
   char header[32];
   int n = std::snprintf(header, sizeof header, "%s %zu", git_object_type2string(type), data.size());
@@ -191,10 +192,14 @@ Result<Oid> ObjectStager::Stage(git_object_t type, const std::string& data) {
   return FromRaw(&raw);
 }
 
-bool ObjectStager::empty() const { return staging_ == nullptr || staging_->pack.count() == 0; }
+bool ObjectStager::empty() const {
+  std::lock_guard<std::mutex> hold(mu_);
+  return staging_ == nullptr || staging_->pack.count() == 0;
+}
 
 Status ObjectStager::Flush() {
-  if (empty()) return Status::Ok();
+  std::lock_guard<std::mutex> hold(mu_);
+  if (staging_ == nullptr || staging_->pack.count() == 0) return Status::Ok();
   Status done = staging_->pack.Finish();
   if (!done.ok()) return done.Wrap("writing a pack into the store: ");
   git_odb_refresh(pack_odb_.get());

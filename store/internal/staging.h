@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +40,7 @@ std::string CommitBytes(const Oid& tree, const std::vector<Oid>& parents,
 
 struct Staging;
 
+// Thread-safe.
 class ObjectStager {
  public:
   ObjectStager() = default;
@@ -63,6 +65,9 @@ class ObjectStager {
   git::Odb store_odb_, pack_odb_;
   std::shared_ptr<Staging> staging_;
   Sha1 sha_;
+  // Stage, empty and Flush take it: a snapshot writer stages a table's trees on one thread
+  // while it stages the next table's rows on another.
+  mutable std::mutex mu_;
 };
 
 }  // namespace cfgit

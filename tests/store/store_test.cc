@@ -431,19 +431,52 @@ TEST_CASE("a snapshot that is never committed leaves no pack and no temporary fi
 TEST_CASE("NULL and duplicate key values are refused, naming the rows", "[store]") {
   TempDir dir;
   auto store = NewStore(dir);
+  TableSchema s = Table("roles", {"name"});
+  auto roles = [&](cfgit::SnapshotWriter& w) {
+    REQUIRE(w.BeginTable(s).ok());
+    REQUIRE(w.AddRow(R(1, "admin")).ok());
+    REQUIRE(w.AddRow(R(2, "admin")).ok());
+    REQUIRE(w.AddRow(R(3, "member")).ok());
+  };
+  auto check_dup = [](const cfgit::Status& dup) {
+    CHECK(dup.code() == Code::kNeedsAttention);
+    CHECK_THAT(dup.message(), Catch::Contains("table 'roles'"));
+    CHECK_THAT(dup.message(), Catch::Contains("not unique"));
+    CHECK_THAT(dup.message(), Catch::Contains("'admin'"));
+    CHECK_THAT(dup.message(), !Catch::Contains("'member'"));
+  };
+  // Duplicates are found while the next table is read (the table is sorted on a thread of its
+  // own): the next EndTable reports them...
+  {
+    auto writer = store->NewSnapshot();
+    REQUIRE(writer.ok());
+    roles(**writer);
+    REQUIRE((*writer)->EndTable().ok());
+    REQUIRE((*writer)->BeginTable(Table("other")).ok());
+    REQUIRE((*writer)->AddRow(R(1, "x")).ok());
+    check_dup((*writer)->EndTable().status());
+  }
+  // ... or FinishTree, after the last table; and so do WriteCommit and the end of the writer
+  // when nothing else asked (no commit is made).
+  {
+    auto writer = store->NewSnapshot();
+    REQUIRE(writer.ok());
+    roles(**writer);
+    REQUIRE((*writer)->EndTable().ok());
+    check_dup((*writer)->FinishTree("sqlite").status());
+    check_dup((*writer)->WriteCommit({}, "x", {"T", "t@x", 1, 0}).status());
+  }
+  {
+    auto writer = store->NewSnapshot();
+    REQUIRE(writer.ok());
+    roles(**writer);
+    REQUIRE((*writer)->EndTable().ok());
+  }
+  CHECK(std::filesystem::is_empty(dir / ".cfgit/objects/pack"));
+
+  // NULLs are found as the rows are added: EndTable reports them.
   auto writer = store->NewSnapshot();
   REQUIRE(writer.ok());
-  TableSchema s = Table("roles", {"name"});
-  REQUIRE((*writer)->BeginTable(s).ok());
-  REQUIRE((*writer)->AddRow(R(1, "admin")).ok());
-  REQUIRE((*writer)->AddRow(R(2, "admin")).ok());
-  REQUIRE((*writer)->AddRow(R(3, "member")).ok());
-  auto dup = (*writer)->EndTable();
-  CHECK(dup.status().code() == Code::kNeedsAttention);
-  CHECK_THAT(dup.status().message(), Catch::Contains("not unique"));
-  CHECK_THAT(dup.status().message(), Catch::Contains("'admin'"));
-  CHECK_THAT(dup.status().message(), !Catch::Contains("'member'"));
-
   REQUIRE((*writer)->BeginTable(s).ok());
   REQUIRE((*writer)->AddRow({Value::Integer(7), Value::Null()}).ok());
   auto null = (*writer)->EndTable();

@@ -221,6 +221,11 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
   Result<Oid> FinishTree(const std::string& dialect) override {
     CFGIT_RETURN_IF_ERROR(WaitForTable());
+    // No table comes after: the tables' buffers (tens of MB at 1M rows) go before the commit's
+    // pack and diff need memory.
+    current_ = TableRows();
+    ending_ = TableRows();
+    std::vector<RowEntry>().swap(sort_buffer_);
     std::vector<TreeEntry> root;
     std::string meta = "format: 1\ndialect: " + dialect + "\n";
     CFGIT_ASSIGN_OR_RETURN(Oid meta_blob, Stage(GIT_OBJECT_BLOB, meta));

@@ -195,8 +195,8 @@ class GitSnapshotWriter final : public SnapshotWriter {
                                     "key: in cfgit.yaml");
     }
     CFGIT_ASSIGN_OR_RETURN(Oid schema_blob, Stage(GIT_OBJECT_BLOB, EncodeSchema(schema_)));
-    // The building thread uses the memo as loaded here (a table without rows loads none).
-    if (!current_.entries.empty()) Memo();
+    // The building thread uses memo_ as it is now: loaded by the table's first AddRow (a table
+    // without rows needs none, and loads none).
     // The last table's buffers (its thread is done) take the next table's rows: kept, as
     // growing them again costs a page fault a page, more than the rows.
     std::swap(current_, ending_);

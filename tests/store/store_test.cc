@@ -65,6 +65,12 @@ Oid Commit(Store& store, const std::vector<Row>& rows, std::vector<Oid> parents 
 }
 
 Row R(int64_t id, const char* name) { return {Value::Integer(id), Value::Text(name)}; }
+// Rows 0..n-1 named "row <i>": with n = 300, a 256-entry fan-out tree of several KiB.
+std::vector<Row> NumberedRows(int n) {
+  std::vector<Row> rows;
+  for (int i = 0; i < n; ++i) rows.push_back(R(i, ("row " + std::to_string(i)).c_str()));
+  return rows;
+}
 
 // Reads each of `rows` (of table "t", by id) from `commit`: every one is there, as given.
 void CheckRows(Store& store, const Oid& commit, const std::vector<Row>& rows) {
@@ -272,8 +278,7 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
   // in pieces), then a second commit changing a few rows: two packs.
   TempDir dir;
   auto store = NewStore(dir);
-  std::vector<Row> rows;
-  for (int i = 0; i < 300; ++i) rows.push_back(R(i, ("row " + std::to_string(i)).c_str()));
+  std::vector<Row> rows = NumberedRows(300);
   std::string noise;
   uint64_t x = 88172645463325252u;
   while (noise.size() < (2u << 20)) {
@@ -364,8 +369,7 @@ TEST_CASE("packs written after a store was opened read right in the writer and i
   // from the files they hold open.
   TempDir dir;
   auto store = NewStore(dir);
-  std::vector<Row> rows;
-  for (int i = 0; i < 300; ++i) rows.push_back(R(i, ("row " + std::to_string(i)).c_str()));
+  std::vector<Row> rows = NumberedRows(300);
   const std::vector<Row> first_rows = rows;
   Oid first = Commit(*store, rows);
   auto watcher = Store::Open(dir / ".cfgit");

@@ -274,11 +274,12 @@ TEST_CASE("small packs are consolidated, losing no object, while stores keep rea
 
 TEST_CASE("the store reads its packs itself, and leaves deltas and damage to libgit2",
           "[store][git][pack]") {
-  // 300 rows (a 256-entry fan-out tree, several KiB), one of 2 MB that does not compress (read
-  // in pieces), then a second commit changing a few rows: two packs.
+  // 3000 rows (256-entry fan-out trees, several KiB; some 25 ids per first byte in the index,
+  // found by guessing where they are), one of 2 MB that does not compress (read in pieces), then
+  // a second commit changing a few rows: two packs, each asked for the other's ids too.
   TempDir dir;
   auto store = NewStore(dir);
-  std::vector<Row> rows = NumberedRows(300);
+  std::vector<Row> rows = NumberedRows(3000);
   std::string noise;
   uint64_t x = 88172645463325252u;
   while (noise.size() < (2u << 20)) {

@@ -1022,6 +1022,7 @@ class GitStore final : public Store {
     if (mid < pairs.size()) {
       try {
         helper = std::jthread([&] {
+          PrepareThreadHeap();
           auto keep_change = [&](const TreeChange& c) {
             if (stop.load(std::memory_order_relaxed)) return Status::Invalid("stopped");
             later.push_back(c);

@@ -4,10 +4,14 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <regex>
 #include <thread>
 
+#include "store/internal/memory.h"
 #include "tests/support/support.h"
 
 using cfgit::Code;
@@ -147,6 +151,49 @@ TEST_CASE("commits land in packs that stock git reads", "[store][git]") {
   CHECK(info->parents == std::vector<Oid>{first});
   CHECK(info->message == "snapshot\n");
   CHECK(info->author.time == 1700000000);
+}
+
+// The VmFlags of the mapping holding `at`, from /proc/self/smaps ("" when not found).
+std::string VmFlagsAt(uintptr_t at) {
+  std::ifstream smaps("/proc/self/smaps");
+  static const std::regex kRange("^([0-9a-f]+)-([0-9a-f]+) ");
+  std::smatch m;
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    if (std::regex_search(line, m, kRange)) {
+      inside = std::stoull(m[1], nullptr, 16) <= at && at < std::stoull(m[2], nullptr, 16);
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      return line;
+    }
+  }
+  return "";
+}
+
+TEST_CASE("a worker thread's heap is advised huge pages", "[store][memory]") {
+#if defined(__SANITIZE_ADDRESS__)
+  WARN("AddressSanitizer's allocator is not glibc's: nothing to check");
+#else
+  if (!std::filesystem::exists("/sys/kernel/mm/transparent_hugepage/enabled")) {
+    WARN("no transparent huge pages on this machine: nothing to check");
+    return;
+  }
+  cfgit::PrepareHeap();  // as opening a store does
+  std::string plain, advised;
+  auto flags_of_own_heap = [](std::string* flags, bool prepare) {
+    if (prepare) cfgit::PrepareThreadHeap();
+    void* p = std::malloc(4096);
+    *flags = VmFlagsAt(reinterpret_cast<uintptr_t>(p));
+    std::free(p);
+  };
+  // A thread's heap (glibc makes one per thread, up to a limit) has no advice of its own ...
+  std::thread([&] { flags_of_own_heap(&plain, false); }).join();
+  INFO(plain);
+  REQUIRE_FALSE(plain.empty());
+  // ... and has it once the thread asks (a thread that ended leaves its heap to the next).
+  std::thread([&] { flags_of_own_heap(&advised, true); }).join();
+  INFO(advised);
+  CHECK_THAT(advised + " ", Catch::Contains(" hg "));
+#endif
 }
 
 TEST_CASE("commit ids are reproducible with a pinned author and time", "[store]") {

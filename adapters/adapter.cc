@@ -5,14 +5,21 @@
 #include <mutex>
 #include <thread>
 
-#include "adapters/postgres/postgres_adapter.h"
+#include "adapters/postgres/connection_string.h"
+#include "adapters/postgres/module.h"
 #include "adapters/sqlite/sqlite_adapter.h"
 
 namespace cfgit {
 
 Result<std::unique_ptr<Adapter>> Adapter::Open(const std::string& url, const OpenOptions& options) {
   if (url.rfind("sqlite:", 0) == 0) return OpenSqlite(url.substr(7), options);
-  if (IsPostgresUrl(url)) return OpenPostgres(url, options);
+  if (pg::IsPostgresUrl(url)) {
+    Result<const PostgresModule*> postgres = LoadPostgresModule();
+    if (!postgres.ok()) {
+      return postgres.status().Wrap("environment '" + options.environment + "': ");
+    }
+    return (*postgres)->open(url, options);
+  }
   return Status::Invalid("environment '" + options.environment + "': unknown database URL '" +
                          RedactUrl(url) +
                          "'; expected sqlite:PATH, postgresql://USER@HOST[:PORT]/DB or "
@@ -20,9 +27,8 @@ Result<std::unique_ptr<Adapter>> Adapter::Open(const std::string& url, const Ope
 }
 
 Status ForEachRow(RowReader& reader, const std::function<Status(const Row&)>& each) {
-  return ForEachRow(reader, nullptr, [&each](const Row& row, const PreparedRow&) {
-    return each(row);
-  });
+  return ForEachRow(reader, nullptr,
+                    [&each](const Row& row, const PreparedRow&) { return each(row); });
 }
 
 Status ForEachRow(RowReader& reader,

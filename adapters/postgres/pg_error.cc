@@ -53,11 +53,3 @@ Status CurrentExceptionStatus(const std::string& what) {
 }
 
 }  // namespace cfgit::pg
-
-#if defined(__SANITIZE_ADDRESS__)
-// libpqxx 6.4 leaks the PGresult of a statement that fails because the connection is gone
-// (make_result asks for the client encoding, which throws "not connected", before it owns the
-// result). That is a bug of the library, not of cfgit, and it happens only on a lost connection:
-// LeakSanitizer is told to ignore leaks allocated under libpqxx, in debug builds only.
-extern "C" const char* __lsan_default_suppressions() { return "leak:libpqxx-6.4.so\n"; }
-#endif

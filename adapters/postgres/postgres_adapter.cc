@@ -9,6 +9,7 @@
 #include "adapters/postgres/catalog.h"
 #include "adapters/postgres/connection_string.h"
 #include "adapters/postgres/copy_text.h"
+#include "adapters/postgres/module.h"
 #include "adapters/postgres/pg_error.h"
 
 namespace cfgit {
@@ -346,8 +347,6 @@ Status CheckSchemas(pqxx::connection& conn, const std::vector<std::string>& sche
 
 }  // namespace
 
-bool IsPostgresUrl(const std::string& url) { return pg::IsPostgresUrl(url); }
-
 Result<std::unique_ptr<Adapter>> OpenPostgres(const std::string& url, const OpenOptions& options) {
   const std::string where =
       "environment '" + options.environment + "' (" + pg::RedactConnection(url) + ")";
@@ -364,3 +363,8 @@ Result<std::unique_ptr<Adapter>> OpenPostgres(const std::string& url, const Open
 }
 
 }  // namespace cfgit
+
+// The module's entry point (module.h).
+extern "C" __attribute__((visibility("default")))
+const cfgit::PostgresModule cfgit_postgres_module = {cfgit::kPostgresModuleAbi,
+                                                     &cfgit::OpenPostgres};

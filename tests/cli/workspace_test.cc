@@ -336,6 +336,48 @@ TEST_CASE("help, version and argument errors", "[cli]") {
   CHECK(format.out.empty());
 }
 
+TEST_CASE("the PostgreSQL adapter is a module loaded only for PostgreSQL environments",
+          "[cli][env]") {
+  // cfgit does not link libpq: commands that open no PostgreSQL environment never load it.
+  RunResult linked = Shell(".", "ldd '" CFGIT_BINARY "'");
+  CFGIT_EXPECT_EXIT(linked, 0);
+  CHECK_THAT(linked.out, !Catch::Contains("libpq"));
+  RunResult module = Shell(".", "ldd '" CFGIT_POSTGRES_MODULE "'");
+  CFGIT_EXPECT_EXIT(module, 0);
+  CHECK_THAT(module.out, Catch::Contains("libpqxx") && Catch::Contains("libpq.so"));
+
+  Ws ws;
+  ws.AddEnv("dev");
+  Sqlite(ws.Db("dev"), "CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
+  CFGIT_EXPECT_EXIT(ws.Run("env add prod postgresql://cfg@127.0.0.1:1/app"), 0);
+  auto with_module = [&](const std::string& path, const std::string& args) {
+    return Shell(ws.path(), "CFGIT_POSTGRES_MODULE='" + path + "' '" CFGIT_BINARY "' " + args);
+  };
+  // Without the module, a SQLite environment commits as ever ...
+  const std::string missing = ws / "nowhere/cfgit-postgres.so";
+  CFGIT_EXPECT_EXIT(with_module(missing, "commit dev -m first"), 0);
+  // ... and a PostgreSQL one fails with exit 3 naming the file and where it belongs.
+  const std::string before = TreeFingerprint(ws.path());
+  RunResult gone = with_module(missing, "diff @prod");
+  CFGIT_EXPECT_EXIT(gone, 3);
+  CHECK_THAT(gone.err, Catch::Contains("environment 'prod'") &&
+                           Catch::Contains("the PostgreSQL adapter cannot be loaded") &&
+                           Catch::Contains(missing) &&
+                           Catch::Contains("beside the cfgit executable"));
+  // A file that is not this build's module is refused, not called.
+  RunResult zlib = Shell(".", "ldd '" CFGIT_BINARY "' | awk '/libz[.]so/ {print $3}'");
+  REQUIRE_FALSE(Trim(zlib.out).empty());
+  RunResult foreign = with_module(Trim(zlib.out), "diff @prod");
+  CFGIT_EXPECT_EXIT(foreign, 3);
+  CHECK_THAT(foreign.err, Catch::Contains("comes from another build of cfgit"));
+  CHECK(TreeFingerprint(ws.path()) == before);
+  // cfgit finds the module beside itself (Cfgit runs it without the variable): it loads and
+  // tries the server, which refuses.
+  RunResult beside = ws.Run("diff @prod");
+  CFGIT_EXPECT_EXIT(beside, 3);
+  CHECK_THAT(beside.err, Catch::Contains("cannot connect") && !Catch::Contains("cannot be loaded"));
+}
+
 TEST_CASE("env add and remove reject bad input with exit 2 and change nothing", "[cli][env]") {
   Ws ws;
   ws.AddEnv("dev");

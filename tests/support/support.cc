@@ -83,8 +83,9 @@ RunResult Shell(const std::string& dir, const std::string& command_line) {
 }
 
 RunResult Cfgit(const std::string& dir, const std::string& args) {
+  // cfgit finds its PostgreSQL module beside itself, as it does installed (main.cc sets this).
   return Shell(dir,
-               "CFGIT_TIME=1700000000 CFGIT_AUTHOR_NAME='Test Author' "
+               "env -u CFGIT_POSTGRES_MODULE CFGIT_TIME=1700000000 CFGIT_AUTHOR_NAME='Test Author' "
                "CFGIT_AUTHOR_EMAIL=test@example.com '" CFGIT_BINARY "' " +
                    args);
 }

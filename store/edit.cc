@@ -2,7 +2,9 @@
 #include "store/internal/edit.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -29,12 +31,41 @@ std::string RowFile(const std::string& stem) {
   return d1 + "/" + d2 + "/" + stem + ".yaml";
 }
 
-// The entries of a tree the editor rewrites. It is read once (the diffs before an edit have
-// mostly read it already) and not kept after: Finish rewrites each tree once.
-Result<std::vector<TreeEntry>> TakeEntries(TreeReader* trees, const Oid& id) {
+// A tree the editor rewrites. It is read once (the diffs before an edit have mostly read it
+// already) and not kept after: Finish rewrites each tree once.
+Result<std::shared_ptr<const RawTree>> TakeTree(TreeReader* trees, const Oid& id) {
   CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> tree, trees->Get(id, false));
   trees->Drop(id);
+  return tree;
+}
+
+Result<std::vector<TreeEntry>> TakeEntries(TreeReader* trees, const Oid& id) {
+  CFGIT_ASSIGN_OR_RETURN(std::shared_ptr<const RawTree> tree, TakeTree(trees, id));
   return tree->ToEntries();
+}
+
+// `tree`'s bytes with new ids for some of its entries, when every change is one: each name of
+// `files` is a file of `tree` given a new blob, each of `dirs` a directory given a new tree, and
+// the tree is in the form TreeBytes writes (then the result is too). nullopt otherwise. Most
+// edits of a snapshot are these (a row changed in a fan-out directory): the tree is not taken
+// apart into entries and written again.
+std::optional<std::string> WithNewIds(
+    const RawTree& tree, const std::map<std::string, std::optional<Oid>, std::less<>>& files,
+    const std::map<std::string, std::optional<Oid>, std::less<>>& dirs) {
+  std::string bytes;
+  for (const auto* edits : {&files, &dirs}) {
+    for (const auto& [name, id] : *edits) {
+      const RawTree::Entry* e = tree.Find(name);
+      if (!id || !e || e->is_tree != (edits == &dirs)) return std::nullopt;
+      if (bytes.empty()) {
+        if (!tree.IsCanonical()) return std::nullopt;
+        bytes = tree.bytes();
+      }
+      std::memcpy(bytes.data() + e->at + e->name_len + 1, id->bytes.data(), id->bytes.size());
+    }
+  }
+  if (bytes.empty()) return std::nullopt;
+  return bytes;
 }
 
 // Applies `edits` (paths relative to `tree` → blob, or nullopt to remove) to `tree` (nullopt:
@@ -53,22 +84,36 @@ Result<std::optional<Oid>> EditTree(TreeReader* trees, ObjectStager* stager,
       below[path.substr(0, slash)][path.substr(slash + 1)] = blob;
     }
   }
-  std::vector<TreeEntry> list;
+  std::shared_ptr<const RawTree> raw;
   if (tree) {
-    CFGIT_ASSIGN_OR_RETURN(list, TakeEntries(trees, *tree));
+    CFGIT_ASSIGN_OR_RETURN(raw, TakeTree(trees, *tree));
   }
+  // The directories below, edited first: each directory's new tree, or nullopt when it is left
+  // empty. A file that becomes a directory starts empty.
+  std::map<std::string, std::optional<Oid>, std::less<>> edited;
+  for (const auto& [dir, sub] : below) {
+    const RawTree::Entry* e = raw ? raw->Find(dir) : nullptr;
+    std::optional<Oid> current = e && e->is_tree ? std::optional<Oid>(raw->oid(*e)) : std::nullopt;
+    CFGIT_ASSIGN_OR_RETURN(edited[dir], EditTree(trees, stager, current, sub));
+  }
+  if (raw) {
+    if (std::optional<std::string> bytes = WithNewIds(*raw, here, edited)) {
+      CFGIT_ASSIGN_OR_RETURN(Oid id, stager->Stage(GIT_OBJECT_TREE, *bytes));
+      return std::optional<Oid>(id);
+    }
+  }
+  std::vector<TreeEntry> list;
+  if (raw) list = raw->ToEntries();
   // The entries kept, in order, then the new ones, sorted and merged in: StageTree takes them
   // as they are when they are in Git's order.
   std::vector<TreeEntry> out, turned;  // turned: files that became directories (they sort anew)
-  out.reserve(list.size() + here.size() + below.size());
+  out.reserve(list.size() + here.size() + edited.size());
   for (TreeEntry& e : list) {
     if (here.count(e.name)) continue;
-    if (auto sub = below.find(e.name); sub != below.end()) {
-      std::optional<Oid> current = e.is_tree ? std::optional<Oid>(e.id) : std::nullopt;
-      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> edited,
-                             EditTree(trees, stager, current, sub->second));
-      if (edited) (e.is_tree ? out : turned).push_back({std::move(e.name), true, *edited});
-      below.erase(sub);
+    if (auto sub = edited.find(e.name); sub != edited.end()) {
+      if (sub->second)
+        (e.is_tree ? out : turned).push_back({std::move(e.name), true, *sub->second});
+      edited.erase(sub);
       continue;
     }
     out.push_back(std::move(e));
@@ -78,9 +123,8 @@ Result<std::optional<Oid>> EditTree(TreeReader* trees, ObjectStager* stager,
   for (const auto& [name, blob] : here) {
     if (blob) out.push_back({name, false, *blob});
   }
-  for (const auto& [dir, sub] : below) {  // directories that did not exist
-    CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> edited, EditTree(trees, stager, std::nullopt, sub));
-    if (edited) out.push_back({dir, true, *edited});
+  for (const auto& [dir, id] : edited) {  // directories that did not exist
+    if (id) out.push_back({dir, true, *id});
   }
   auto added = out.begin() + static_cast<std::ptrdiff_t>(kept);
   std::sort(added, out.end(), GitOrder);

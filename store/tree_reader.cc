@@ -70,6 +70,18 @@ std::vector<TreeEntry> RawTree::ToEntries() const {
   return out;
 }
 
+bool RawTree::IsCanonical() const {
+  size_t from = 0;  // where the entry's mode starts: after the entry before it
+  for (const Entry& e : entries_) {
+    std::string_view mode(data_ + from, e.at - from);
+    if (mode != (e.is_tree ? std::string_view("40000 ") : std::string_view("100644 "))) {
+      return false;
+    }
+    from = e.at + e.name_len + 21u;
+  }
+  return true;
+}
+
 size_t RawTree::footprint() const {
   return bytes_.size() + entries_.capacity() * sizeof(Entry) + 64;
 }

@@ -59,6 +59,12 @@ class RawTree {
   // The entry named `name` (a tree or a file), if any.
   const Entry* Find(std::string_view name) const;
   std::vector<TreeEntry> ToEntries() const;
+  // The tree's bytes, as read.
+  std::string_view bytes() const { return {data_, bytes_.size()}; }
+  // True when the bytes are what TreeBytes(ToEntries()) writes: files with mode 100644 and
+  // directories 40000 (cfgit's trees are; a tree written by another tool may not be). Entries
+  // are taken to be in Git's order, as Find takes them (git fsck refuses a tree that is not).
+  bool IsCanonical() const;
   // Bytes held: what the cache counts.
   size_t footprint() const;
 

@@ -1085,6 +1085,43 @@ TEST_CASE("an edited snapshot equals the same content written from scratch", "[s
   CHECK(placed->Hex() == expected.Hex());
 }
 
+TEST_CASE("the editor writes trees in cfgit's form even where it edits one that is not",
+          "[store][edit]") {
+  // Most edits only give entries new ids, and the editor writes those into the tree's bytes; a
+  // tree in another form (here stock git made a row file executable) is written anew.
+  TempDir dir;
+  auto store = NewStore(dir);
+  Oid canonical = WriteTree(*store, NumberedRows(300));
+  auto line = [](std::string out) { return out.substr(0, out.find('\n')); };
+  auto path = Shell(dir.path(), "git --git-dir=.cfgit ls-tree -r --name-only " + canonical.Hex() +
+                                    " | grep '/7[.]yaml$'");
+  REQUIRE(path.exit_code == 0);
+  const std::string file = line(path.out), tree = canonical.Hex();
+  auto made =
+      Shell(dir.path(), "export GIT_DIR=.cfgit GIT_INDEX_FILE=$PWD/index && git read-tree " + tree +
+                            " && git update-index --cacheinfo 100755,$(git rev-parse " + tree +
+                            ":" + file + ")," + file + " && git write-tree");
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  auto other_form = Oid::FromHex(line(made.out));
+  REQUIRE(other_form.ok());
+  REQUIRE_FALSE(*other_form == canonical);
+
+  std::vector<Row> rows = NumberedRows(300);
+  rows[7] = R(7, "seven");
+  rows[8] = R(8, "eight");
+  Oid expected = WriteTree(*store, rows);
+  for (const Oid& from : {canonical, *other_form}) {
+    auto editor = store->EditSnapshot(from);
+    REQUIRE(editor.ok());
+    REQUIRE((*editor)->PutRow(Table("t"), rows[7]).ok());
+    REQUIRE((*editor)->PutRow(Table("t"), rows[8]).ok());
+    auto edited = (*editor)->Finish();
+    REQUIRE(edited.ok());
+    CHECK(edited->Hex() == expected.Hex());
+  }
+}
+
 TEST_CASE("a merge state round-trips through the store, compare-and-swap", "[store][merge]") {
   TempDir dir;
   auto store = NewStore(dir);

@@ -181,6 +181,12 @@ class Bench:
     def build(self):
         if self.args.cfgit:
             self.cfgit = os.path.abspath(self.args.cfgit)
+            # cfgit loads its PostgreSQL adapter from beside itself (docs/postgresql.md).
+            module = os.path.join(os.path.dirname(self.cfgit), "cfgit-postgres.so")
+            if ("postgres" in self.args.backends and not os.environ.get("CFGIT_POSTGRES_MODULE")
+                    and not os.path.exists(module)):
+                sys.exit(f"--cfgit {self.cfgit}: the PostgreSQL steps need {module} from the same "
+                         "build (or CFGIT_POSTGRES_MODULE naming it)")
             return
         bdir = os.path.join(ROOT, "build", "bench")
         print(f"Building cfgit (RelWithDebInfo, -j2) in {bdir}", flush=True)
@@ -560,7 +566,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--pct", type=float, default=1.0, help="percentage of rows changed per variant (default 1)")
     ap.add_argument("--fixed", type=int, default=1000, help="fixed number of changed rows for the scaling rows")
-    ap.add_argument("--cfgit", help="use this cfgit binary instead of building build/bench/cfgit")
+    ap.add_argument("--cfgit", help="use this cfgit binary instead of building build/bench/cfgit "
+                    "(for PostgreSQL, with its cfgit-postgres.so beside it)")
     ap.add_argument("--work", default=None, help="work directory (default: a new one under /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep databases and workspaces")
     ap.add_argument("--no-alt", action="store_true", help="skip the files+git alternative")

@@ -3,8 +3,9 @@
 #include <cstdlib>
 
 int main(int argc, char* argv[]) {
-  // The test programs are not beside the PostgreSQL adapter's module: they are told where it is
-  // (the cfgit they run finds it beside itself: support.cc's Cfgit clears this).
-  ::setenv("CFGIT_POSTGRES_MODULE", CFGIT_POSTGRES_MODULE, 0);
+  // The test programs are not beside the PostgreSQL adapter's module: they are told where this
+  // build's is, whatever the environment said (the cfgit they run finds it beside itself:
+  // support.cc's Cfgit clears this).
+  ::setenv("CFGIT_POSTGRES_MODULE", CFGIT_POSTGRES_MODULE, 1);
   return Catch::Session().run(argc, argv);
 }

@@ -4,23 +4,33 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 namespace cfgit {
 namespace {
 
-std::string ModulePath() {
-  if (const char* path = std::getenv("CFGIT_POSTGRES_MODULE"); path && *path) return path;
+constexpr const char* kNext =
+    "; it is built with cfgit (cmake --build BUILD_DIR builds both) and must sit beside the cfgit "
+    "executable, or be named by CFGIT_POSTGRES_MODULE";
+
+Result<std::string> ModulePath() {
+  if (const char* path = std::getenv("CFGIT_POSTGRES_MODULE"); path && *path)
+    return std::string(path);
   std::error_code ec;
   std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ((ec ? std::filesystem::path(".") : exe.parent_path()) / "cfgit-postgres.so").string();
+  if (ec) {  // never the current directory: it may be anyone's
+    return Status::Database(
+        "the PostgreSQL adapter cannot be found: the cfgit executable's "
+        "directory is unknown (/proc/self/exe: " +
+        ec.message() + ")" + kNext);
+  }
+  return (exe.parent_path() / "cfgit-postgres.so").string();
 }
 
 Result<const PostgresModule*> Load() {
-  const std::string path = ModulePath();
-  const std::string next =
-      "; it is built with cfgit (cmake --build BUILD_DIR builds both) and must sit beside the "
-      "cfgit executable, or be named by CFGIT_POSTGRES_MODULE";
+  CFGIT_ASSIGN_OR_RETURN(const std::string path, ModulePath());
+  const std::string next = kNext;
   // RTLD_NOW: a symbol the module lacks fails here, not in the middle of a write.
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
@@ -29,7 +39,8 @@ Result<const PostgresModule*> Load() {
         "the PostgreSQL adapter cannot be loaded: " + std::string(why ? why : path) + next);
   }
   auto* module = static_cast<const PostgresModule*>(::dlsym(handle, kPostgresModuleSymbol));
-  if (!module || module->abi != kPostgresModuleAbi || !module->open) {
+  if (!module || module->abi != kPostgresModuleAbi || !module->build ||
+      std::strcmp(module->build, CFGIT_BUILD_ID) != 0 || !module->open) {
     ::dlclose(handle);
     return Status::Database("the PostgreSQL adapter " + path +
                             " comes from another build of cfgit" + next);

@@ -366,5 +366,5 @@ Result<std::unique_ptr<Adapter>> OpenPostgres(const std::string& url, const Open
 
 // The module's entry point (module.h).
 extern "C" __attribute__((visibility("default")))
-const cfgit::PostgresModule cfgit_postgres_module = {cfgit::kPostgresModuleAbi,
+const cfgit::PostgresModule cfgit_postgres_module = {cfgit::kPostgresModuleAbi, CFGIT_BUILD_ID,
                                                      &cfgit::OpenPostgres};

@@ -1,5 +1,5 @@
 // Large buffers and the kernel: asking for huge pages where the machine offers them on request.
-// Included only by store/*.cc.
+// Included only by store/*.cc (and the store's tests).
 #pragma once
 
 #include <malloc.h>
@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 namespace cfgit {
@@ -65,6 +66,16 @@ inline void PrepareHeap() {
 #endif
 }
 
+// Whether `p`, just returned by glibc's malloc, lies in a thread's heap rather than the main one:
+// glibc sets the NON_MAIN_ARENA bit (4) of the chunk's size word, which lies just before it.
+inline bool InThreadHeap(const void* p) {
+  size_t size_word;
+  std::memcpy(&size_word,
+              reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p) - sizeof size_word),
+              sizeof size_word);
+  return (size_word & 4) != 0;
+}
+
 // Advises huge pages for the heap glibc gave the calling thread, as PrepareHeap does for the
 // main heap: a thread's heap is a 64 MiB region aligned to 64 MiB (glibc's HEAP_MAX_SIZE on
 // 64-bit), usable at once since PrepareHeap's M_TOP_PAD is that large. A merge's second diff
@@ -74,12 +85,14 @@ inline void PrepareHeap() {
 // outside glibc, nothing is done.
 inline void PrepareThreadHeap() {
 #if defined(M_TOP_PAD) && defined(__GLIBC__) && defined(MADV_HUGEPAGE) && \
-    !defined(__SANITIZE_ADDRESS__)  // AddressSanitizer's allocator is not glibc's
+    UINTPTR_MAX > 0xffffffffu &&                                          \
+    !defined(__SANITIZE_ADDRESS__)  // ASan's allocator is not glibc's
   constexpr uintptr_t kHeap = uintptr_t{64} << 20;
   void* probe = std::malloc(64);
   if (!probe) return;
   char* brk = static_cast<char*>(::sbrk(0));
-  if (brk != reinterpret_cast<char*>(-1) && static_cast<char*>(probe) >= brk) {
+  if (InThreadHeap(probe) && brk != reinterpret_cast<char*>(-1) &&
+      static_cast<char*>(probe) >= brk) {
     uintptr_t heap = reinterpret_cast<uintptr_t>(probe) & ~(kHeap - 1);
     ::madvise(reinterpret_cast<void*>(heap), kHeap, MADV_HUGEPAGE);
   }

@@ -1,5 +1,6 @@
 // End to end: cfgit init, finding the workspace, env add/list/remove, cfgit.yaml validation.
 #include <filesystem>
+#include <regex>
 
 #include "tests/cli/cli_fixture.h"
 
@@ -364,12 +365,24 @@ TEST_CASE("the PostgreSQL adapter is a module loaded only for PostgreSQL environ
                            Catch::Contains("the PostgreSQL adapter cannot be loaded") &&
                            Catch::Contains(missing) &&
                            Catch::Contains("beside the cfgit executable"));
-  // A file that is not this build's module is refused, not called.
+  // A file that is not this build's module is refused, not called: a library that is no module,
+  // and this build's module with another build's id.
   RunResult zlib = Shell(".", "ldd '" CFGIT_BINARY "' | awk '/libz[.]so/ {print $3}'");
   REQUIRE_FALSE(Trim(zlib.out).empty());
   RunResult foreign = with_module(Trim(zlib.out), "diff @prod");
   CFGIT_EXPECT_EXIT(foreign, 3);
   CHECK_THAT(foreign.err, Catch::Contains("comes from another build of cfgit"));
+  std::string bytes = ReadFile(CFGIT_POSTGRES_MODULE);
+  std::smatch id;
+  REQUIRE(std::regex_search(bytes, id, std::regex("[0-9]{8}T[0-9]{6}-[A-Za-z0-9]{12}")));
+  bytes[static_cast<size_t>(id.position(0))] =
+      '1' + (bytes[static_cast<size_t>(id.position(0))] == '1');
+  TempDir elsewhere;
+  const std::string other = elsewhere / "cfgit-postgres.so";
+  WriteFile(other, bytes);
+  RunResult other_build = with_module(other, "diff @prod");
+  CFGIT_EXPECT_EXIT(other_build, 3);
+  CHECK_THAT(other_build.err, Catch::Contains("comes from another build of cfgit"));
   CHECK(TreeFingerprint(ws.path()) == before);
   // cfgit finds the module beside itself (Cfgit runs it without the variable): it loads and
   // tries the server, which refuses.

@@ -30,20 +30,19 @@ Result<std::string> ModulePath() {
 
 Result<const PostgresModule*> Load() {
   CFGIT_ASSIGN_OR_RETURN(const std::string path, ModulePath());
-  const std::string next = kNext;
   // RTLD_NOW: a symbol the module lacks fails here, not in the middle of a write.
   void* handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
     const char* why = ::dlerror();
     return Status::Database(
-        "the PostgreSQL adapter cannot be loaded: " + std::string(why ? why : path) + next);
+        "the PostgreSQL adapter cannot be loaded: " + std::string(why ? why : path) + kNext);
   }
   auto* module = static_cast<const PostgresModule*>(::dlsym(handle, kPostgresModuleSymbol));
   if (!module || module->abi != kPostgresModuleAbi || !module->build ||
       std::strcmp(module->build, CFGIT_BUILD_ID) != 0 || !module->open) {
     ::dlclose(handle);
     return Status::Database("the PostgreSQL adapter " + path +
-                            " comes from another build of cfgit" + next);
+                            " comes from another build of cfgit" + kNext);
   }
   return module;  // loaded for the rest of the process
 }

@@ -1,6 +1,6 @@
 // The PostgreSQL adapter is a module, cfgit-postgres.so, loaded the first time a PostgreSQL
 // environment is opened: a command that opens none does not load libpq, libpqxx and the TLS,
-// Kerberos and LDAP libraries libpq brings (9 ms of every command's start). The module is built
+// Kerberos and LDAP libraries libpq brings (7 ms of every command's start). The module is built
 // with cfgit, from the same sources, and placed beside the cfgit executable.
 #pragma once
 

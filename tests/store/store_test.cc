@@ -153,20 +153,29 @@ TEST_CASE("commits land in packs that stock git reads", "[store][git]") {
   CHECK(info->author.time == 1700000000);
 }
 
-// The VmFlags of the mapping holding `at`, from /proc/self/smaps ("" when not found).
-std::string VmFlagsAt(uintptr_t at) {
+// The mapping holding `at`, from /proc/self/smaps: where it starts and its VmFlags line (0 and
+// "" when none holds it).
+struct Mapping {
+  uintptr_t from = 0;
+  std::string flags;
+};
+Mapping MappingAt(uintptr_t at) {
   std::ifstream smaps("/proc/self/smaps");
   static const std::regex kRange("^([0-9a-f]+)-([0-9a-f]+) ");
   std::smatch m;
+  Mapping found;
   bool inside = false;
   for (std::string line; std::getline(smaps, line);) {
     if (std::regex_search(line, m, kRange)) {
-      inside = std::stoull(m[1], nullptr, 16) <= at && at < std::stoull(m[2], nullptr, 16);
+      uintptr_t from = std::stoull(m[1], nullptr, 16);
+      inside = from <= at && at < std::stoull(m[2], nullptr, 16);
+      if (inside) found.from = from;
     } else if (inside && line.rfind("VmFlags:", 0) == 0) {
-      return line;
+      found.flags = line;
+      return found;
     }
   }
-  return "";
+  return found;
 }
 
 TEST_CASE("a worker thread's heap is advised huge pages", "[store][memory]") {
@@ -178,8 +187,8 @@ TEST_CASE("a worker thread's heap is advised huge pages", "[store][memory]") {
     return;
   }
   cfgit::PrepareHeap();  // as opening a store does
-  std::string advised;
-  bool own_heap = false, aligned = false;
+  Mapping heap;
+  bool own_heap = false;
   std::thread([&] {
     cfgit::PrepareThreadHeap();
     void* p = std::malloc(4096);
@@ -187,21 +196,13 @@ TEST_CASE("a worker thread's heap is advised huge pages", "[store][memory]") {
     // NON_MAIN_ARENA bit of its size word), above the main heap, in a mapping that starts on a
     // 64 MiB boundary (glibc reserves each thread heap so aligned).
     own_heap = cfgit::InThreadHeap(p) && p >= ::sbrk(0);
-    uintptr_t at = reinterpret_cast<uintptr_t>(p);
-    advised = VmFlagsAt(at);
-    std::ifstream maps("/proc/self/maps");
-    for (std::string line; std::getline(maps, line);) {
-      size_t dash = line.find('-');
-      uintptr_t from = std::stoull(line.substr(0, dash), nullptr, 16);
-      uintptr_t to = std::stoull(line.substr(dash + 1), nullptr, 16);
-      if (from <= at && at < to) aligned = from % (uintptr_t{64} << 20) == 0;
-    }
+    heap = MappingAt(reinterpret_cast<uintptr_t>(p));
     std::free(p);
   }).join();
   REQUIRE(own_heap);
-  CHECK(aligned);
-  INFO(advised);
-  CHECK_THAT(advised + " ", Catch::Contains(" hg "));
+  CHECK(heap.from % (uintptr_t{64} << 20) == 0);
+  INFO(heap.flags);
+  CHECK_THAT(heap.flags + " ", Catch::Contains(" hg "));
 #endif
 }
 

@@ -98,12 +98,48 @@ class Bench:
         return p
 
     def measure(self, op, backend, size, cmd, cwd=None, env=None, tool="cfgit", ok=(0,), store=None,
-                stdout=subprocess.DEVNULL, note="", limit=None):
+                stdout=subprocess.DEVNULL, note="", limit=None, again=None):
         """Runs cmd (list, or a string for bash) under GNU time and records the figures: wall and
         CPU time, peak resident memory (GNU time's maximum RSS, which counts the pages of files
         the process maps, such as a store's packs) and peak private memory (the largest sum of
         RssAnon over the processes below GNU time, sampled every 5 ms: heap and stacks only).
-        With `limit` (seconds), a command still running then is stopped and recorded as such."""
+        With `limit` (seconds), a command still running then is stopped and recorded as such.
+        With `again` (a step that can be run again: a callable that puts back what the step
+        changed, run before each further run), a step that took under --repeat-under seconds is
+        run --repeat times in all and the run of median wall time is recorded, with every run's
+        time: one run of a short step on this machine is within its noise."""
+        runs = [self._run(op, backend, size, cmd, cwd, env, tool, ok, store, stdout, limit)]
+        first = runs[0]
+        if again and not first.get("stopped") and self.args.repeat > 1 and \
+                first["seconds"] < self.args.repeat_under:
+            for _ in range(self.args.repeat - 1):
+                again()
+                runs.append(self._run(op, backend, size, cmd, cwd, env, tool, ok, store, stdout, limit))
+        r = sorted(runs, key=lambda x: x["seconds"])[len(runs) // 2]
+        median = ""
+        if len(runs) > 1:
+            r["runs"] = [x["seconds"] for x in runs]
+            times = ", ".join(f"{x:.3f}" for x in r["runs"])
+            median = f"median of {len(runs)} runs ({times} s)"
+        r["note"] = "; ".join(x for x in (note, r["note"], median) if x)
+        self.results.append(r)
+        self.save_partial()
+        if r.get("stopped"):
+            self.notes.append(f"{op} [{backend} {size}]: stopped at the {limit} s limit")
+            print(f"  {op:<46} > {limit} s: stopped at the time limit", flush=True)
+            return r
+        mb, priv, loose = r["peak_mb"], r["private_mb"], r["loose_objects"]
+        extra = f"  loose objects: {loose}" if loose is not None else ""
+        if len(runs) > 1:
+            extra += f"  (median of {times} s)"
+        print(f"  {op:<46} {r['seconds']:9.3f} s (cpu {r['cpu_seconds'] or 0:8.2f} s) {mb or 0:8.1f} MB "
+              f"(private {priv or 0:7.1f} MB){extra}", flush=True)
+        return r
+
+    def _run(self, op, backend, size, cmd, cwd, env, tool, ok, store, stdout, limit):
+        """One run of a step (see measure): its figures, or raises Failure."""
+        # What earlier steps left unwritten is written out first, not during this step.
+        os.sync()
         with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
             argv = cmd if isinstance(cmd, list) else ["bash", "-c", "set -eo pipefail; " + cmd]
             full = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", tf.name, "--"] + argv
@@ -128,16 +164,11 @@ class Bench:
             lines = [l for l in open(tf.name).read().splitlines() if l.strip()]
         if err:
             self.log.write(err[-4000:] + "\n")
+        base = {"backend": backend, "rows": size, "tool": tool, "op": op}
         if stopped:
-            r = {"backend": backend, "rows": size, "tool": tool, "op": op, "seconds": round(wall, 2),
-                 "cpu_seconds": None, "peak_mb": None, "private_mb": round(private_kb / 1024.0, 1),
-                 "loose_objects": None, "stopped": True,
-                 "note": (note + "; " if note else "") + f"stopped at the {limit} s limit"}
-            self.results.append(r)
-            self.save_partial()
-            self.notes.append(f"{op} [{backend} {size}]: stopped at the {limit} s limit")
-            print(f"  {op:<46} > {limit} s: stopped at the time limit", flush=True)
-            return p
+            return dict(base, seconds=round(wall, 2), cpu_seconds=None, peak_mb=None,
+                        private_mb=round(private_kb / 1024.0, 1), loose_objects=None, stopped=True,
+                        note=f"stopped at the {limit} s limit")
         if p.returncode not in ok:
             sys.stderr.write(f"\nFAILED ({tool}, exit {p.returncode}): {op} [{backend} {size}]\n"
                              f"  $ {shlex.join(argv)}\n{err[-3000:]}\n")
@@ -147,17 +178,9 @@ class Bench:
             secs, mb, cpu = float(secs), int(kb) / 1024.0, round(float(us) + float(ss), 2)
         except (IndexError, ValueError):
             secs, mb, cpu = wall, None, None
-        loose = self.loose(store) if store else None
-        r = {"backend": backend, "rows": size, "tool": tool, "op": op, "seconds": secs, "cpu_seconds": cpu,
-             "peak_mb": round(mb, 1) if mb is not None else None,
-             "private_mb": round(private_kb / 1024.0, 1) if private_kb else None,
-             "loose_objects": loose, "note": note}
-        self.results.append(r)
-        self.save_partial()
-        extra = f"  loose objects: {loose}" if loose is not None else ""
-        print(f"  {op:<46} {secs:9.3f} s (cpu {cpu or 0:8.2f} s) {mb or 0:8.1f} MB "
-              f"(private {private_kb / 1024.0:7.1f} MB){extra}", flush=True)
-        return p
+        return dict(base, seconds=secs, cpu_seconds=cpu, peak_mb=round(mb, 1) if mb is not None else None,
+                    private_mb=round(private_kb / 1024.0, 1) if private_kb else None,
+                    loose_objects=self.loose(store) if store else None, note="")
 
     def save_partial(self):
         """Every figure so far, in case the run is stopped before its report."""
@@ -341,7 +364,8 @@ def run_size(b, side_cls, size):
     else:
         open(side.path("ovwempty"), "w").close()
 
-    b.measure("floor: stream all tables", backend, size, side.floor_cmd("dev", tables), tool="floor")
+    b.measure("floor: stream all tables", backend, size, side.floor_cmd("dev", tables), tool="floor",
+              again=lambda: None)
 
     ws = os.path.join(d, "ws")
     os.makedirs(ws)
@@ -352,8 +376,21 @@ def run_size(b, side_cls, size):
     def setup(*argv):
         b.sh([cf] + list(argv), cwd=ws, env=env)
 
-    def cfgit(op, *argv, stdout=subprocess.DEVNULL, note=""):
-        return b.measure(op, backend, size, [cf] + list(argv), cwd=ws, env=env, store=store, stdout=stdout, note=note)
+    def cfgit(op, *argv, stdout=subprocess.DEVNULL, note="", again=True):
+        """A cfgit step; `again`: it changes nothing but the store, so a short one is repeated
+        (Bench.measure) with the store put back as it was before each further run."""
+        put_back = None
+        if again:
+            kept = os.path.join(d, "store-before-step")
+            copy_store(store, kept)
+
+            def put_back():
+                copy_store(kept, store)
+        r = b.measure(op, backend, size, [cf] + list(argv), cwd=ws, env=env, store=store, stdout=stdout, note=note,
+                      again=put_back)
+        if again:
+            shutil.rmtree(kept)
+        return r
 
     def change(db, variant, seed, pct=None, count=None):
         spec = ["--pct", str(pct)] if pct is not None else ["--count", str(count)]
@@ -395,15 +432,15 @@ def run_size(b, side_cls, size):
 
     # Apply 1% to a database holding the base, rollback, full apply into an empty database.
     setup("branch", "stage", "dev~1")
-    cfgit("apply: 1%", "apply", "stage", "dev")
+    cfgit("apply: 1%", "apply", "stage", "dev", again=False)
     ow = side.overwrite_cmd("ovw", "dev", tables)
     b.measure("overwrite: delete all + insert all", backend, size, ow, tool="overwrite",
               limit=a.alt_limit)
-    cfgit("rollback: 1%", "rollback", "stage", "--to", "dev~1")
+    cfgit("rollback: 1%", "rollback", "stage", "--to", "dev~1", again=False)
     if backend == "sqlite":
         side.drop("fresh")
     setup("branch", "fresh", "dev")
-    cfgit("apply: full, into an empty database", "apply", "fresh")
+    cfgit("apply: full, into an empty database", "apply", "fresh", again=False)
     ow = side.overwrite_cmd("ovwempty", "dev", tables, create=True)
     b.measure("overwrite: create + insert all, empty database", backend, size, ow, tool="overwrite",
               limit=a.alt_limit)
@@ -418,7 +455,7 @@ def run_size(b, side_cls, size):
     # apply); then back to dev~1 and B's fixed-size change there: merging it into dev is a merge
     # of k rows against k rows over the base dev~1.
     setup("apply", "stage", "dev~1")
-    cfgit(f"apply: {k} rows", "apply", "stage", "dev", note=json.dumps(ck))
+    cfgit(f"apply: {k} rows", "apply", "stage", "dev", note=json.dumps(ck), again=False)
     setup("apply", "stage", "dev~1")
     ck2 = change("stage", "B", a.seed + 1, count=k)
     setup("commit", "stage", "-m", f"{k} rows B")
@@ -433,6 +470,20 @@ def run_size(b, side_cls, size):
             for db in ("dev", "devb", "stage", "fresh", "base", "ovw", "ovwempty"):
                 side.drop(db)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def copy_store(src, dst):
+    """A copy of a store as it is: its packs (which no one writes into once they are made) are
+    linked, not copied; every other file (memos are appended to, logs too) is copied."""
+    if os.path.exists(dst):
+        shutil.rmtree(dst)
+
+    def copy(s, t):
+        if os.sep + os.path.join("objects", "pack") + os.sep in s:
+            os.link(s, t)
+        else:
+            shutil.copy2(s, t)
+    shutil.copytree(src, dst, symlinks=True, copy_function=copy)
 
 
 def du(path):
@@ -460,9 +511,9 @@ def run_files_git(b, side, backend, size):
         b.sh(["git", "-C", d, "config", k, v])
     tool = "files+git"
 
-    def step(op, cmd, ok=(0,)):
+    def step(op, cmd, ok=(0,), again=None):
         return b.measure(op, backend, size, cmd, cwd=d, env=genv, tool=tool, ok=ok, store=gitdir,
-                         limit=b.args.alt_limit)
+                         limit=b.args.alt_limit, again=again)
 
     def dump(db, manifest):
         return f"{shlex.quote(GEN)} dump {' '.join(shlex.quote(x) for x in side.gen_args(db))} --out . --manifest {shlex.quote(manifest)} >/dev/null"
@@ -475,8 +526,8 @@ def run_files_git(b, side, backend, size):
     step("files+git: dump + add + commit, no change", dump("base", m) + " && git add -A && (git commit -q -m x || true)")
     step("files+git: dump rows to files, 1% changed", dump("dev", m))
     step("files+git: git add + commit, 1% changed", commit)
-    step("files+git: git diff --stat", "git diff --stat HEAD~1 HEAD >/dev/null")
-    step("files+git: git diff (text)", "git diff HEAD~1 HEAD >/dev/null")
+    step("files+git: git diff --stat", "git diff --stat HEAD~1 HEAD >/dev/null", again=lambda: None)
+    step("files+git: git diff (text)", "git diff HEAD~1 HEAD >/dev/null", again=lambda: None)
     b.sh(["git", "-C", d, "checkout", "-q", "-b", "B", "HEAD~1"], env=genv)
     shutil.copyfile(m0, m)
     b.sh(dump("devb", m), cwd=d)
@@ -575,6 +626,11 @@ def main():
                     help="run the files+git alternative only at sizes up to this (it writes one file per row)")
     ap.add_argument("--append", help="a results JSON of an earlier run whose figures join this run's table")
     ap.add_argument("--pg-max-rows", type=int, default=0, help="run PostgreSQL only at sizes up to this")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of a short step that can be repeated; the median is reported (default 3)")
+    ap.add_argument("--repeat-under", type=float, default=5.0,
+                    help="a repeatable step is run --repeat times when its first run took under this "
+                    "many seconds (default 5)")
     ap.add_argument("--alt-limit", type=int, default=300,
                     help="seconds an alternative's step may run before it is stopped (default 300)")
     ap.add_argument("--alt-postgres", action="store_true", help="also run files+git on the PostgreSQL data")

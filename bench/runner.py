@@ -106,16 +106,22 @@ class Bench:
         With `limit` (seconds), a command still running then is stopped and recorded as such.
         With `again` (a step that can be run again: a callable that puts back what the step
         changed, run before each further run), a step that took under --repeat-under seconds is
-        run --repeat times in all and the run of median wall time is recorded, with every run's
-        time: one run of a short step on this machine is within its noise."""
+        run --repeat times in all and the run of median wall time is recorded (of an even
+        number, the faster middle one), with every run's time: one run of a short step on this
+        machine is within its noise. A run stopped at the limit ends the repeats and is what is
+        recorded."""
         runs = [self._run(op, backend, size, cmd, cwd, env, tool, ok, store, stdout, limit)]
-        first = runs[0]
-        if again and not first.get("stopped") and self.args.repeat > 1 and \
-                first["seconds"] < self.args.repeat_under:
+        if again and not runs[0].get("stopped") and self.args.repeat > 1 and \
+                runs[0]["seconds"] < self.args.repeat_under:
             for _ in range(self.args.repeat - 1):
                 again()
                 runs.append(self._run(op, backend, size, cmd, cwd, env, tool, ok, store, stdout, limit))
-        r = sorted(runs, key=lambda x: x["seconds"])[len(runs) // 2]
+                if runs[-1].get("stopped"):
+                    break
+        if runs[-1].get("stopped"):
+            r = runs[-1]
+        else:
+            r = sorted(runs, key=lambda x: x["seconds"])[(len(runs) - 1) // 2]
         median = ""
         if len(runs) > 1:
             r["runs"] = [x["seconds"] for x in runs]
@@ -380,17 +386,17 @@ def run_size(b, side_cls, size):
         """A cfgit step; `again`: it changes nothing but the store, so a short one is repeated
         (Bench.measure) with the store put back as it was before each further run."""
         put_back = None
+        kept = os.path.join(d, "store-before-step")
         if again:
-            kept = os.path.join(d, "store-before-step")
             copy_store(store, kept)
 
             def put_back():
                 copy_store(kept, store)
-        r = b.measure(op, backend, size, [cf] + list(argv), cwd=ws, env=env, store=store, stdout=stdout, note=note,
-                      again=put_back)
-        if again:
-            shutil.rmtree(kept)
-        return r
+        try:
+            return b.measure(op, backend, size, [cf] + list(argv), cwd=ws, env=env, store=store, stdout=stdout,
+                             note=note, again=put_back)
+        finally:
+            shutil.rmtree(kept, ignore_errors=True)
 
     def change(db, variant, seed, pct=None, count=None):
         spec = ["--pct", str(pct)] if pct is not None else ["--count", str(count)]
@@ -475,15 +481,20 @@ def run_size(b, side_cls, size):
 def copy_store(src, dst):
     """A copy of a store as it is: its packs (which no one writes into once they are made) are
     linked, not copied; every other file (memos are appended to, logs too) is copied."""
-    if os.path.exists(dst):
-        shutil.rmtree(dst)
-
     def copy(s, t):
         if os.sep + os.path.join("objects", "pack") + os.sep in s:
-            os.link(s, t)
-        else:
-            shutil.copy2(s, t)
-    shutil.copytree(src, dst, symlinks=True, copy_function=copy)
+            try:
+                os.link(s, t)
+                return
+            except OSError:
+                pass  # a file system without hard links: a copy does the same
+        shutil.copy2(s, t)
+    try:
+        if os.path.exists(dst):
+            shutil.rmtree(dst)
+        shutil.copytree(src, dst, symlinks=True, copy_function=copy)
+    except (OSError, shutil.Error) as e:
+        raise Failure(f"copying the store {src} to {dst}: {e}")
 
 
 def du(path):

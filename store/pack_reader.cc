@@ -94,12 +94,13 @@ class Pack {
   bool bulk() const { return reads_.load(std::memory_order_relaxed) >= BulkAt(); }
   // Counts a read; true when the pack has just turned bulk (its index may be let go).
   bool Count() { return reads_.fetch_add(1, std::memory_order_relaxed) + 1 == BulkAt(); }
-  // Counts a lookup in the index. A lookup touches a few pages of it, each a page fault the
-  // first time: a merge of 1000 against 1000 rows at 1M rows faulted about 400 times in the
-  // 35 MB index. A command that has looked up kPopulateAfter ids will look up many more, so the
-  // whole index is then mapped in by one call (MADV_POPULATE_READ, Linux 5.14; about 1.5 ms for
-  // 35 MB), not on every command: `log` looks up a handful. A hint only: an older kernel refuses
-  // it. With `mu` held, shared.
+  // Counts a lookup in the index, found or not. A lookup touches a few pages of it, each a page
+  // fault the first time: a merge of 1000 against 1000 rows at 1M rows faulted about 400 times
+  // in the 35 MB index. Once a command has looked up kPopulateAfter ids in it, the whole index is
+  // mapped in by one call (MADV_POPULATE_READ, Linux 5.14): about 1.5 ms for 35 MB already in
+  // the page cache (from disk, the whole file is read), and the index then counts in the
+  // command's resident memory. Not at open: `cfgit log -n1` paid those 1.5 ms in a build that
+  // did. A hint only: an older kernel refuses it. With `mu` held, shared.
   void Looked() {
     if (lookups_.fetch_add(1, std::memory_order_relaxed) + 1 != kPopulateAfter) return;
 #ifdef MADV_POPULATE_READ

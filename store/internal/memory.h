@@ -42,8 +42,10 @@ inline void AdviseHugePages(void* p, size_t size) {
 // where no 4 KiB page of that 2 MiB is mapped yet, and a heap writes its own bookkeeping before it
 // can be advised: that 2 MiB then costs a page fault per 4 KiB, up to 512. A merge of 1000
 // against 1000 rows at 1M rows took about 500 such faults in the diff threads' heap, and as many
-// in the main heap when its free top's header fell in its first whole 2 MiB. A hint only: an
-// older kernel, no huge page free, or nothing mapped there yet, and the page stays as it was.
+// in the main heap when its free top's header fell in its first whole 2 MiB. The cost: the call
+// is synchronous (the kernel may reclaim or compact memory to find a huge page) and makes the
+// whole 2 MiB resident. A hint only: an older kernel, no huge page free, or nothing mapped there
+// yet, and the page stays as it was.
 inline void CollapseHugePage(uintptr_t at) {
 #ifdef MADV_COLLAPSE
   ::madvise(reinterpret_cast<void*>(at), uintptr_t{2} << 20, MADV_COLLAPSE);
@@ -103,12 +105,13 @@ inline bool InThreadHeap(const void* p) {
 }
 
 // Advises huge pages for the heap glibc gave the calling thread, as PrepareHeap does for the
-// main heap: a thread's heap is a 64 MiB region aligned to 64 MiB (glibc's HEAP_MAX_SIZE on
-// 64-bit), usable at once since PrepareHeap's M_TOP_PAD is that large. A merge's second diff
-// thread faulted 1,200 fresh 4 KiB pages of it (glibc's own glibc.malloc.hugetlb=1 tunable does
-// the same, but only when set before the process starts). Call it first thing in a long-lived
-// worker thread that allocates much. A hint only: on a thread sharing the main heap, or
-// outside glibc, nothing is done.
+// main heap, and makes its first 2 MiB, which glibc has touched already, a huge page
+// (CollapseHugePage): a thread's heap is a 64 MiB region aligned to 64 MiB (glibc's
+// HEAP_MAX_SIZE on 64-bit), usable at once since PrepareHeap's M_TOP_PAD is that large. A merge's
+// second diff thread faulted 1,200 fresh 4 KiB pages of it (glibc's own glibc.malloc.hugetlb=1
+// tunable does the same advice, but only when set before the process starts). Call it first
+// thing in a long-lived worker thread that allocates much. A hint only: on a thread sharing the
+// main heap, or outside glibc, nothing is done.
 inline void PrepareThreadHeap() {
 #if defined(M_TOP_PAD) && defined(__GLIBC__) && defined(MADV_HUGEPAGE) && \
     UINTPTR_MAX > 0xffffffffu &&                                          \

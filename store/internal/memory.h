@@ -14,23 +14,6 @@
 
 namespace cfgit {
 
-// Asks the kernel to back [p, p + size) with transparent huge pages when it is next touched:
-// a big buffer filled once (a table's row entries, the memo's hash table) then costs a page
-// fault per 2 MiB instead of per 4 KiB, and page faults are most of what filling it costs on a
-// virtual machine. A hint only: without transparent huge pages (or outside Linux) nothing
-// changes. Only the whole 2 MiB pages inside the range are advised.
-inline void AdviseHugePages(void* p, size_t size) {
-#ifdef MADV_HUGEPAGE
-  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
-  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + size) & ~(kHuge - 1);
-  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
-#else
-  (void)p;
-  (void)size;
-#endif
-}
-
 // Linux 6.1's MADV_COLLAPSE (<asm-generic/mman-common.h>): Debian 12's glibc headers predate it.
 // An older kernel refuses it, and nothing changes.
 #if defined(__linux__) && defined(MADV_HUGEPAGE) && !defined(MADV_COLLAPSE)
@@ -51,6 +34,28 @@ inline void CollapseHugePage(uintptr_t at) {
   ::madvise(reinterpret_cast<void*>(at), uintptr_t{2} << 20, MADV_COLLAPSE);
 #else
   (void)at;
+#endif
+}
+
+// Asks the kernel to back [p, p + size) with transparent huge pages when it is next touched:
+// a big buffer filled once (a table's row entries, the memo's hash table) then costs a page
+// fault per 2 MiB instead of per 4 KiB, and page faults are most of what filling it costs on a
+// virtual machine. A hint only: without transparent huge pages (or outside Linux) nothing
+// changes. Only the whole 2 MiB pages inside the range are advised. `touched`: the range was
+// written to before this call (a heap's own bookkeeping), so its first whole 2 MiB is made a
+// huge page now (CollapseHugePage).
+inline void AdviseHugePages(void* p, size_t size, bool touched = false) {
+#ifdef MADV_HUGEPAGE
+  constexpr uintptr_t kHuge = uintptr_t{2} << 20;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + size) & ~(kHuge - 1);
+  if (end <= begin) return;
+  ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+  if (touched) CollapseHugePage(begin);
+#else
+  (void)p;
+  (void)size;
+  (void)touched;
 #endif
 }
 
@@ -84,11 +89,8 @@ inline void PrepareHeap() {
   char* start = static_cast<char*>(probe);
   if (top != reinterpret_cast<char*>(-1) && top > start &&
       static_cast<size_t>(top - start) <= 2 * kPad) {
-    AdviseHugePages(start, static_cast<size_t>(top - start));
     // malloc has written the free top's header already, maybe into the first whole 2 MiB.
-    constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-    uintptr_t first = (reinterpret_cast<uintptr_t>(start) + kHuge - 1) & ~(kHuge - 1);
-    if (first + kHuge <= reinterpret_cast<uintptr_t>(top)) CollapseHugePage(first);
+    AdviseHugePages(start, static_cast<size_t>(top - start), /*touched=*/true);
   }
   std::free(probe);
 #endif
@@ -123,8 +125,8 @@ inline void PrepareThreadHeap() {
   if (InThreadHeap(probe) && brk != reinterpret_cast<char*>(-1) &&
       static_cast<char*>(probe) >= brk) {
     uintptr_t heap = reinterpret_cast<uintptr_t>(probe) & ~(kHeap - 1);
-    ::madvise(reinterpret_cast<void*>(heap), kHeap, MADV_HUGEPAGE);
-    CollapseHugePage(heap);  // the heap's header and first chunks are there already
+    // The heap's header and first chunks are there already.
+    AdviseHugePages(reinterpret_cast<void*>(heap), kHeap, /*touched=*/true);
   }
   std::free(probe);
 #endif

@@ -65,6 +65,7 @@ constexpr int kMaxCredentialRequests = 5;
 
 // Once per process: a server that closes its connection must not kill cfgit with SIGPIPE, and
 // https needs the system's certificate authorities (SSL_CERT_FILE/SSL_CERT_DIR override them).
+// libgit2's own start does not load them (store/repo.cc): this is where they are loaded.
 void PrepareNetwork() {
   static const bool done = [] {
     ::signal(SIGPIPE, SIG_IGN);

@@ -1,4 +1,5 @@
 // Store: the bare Git repository behind a workspace (see store/store.h).
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -40,10 +41,44 @@ Status Error(int code, const std::string& what) {
 
 namespace {
 
+// libgit2 1.5 built with mbedTLS (Debian's) parses the system's certificate authorities as it
+// starts (/etc/ssl/certs/ca-certificates.crt, 220 KB of PEM): 7 ms of every command on this
+// machine, mbedTLS decoding base64 in constant time, for https alone. cfgit sets the authorities
+// itself before it connects anywhere (PrepareNetwork, store/remote.cc), so that first parse is
+// never used. It is skipped: cfgit defines mbedTLS's entry point below (the program's symbols
+// come first when the dynamic linker binds libgit2's call to it), which lets the call made while
+// git_libgit2_init runs go, and passes every other call on to mbedTLS's own. A libgit2 built
+// with OpenSSL never calls it.
+std::atomic<bool> starting_libgit2{false};
+std::atomic<size_t> certificate_loads_deferred{0};
+
+}  // namespace
+
+extern "C" int mbedtls_x509_crt_parse_file(void* chain, const char* path) {
+  if (starting_libgit2.load()) {
+    certificate_loads_deferred.fetch_add(1);
+    return 0;  // the chain stays empty until PrepareNetwork sets one
+  }
+  using Parse = int (*)(void*, const char*);
+  static const Parse parse =
+      reinterpret_cast<Parse>(::dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file"));
+  return parse ? parse(chain, path) : -1;
+}
+
+namespace git {
+
+size_t CertificateLoadsDeferred() { return certificate_loads_deferred.load(); }
+
+}  // namespace git
+
+namespace {
+
 struct LibGit2 {
   LibGit2() {
     PrepareHeap();
+    starting_libgit2.store(true);
     git_libgit2_init();
+    starting_libgit2.store(false);
     // No cache of parsed objects: cfgit walks trees holding the handles it needs (DiffTrees
     // reads each tree once), and the cache's growing heap cost a page fault a page: a 1000-row
     // diff ran 0.13 s with it and 0.08 s without (faults 6400 -> 2200), a merge 0.50 -> 0.42 s.

@@ -1,5 +1,5 @@
 // libgit2 handles in unique_ptr with their free functions, and the one function that turns a
-// libgit2 error code into a Status. Included only by store/*.cc.
+// libgit2 error code into a Status. Included only by store/*.cc (and the store's tests).
 #pragma once
 
 #include <git2.h>
@@ -41,6 +41,10 @@ using Credential = Ptr<git_credential, git_credential_free>;
 // `what` says what was being done ("reading commit 3fa0c1"); the libgit2 message is appended
 // when there is one (git_error_last() may be NULL).
 Status Error(int code, const std::string& what);
+
+// The times libgit2's start asked mbedTLS to parse the system's certificate authorities and was
+// let off (store/repo.cc: cfgit sets them before it connects). For the store's tests.
+size_t CertificateLoadsDeferred();
 
 // A second handle on the bare repository at `path` (store/remote.cc, store/bundle.cc): refs and
 // packs written through it are seen by the Store's own handle.

@@ -1,6 +1,7 @@
 // The Git store: snapshot trees, packs, refs, locking, tree diffs. Checked with stock git too.
 #include "store/store.h"
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "store/internal/git.h"
 #include "store/internal/memory.h"
 #include "tests/support/support.h"
 
@@ -202,6 +204,34 @@ bool KernelCollapses() {
 #else
   return false;
 #endif
+}
+
+TEST_CASE("libgit2 starts without parsing certificate authorities; later loads reach mbedTLS",
+          "[store][remote]") {
+  TempDir dir;
+  auto store = NewStore(dir);  // libgit2 has started
+  if (::dlsym(RTLD_DEFAULT, "mbedtls_ssl_init") == nullptr) {
+    WARN("libgit2 is not built with mbedTLS here: its start parses nothing cfgit skips");
+    return;
+  }
+  const std::string bundle = "/etc/ssl/certs/ca-certificates.crt";
+  const bool has_bundle = std::filesystem::is_regular_file(bundle);
+  // libgit2 asks for the system's bundle once, where there is one, and is let off.
+  CHECK(cfgit::git::CertificateLoadsDeferred() == (has_bundle ? 1u : 0u));
+
+  // After the start every load is mbedTLS's own: a file that holds no certificate is refused
+  // (a skipped parse would have succeeded), and the system's bundle loads.
+  const std::string junk = dir / "junk.pem";
+  cfgit::test::WriteFile(junk, "not a certificate\n");
+  CHECK(git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, junk.c_str(), nullptr) < 0);
+  REQUIRE(git_error_last() != nullptr);
+  CHECK_THAT(git_error_last()->message, Catch::Contains("failed to load CA certificates"));
+  if (has_bundle) {
+    CHECK(git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, bundle.c_str(), nullptr) == 0);
+  } else {
+    WARN("no " + bundle + " here: the system's bundle is not loaded");
+  }
+  CHECK(cfgit::git::CertificateLoadsDeferred() == (has_bundle ? 1u : 0u));
 }
 
 TEST_CASE("a worker thread's heap is advised huge pages", "[store][memory]") {

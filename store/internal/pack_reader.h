@@ -3,8 +3,9 @@
 // command reads costs page faults in a file of hundreds of megabytes and a dozen cache and TLB
 // misses in the index; on this project's virtual machines those were a third of a merge's time.
 // This reader maps each version-2 index (gitformat-pack(5)) and finds an id by interpolation
-// (SHA-1 ids are uniform: a page or two of the index touched), reads the entry with pread, and
-// inflates it with one zlib stream per thread, reset per object. Threads read side by side:
+// (SHA-1 ids are uniform: a page or two of the index touched), after a bit test in the packs
+// small enough for a filter (most ids a pack lacks are turned away), reads the entry with pread,
+// and inflates it with one zlib stream per thread, reset per object. Threads read side by side:
 // finding an object takes a shared lock, reading and inflating none.
 // Only whole objects of the store's packs are read here, those written after the store was
 // opened too (libgit2 asks the reader to refresh after a pack is written, and when an object is

@@ -401,7 +401,8 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
           "[store][git][pack]") {
   // 3000 rows (256-entry fan-out trees, several KiB; some 25 ids per first byte in the index,
   // found by guessing where they are), one of 2 MB that does not compress (read in pieces), then
-  // a second commit changing a few rows: two packs, each asked for the other's ids too.
+  // a second commit changing a few rows: two packs, each asked for the other's ids too. Both are
+  // small enough for a filter, built at a pack's 64th lookup: most reads below go through it.
   TempDir dir;
   auto store = NewStore(dir);
   std::vector<Row> rows = NumberedRows(3000);

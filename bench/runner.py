@@ -454,6 +454,10 @@ def run_size(b, side_cls, size):
     # Scaling: a fixed number of changed rows (not a percentage), diffed and merged.
     k = a.fixed
     ck = change("dev", "A", a.seed + 1, count=k)
+    # The floor again, in the state the server and the machine are in now (after the applies and
+    # the overwrites): the steps from here on are compared with it.
+    b.measure(f"floor: again, before the {k}-row steps", backend, size, side.floor_cmd("dev", tables),
+              tool="floor", again=lambda: None)
     cfgit(f"commit: {k} rows changed", "commit", "dev", "-m", f"{k} rows", note=json.dumps(ck))
     cfgit(f"diff --stat: {k} rows (two commits)", "diff", "dev~1", "dev", "--stat")
     cfgit(f"diff text: {k} rows (two commits)", "diff", "dev~1", "dev")
@@ -566,7 +570,7 @@ def run_files_git(b, side, backend, size):
 
 def report(b):
     rows = b.results
-    floor = {(r["backend"], r["rows"]): r["seconds"] for r in rows if r["tool"] == "floor"}
+    floor = {}  # (backend, rows) -> the floor measured last before the step at hand
     by_op = {(r["backend"], r["rows"], r["op"]): r for r in rows}
     out = []
     hdr = (f"{'backend':<8} {'rows':>8}  {'operation':<48} {'time s':>9} {'cpu s':>8} {'peak MB':>8} "
@@ -576,6 +580,8 @@ def report(b):
     for r in rows:
         if r["seconds"] is None:
             continue
+        if r["tool"] == "floor":
+            floor[(r["backend"], r["rows"])] = r["seconds"]
         fl = floor.get((r["backend"], r["rows"]))
         xf = f"{r['seconds'] / fl:.2f}" if fl and r["tool"] != "gen" else ""
         alt = ALT_OF.get(r["op"])

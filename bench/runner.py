@@ -98,7 +98,7 @@ class Bench:
         return p
 
     def measure(self, op, backend, size, cmd, cwd=None, env=None, tool="cfgit", ok=(0,), store=None,
-                stdout=subprocess.DEVNULL, note="", limit=None, again=None):
+                stdout=subprocess.DEVNULL, note="", limit=None, again=None, floor=None):
         """Runs cmd (list, or a string for bash) under GNU time and records the figures: wall and
         CPU time, peak resident memory (GNU time's maximum RSS, which counts the pages of files
         the process maps, such as a store's packs) and peak private memory (the largest sum of
@@ -109,13 +109,24 @@ class Bench:
         run --repeat times in all and the run of median wall time is recorded (of an even
         number, the faster middle one), with every run's time: one run of a short step on this
         machine is within its noise. A run stopped at the limit ends the repeats and is what is
-        recorded."""
-        runs = [self._run(op, backend, size, cmd, cwd, env, tool, ok, store, stdout, limit)]
+        recorded. With `floor` (the floor's command), the floor is run just before each run of
+        the step, and the step's `x floor` is its median over the median of those floor runs: the
+        machine's speed (and a database server's) changes by tens of percent from one minute to
+        the next, so a floor measured minutes before is not the same conditions."""
+        floors = []
+
+        def one():
+            if floor:
+                floors.append(self._run(op + " (its floor)", backend, size, floor, cwd, env, "floor", (0,),
+                                        None, subprocess.DEVNULL, limit)["seconds"])
+            return self._run(op, backend, size, cmd, cwd, env, tool, ok, store, stdout, limit)
+
+        runs = [one()]
         if again and not runs[0].get("stopped") and self.args.repeat > 1 and \
                 runs[0]["seconds"] < self.args.repeat_under:
             for _ in range(self.args.repeat - 1):
                 again()
-                runs.append(self._run(op, backend, size, cmd, cwd, env, tool, ok, store, stdout, limit))
+                runs.append(one())
                 if runs[-1].get("stopped"):
                     break
         if runs[-1].get("stopped"):
@@ -127,7 +138,12 @@ class Bench:
             r["runs"] = [x["seconds"] for x in runs]
             times = ", ".join(f"{x:.3f}" for x in r["runs"])
             median = f"median of {len(runs)} runs ({times} s)"
-        r["note"] = "; ".join(x for x in (note, r["note"], median) if x)
+        paired = ""
+        if floors:
+            r["floor_runs"] = floors
+            r["paired_floor"] = sorted(floors)[(len(floors) - 1) // 2]
+            paired = "floor just before each run: " + ", ".join(f"{x:.3f}" for x in floors) + " s"
+        r["note"] = "; ".join(x for x in (note, r["note"], median, paired) if x)
         self.results.append(r)
         self.save_partial()
         if r.get("stopped"):
@@ -138,6 +154,8 @@ class Bench:
         extra = f"  loose objects: {loose}" if loose is not None else ""
         if len(runs) > 1:
             extra += f"  (median of {times} s)"
+        if floors:
+            extra += f"  (floor before each: {', '.join(f'{x:.3f}' for x in floors)} s)"
         print(f"  {op:<46} {r['seconds']:9.3f} s (cpu {r['cpu_seconds'] or 0:8.2f} s) {mb or 0:8.1f} MB "
               f"(private {priv or 0:7.1f} MB){extra}", flush=True)
         return r
@@ -382,7 +400,7 @@ def run_size(b, side_cls, size):
     def setup(*argv):
         b.sh([cf] + list(argv), cwd=ws, env=env)
 
-    def cfgit(op, *argv, stdout=subprocess.DEVNULL, note="", again=True):
+    def cfgit(op, *argv, stdout=subprocess.DEVNULL, note="", again=True, paired=None):
         """A cfgit step; `again`: it changes nothing but the store, so a short one is repeated
         (Bench.measure) with the store put back as it was before each further run."""
         put_back = None
@@ -394,7 +412,8 @@ def run_size(b, side_cls, size):
                 copy_store(kept, store)
         try:
             return b.measure(op, backend, size, [cf] + list(argv), cwd=ws, env=env, store=store, stdout=stdout,
-                             note=note, again=put_back)
+                             note=note, again=put_back,
+                             floor=side.floor_cmd(paired, tables) if paired else None)
         finally:
             shutil.rmtree(kept, ignore_errors=True)
 
@@ -416,19 +435,20 @@ def run_size(b, side_cls, size):
     for e in ("dev", "devb", "stage", "fresh"):
         setup("env", "add", e, side.url(e))
 
-    cfgit("commit: first", "commit", "dev", "-m", "base")
-    cfgit("commit: no change", "commit", "dev", "-m", "again")
+    cfgit("commit: first", "commit", "dev", "-m", "base", paired="dev")
+    cfgit("commit: no change", "commit", "dev", "-m", "again", paired="dev")
     cfgit("diff live: no change", "diff", "dev")
     ca = change("dev", "A", a.seed, pct=a.pct)
     cfgit("diff live: 1% changed", "diff", "dev", note=json.dumps(ca))
-    cfgit("commit: 1% changed", "commit", "dev", "-m", "variant A", note=json.dumps(ca))
+    cfgit("commit: 1% changed", "commit", "dev", "-m", "variant A", note=json.dumps(ca), paired="dev")
     cfgit("diff --stat: 1% (two commits)", "diff", "dev~1", "dev", "--stat")
     cfgit("diff text: 1% (two commits)", "diff", "dev~1", "dev")
     cfgit("diff json: 1% (two commits)", "diff", "dev~1", "dev", "--format", "json")
 
     setup("branch", "devb", "dev~1")
     cb = change("devb", "B", a.seed, pct=a.pct)
-    cfgit("commit: 1% changed (variant B)", "commit", "devb", "-m", "variant B", note=json.dumps(cb))
+    cfgit("commit: 1% changed (variant B)", "commit", "devb", "-m", "variant B", note=json.dumps(cb),
+          paired="devb")
     setup("branch", "mergeA", "dev")
     cfgit("merge: two disjoint 1% branches", "merge", "devb", "--into", "mergeA", "-m", "merge B")
 
@@ -454,11 +474,7 @@ def run_size(b, side_cls, size):
     # Scaling: a fixed number of changed rows (not a percentage), diffed and merged.
     k = a.fixed
     ck = change("dev", "A", a.seed + 1, count=k)
-    # The floor again, in the state the server and the machine are in now (after the applies and
-    # the overwrites): the steps from here on are compared with it.
-    b.measure(f"floor: again, before the {k}-row steps", backend, size, side.floor_cmd("dev", tables),
-              tool="floor", again=lambda: None)
-    cfgit(f"commit: {k} rows changed", "commit", "dev", "-m", f"{k} rows", note=json.dumps(ck))
+    cfgit(f"commit: {k} rows changed", "commit", "dev", "-m", f"{k} rows", note=json.dumps(ck), paired="dev")
     cfgit(f"diff --stat: {k} rows (two commits)", "diff", "dev~1", "dev", "--stat")
     cfgit(f"diff text: {k} rows (two commits)", "diff", "dev~1", "dev")
     # stage back to dev~1 (base + A); applying dev there writes the k rows (the scaling row of
@@ -570,7 +586,7 @@ def run_files_git(b, side, backend, size):
 
 def report(b):
     rows = b.results
-    floor = {}  # (backend, rows) -> the floor measured last before the step at hand
+    floor = {}  # (backend, rows) -> the floor measured at the start
     by_op = {(r["backend"], r["rows"], r["op"]): r for r in rows}
     out = []
     hdr = (f"{'backend':<8} {'rows':>8}  {'operation':<48} {'time s':>9} {'cpu s':>8} {'peak MB':>8} "
@@ -582,7 +598,7 @@ def report(b):
             continue
         if r["tool"] == "floor":
             floor[(r["backend"], r["rows"])] = r["seconds"]
-        fl = floor.get((r["backend"], r["rows"]))
+        fl = r.get("paired_floor") or floor.get((r["backend"], r["rows"]))
         xf = f"{r['seconds'] / fl:.2f}" if fl and r["tool"] != "gen" else ""
         alt = ALT_OF.get(r["op"])
         xa = ""

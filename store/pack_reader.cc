@@ -31,6 +31,8 @@ constexpr uint32_t kBisect = 8;           // ids left to bisect: a guess is then
 constexpr uint32_t kPopulateAfter = 64;   // lookups in an index before it is mapped in whole
 constexpr uint32_t kFilterMax = 1 << 18;  // objects of a pack that gets a filter (Pack::MayHold)
 
+std::atomic<size_t> filters_built{0};  // in this process (PackFiltersBuilt)
+
 uint32_t Be32(const unsigned char* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
 }
@@ -176,9 +178,10 @@ class Pack {
  private:
   const unsigned char* bytes() const { return static_cast<const unsigned char*>(idx_); }
 
-  // Called once, by the lookup that reached kPopulateAfter; published for the others to see.
+  // Called by the lookup that reached kPopulateAfter (once: a count that wrapped round finds the
+  // filter built); published for the others to see.
   void BuildFilter() {
-    if (idx_ == MAP_FAILED || count_ == 0 || !filterable()) return;
+    if (idx_ == MAP_FAILED || count_ == 0 || !filterable() || filter_.load() != nullptr) return;
     int bits = 6;
     while ((uint64_t{1} << bits) < uint64_t{count_} * 16) ++bits;
     std::vector<uint64_t> words(size_t{1} << (bits - 6));
@@ -190,6 +193,7 @@ class Pack {
     filter_bits_ = bits;
     filter_words_ = std::move(words);
     filter_.store(filter_words_.data(), std::memory_order_release);
+    filters_built.fetch_add(1, std::memory_order_relaxed);
   }
 
   std::optional<uint64_t> Offset(uint32_t i) const {
@@ -377,6 +381,8 @@ struct PackReader {
     return 0;
   }
 };
+
+size_t PackFiltersBuilt() { return filters_built.load(); }
 
 Result<PackReader*> AddPackReader(git_odb* odb, const std::string& objects_dir) {
   auto reader = std::make_unique<PackReader>();

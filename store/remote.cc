@@ -64,8 +64,10 @@ namespace {
 constexpr int kMaxCredentialRequests = 5;
 
 // Once per process: a server that closes its connection must not kill cfgit with SIGPIPE, and
-// https needs the system's certificate authorities (SSL_CERT_FILE/SSL_CERT_DIR override them).
-// libgit2's own start does not load them (store/repo.cc): this is where they are loaded.
+// https needs the system's certificate authorities: the bundle file and the directory, each
+// replaced by SSL_CERT_FILE / SSL_CERT_DIR when set (as OpenSSL reads them). libgit2's own start
+// does not load them (store/repo.cc): this is where they are loaded; where they cannot be, what
+// libgit2 would have loaded is.
 void PrepareNetwork() {
   static const bool done = [] {
     ::signal(SIGPIPE, SIG_IGN);
@@ -75,7 +77,7 @@ void PrepareNetwork() {
       file = "/etc/ssl/certs/ca-certificates.crt";
     }
     if (!dir && ::access("/etc/ssl/certs", R_OK) == 0) dir = "/etc/ssl/certs";
-    if (file || dir) git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, dir);
+    git::LoadCertificateAuthorities(file, dir);
     return true;
   }();
   (void)done;

@@ -12,11 +12,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
 #include <map>
 #include <mutex>
+#include <string>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include "store/internal/edit.h"
 #include "store/internal/fingerprints.h"
@@ -48,26 +51,41 @@ namespace {
 // never used. It is skipped: cfgit defines mbedTLS's entry point below (the program's symbols
 // come first when the dynamic linker binds libgit2's call to it), which lets the call made while
 // git_libgit2_init runs go, and passes every other call on to mbedTLS's own. A libgit2 built
-// with OpenSSL never calls it.
+// with OpenSSL never calls it. The files let off are kept: where the authorities cfgit asks for
+// cannot be loaded, those are (git::LoadCertificateAuthorities), as libgit2's start would have.
 std::atomic<bool> starting_libgit2{false};
-std::atomic<size_t> certificate_loads_deferred{0};
+std::vector<std::string> deferred_certificates;  // written only while git_libgit2_init runs
 
 }  // namespace
 
 extern "C" int mbedtls_x509_crt_parse_file(void* chain, const char* path) {
   if (starting_libgit2.load()) {
-    certificate_loads_deferred.fetch_add(1);
+    deferred_certificates.emplace_back(path ? path : "");
     return 0;  // the chain stays empty until PrepareNetwork sets one
   }
   using Parse = int (*)(void*, const char*);
   static const Parse parse =
       reinterpret_cast<Parse>(::dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file"));
-  return parse ? parse(chain, path) : -1;
+  constexpr int kFileIoError = -0x2900;  // MBEDTLS_ERR_X509_FILE_IO_ERROR
+  return parse ? parse(chain, path) : kFileIoError;
 }
 
 namespace git {
 
-size_t CertificateLoadsDeferred() { return certificate_loads_deferred.load(); }
+size_t CertificateLoadsDeferred() { return deferred_certificates.size(); }
+
+bool LoadCertificateAuthorities(const char* file, const char* dir) {
+  if ((file || dir) && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, dir) == 0)
+    return true;
+  if (deferred_certificates.empty()) return false;
+  // What libgit2's start asked for: its default file, or the files of its default directory.
+  std::string first = deferred_certificates.front();
+  if (deferred_certificates.size() == 1) {
+    return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, first.c_str(), nullptr) == 0;
+  }
+  std::string parent = std::filesystem::path(first).parent_path().string();
+  return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, nullptr, parent.c_str()) == 0;
+}
 
 }  // namespace git
 

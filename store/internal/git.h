@@ -46,6 +46,11 @@ Status Error(int code, const std::string& what);
 // let off (store/repo.cc: cfgit sets them before it connects). For the store's tests.
 size_t CertificateLoadsDeferred();
 
+// Sets the certificate authorities https trusts (GIT_OPT_SET_SSL_CERT_LOCATIONS; either may be
+// null). Where they cannot be loaded (or none is given), loads what libgit2's start asked for
+// and was let off, so https trusts what it did before cfgit skipped that. False: nothing loaded.
+bool LoadCertificateAuthorities(const char* file, const char* dir);
+
 // A second handle on the bare repository at `path` (store/remote.cc, store/bundle.cc): refs and
 // packs written through it are seen by the Store's own handle.
 Result<Repository> OpenBare(const std::string& path);

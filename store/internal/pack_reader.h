@@ -13,7 +13,7 @@
 // backends. So does a pack once a command has read more than 16,384 of its objects and one per
 // 16 KiB of it (a full apply reads them all): a pread per object then costs more than mapping
 // the pack.
-// Included only by store/*.cc.
+// Included only by store/*.cc (and the store's tests).
 #pragma once
 
 #include <memory>
@@ -46,5 +46,8 @@ struct PackedBytes {
 // 0, or GIT_ENOTFOUND / GIT_PASSTHROUGH when the object is to be read through the database (not
 // in these packs, a delta, damaged), or another libgit2 error code.
 int ReadPacked(PackReader* reader, const git_oid& id, PackedBytes* out);
+
+// How many packs have had their filter built in this process (for the store's tests).
+size_t PackFiltersBuilt();
 
 }  // namespace cfgit

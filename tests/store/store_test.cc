@@ -16,6 +16,7 @@
 
 #include "store/internal/git.h"
 #include "store/internal/memory.h"
+#include "store/internal/pack_reader.h"
 #include "tests/support/support.h"
 
 using cfgit::Code;
@@ -231,6 +232,12 @@ TEST_CASE("libgit2 starts without parsing certificate authorities; later loads r
   } else {
     WARN("no " + bundle + " here: the system's bundle is not loaded");
   }
+  // What cfgit asks for before it connects: where that cannot be loaded (a junk file, a missing
+  // directory, nothing), what libgit2's start was let off loading is loaded instead, as before.
+  CHECK(cfgit::git::LoadCertificateAuthorities(junk.c_str(), nullptr) == has_bundle);
+  CHECK(cfgit::git::LoadCertificateAuthorities(nullptr, (dir / "missing").c_str()) == has_bundle);
+  CHECK(cfgit::git::LoadCertificateAuthorities(nullptr, nullptr) == has_bundle);
+  if (has_bundle) CHECK(cfgit::git::LoadCertificateAuthorities(bundle.c_str(), nullptr));
   CHECK(cfgit::git::CertificateLoadsDeferred() == (has_bundle ? 1u : 0u));
 }
 
@@ -402,7 +409,8 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
   // 3000 rows (256-entry fan-out trees, several KiB; some 25 ids per first byte in the index,
   // found by guessing where they are), one of 2 MB that does not compress (read in pieces), then
   // a second commit changing a few rows: two packs, each asked for the other's ids too. Both are
-  // small enough for a filter, built at a pack's 64th lookup: most reads below go through it.
+  // small enough for a filter, built at a pack's 64th lookup: the first pack's is, and most reads
+  // below go through it.
   TempDir dir;
   auto store = NewStore(dir);
   std::vector<Row> rows = NumberedRows(3000);
@@ -417,6 +425,7 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
   Oid first = Commit(*store, rows);
   for (int i : {1, 2, 150}) rows[static_cast<size_t>(i)] = R(i, "changed");
   Oid second = Commit(*store, rows, {first});
+  const size_t filters_before = cfgit::PackFiltersBuilt();
   auto check_all = [&](Store& s, const char* when) {
     INFO(when);
     CheckRows(s, first, first_rows);
@@ -431,6 +440,7 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
     auto moved = Shell(dir.path(), "mkdir away && mv .cfgit/objects/pack/* away/");
     REQUIRE(moved.exit_code == 0);
     check_all(**reader, "pack files gone");
+    CHECK(cfgit::PackFiltersBuilt() > filters_before);  // the first pack's reads went through one
     REQUIRE(Shell(dir.path(), "mv away/* .cfgit/objects/pack/").exit_code == 0);
   }
 

@@ -116,14 +116,17 @@ class Bench:
         run comes first and is not counted: the first read of rows just changed costs more (a
         PostgreSQL server sets their hint bits), and neither side should pay it."""
         floors = []
+
+        def run_floor(label):
+            return self._run(f"{op} ({label})", backend, size, floor, cwd, env, "floor", (0,), None,
+                             subprocess.DEVNULL, limit)["seconds"]
+
         if floor:
-            self._run(op + " (its floor, not counted)", backend, size, floor, cwd, env, "floor", (0,), None,
-                      subprocess.DEVNULL, limit)
+            run_floor("its floor, not counted")
 
         def one():
             if floor:
-                floors.append(self._run(op + " (its floor)", backend, size, floor, cwd, env, "floor", (0,),
-                                        None, subprocess.DEVNULL, limit)["seconds"])
+                floors.append(run_floor("its floor"))
             return self._run(op, backend, size, cmd, cwd, env, tool, ok, store, stdout, limit)
 
         runs = [one()]
@@ -591,7 +594,7 @@ def run_files_git(b, side, backend, size):
 
 def report(b):
     rows = b.results
-    floor = {}  # (backend, rows) -> the floor measured at the start
+    floor = {(r["backend"], r["rows"]): r["seconds"] for r in rows if r["tool"] == "floor"}
     by_op = {(r["backend"], r["rows"], r["op"]): r for r in rows}
     out = []
     hdr = (f"{'backend':<8} {'rows':>8}  {'operation':<48} {'time s':>9} {'cpu s':>8} {'peak MB':>8} "
@@ -601,8 +604,6 @@ def report(b):
     for r in rows:
         if r["seconds"] is None:
             continue
-        if r["tool"] == "floor":
-            floor[(r["backend"], r["rows"])] = r["seconds"]
         fl = r.get("paired_floor") or floor.get((r["backend"], r["rows"]))
         xf = f"{r['seconds'] / fl:.2f}" if fl and r["tool"] != "gen" else ""
         alt = ALT_OF.get(r["op"])

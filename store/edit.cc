@@ -139,7 +139,9 @@ class GitSnapshotEditor final : public SnapshotEditor {
   GitSnapshotEditor(git_repository* repo, std::shared_ptr<TreeReader> trees, const Oid& root)
       : repo_(repo), root_(root), trees_(std::move(trees)) {}
 
-  Status Init(const std::string& objects_dir) { return stager_.Init(repo_, objects_dir); }
+  Status Init(const std::string& objects_dir) {
+    return stager_.Init(repo_, objects_dir, trees_->packs());
+  }
 
   Status SetSchema(const TableSchema& schema) override {
     CFGIT_ASSIGN_OR_RETURN(Pending * t, Table(schema.name));

@@ -66,9 +66,10 @@ std::optional<ConflictKind> ParseConflictKind(const std::string& name) {
 }
 
 Result<Oid> WriteMergeStateCommit(git_repository* repo, const std::string& objects_dir,
-                                  const MergeState& state, const Signature& author) {
+                                  PackReader* packs, const MergeState& state,
+                                  const Signature& author) {
   ObjectStager stager;
-  CFGIT_RETURN_IF_ERROR(stager.Init(repo, objects_dir));
+  CFGIT_RETURN_IF_ERROR(stager.Init(repo, objects_dir, packs));
   auto blob = [&](const std::string& text) { return stager.Stage(GIT_OBJECT_BLOB, text); };
   std::string meta = "target: " + text::QuoteYaml(state.target) +
                      "\nsource: " + text::QuoteYaml(state.source) + "\nours: " + state.ours.Hex() +

@@ -286,6 +286,16 @@ struct PackReader {
     return self->Locate(*id) ? 1 : 0;
   }
 
+  // PackedHolds: like Exists, and -1 where a pack is not searched here.
+  int Holds(const git_oid& id) {
+    std::shared_lock<std::shared_mutex> hold(mu);
+    if (Locate(id)) return 1;
+    bool all_searched = packs.size() == listed.size() &&
+                        std::none_of(packs.begin(), packs.end(),
+                                     [](const std::unique_ptr<Pack>& p) { return p->bulk(); });
+    return all_searched ? 0 : -1;
+  }
+
   static void Free(git_odb_backend* b) { delete Self(b); }
 
   // Opens the packs of `dir` not seen before (the first call: all of them, the biggest first, as
@@ -416,6 +426,8 @@ int ReadPacked(PackReader* reader, const git_oid& id, PackedBytes* out) {
   out->type = type;
   return 0;
 }
+
+int PackedHolds(PackReader* reader, const git_oid& id) { return reader->Holds(id); }
 
 void PackedFree::operator()(char* p) const { git_odb_backend_data_free(backend, p); }
 

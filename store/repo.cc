@@ -118,8 +118,9 @@ void EnsureLibGit2() { static LibGit2 instance; }
 
 class GitSnapshotWriter final : public SnapshotWriter {
  public:
-  GitSnapshotWriter(git_repository* repo, const std::string& objects_dir, std::string memo_path)
-      : repo_(repo), objects_dir_(objects_dir), memo_path_(std::move(memo_path)) {}
+  GitSnapshotWriter(git_repository* repo, const std::string& objects_dir, std::string memo_path,
+                    PackReader* packs)
+      : repo_(repo), objects_dir_(objects_dir), memo_path_(std::move(memo_path)), packs_(packs) {}
   ~GitSnapshotWriter() override {
     WaitForTable().ok();  // its status is nobody's now
     WaitForMemo();        // a memo being saved is saved
@@ -132,7 +133,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
       return Status::Ok();
     }
     stager_ = std::make_shared<ObjectStager>();
-    return stager_->Init(repo_, objects_dir_);
+    return stager_->Init(repo_, objects_dir_, packs_);
   }
   const std::shared_ptr<ObjectStager>& stager() const { return stager_; }
 
@@ -502,6 +503,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   std::shared_ptr<ObjectStager> stager_;
 
   std::string memo_path_;
+  PackReader* packs_;  // the store's, asked first whether an object is there (ObjectStager)
   // Loaded when first needed: reading an empty database (a new environment) loads none.
   // Called by the main and the reading thread: written only while one thread uses the writer.
   FingerprintMemo& Memo() {
@@ -824,7 +826,8 @@ class GitStore final : public Store {
     std::string memo = fingerprint_cache.empty() ? std::string()
                                                  : path_ + "/cfgit/fingerprints/" +
                                                        EncodePathComponent(fingerprint_cache);
-    auto writer = std::make_unique<GitSnapshotWriter>(repo_.get(), path_ + "/objects", memo);
+    auto writer =
+        std::make_unique<GitSnapshotWriter>(repo_.get(), path_ + "/objects", memo, trees_->packs());
     std::shared_ptr<ObjectStager> shared;
     if (share) {
       const auto* other = dynamic_cast<const GitSnapshotWriter*>(share);
@@ -858,8 +861,8 @@ class GitStore final : public Store {
 
   Status WriteMergeState(const MergeState& state, const std::optional<Oid>& expected,
                          const Signature& author) override {
-    CFGIT_ASSIGN_OR_RETURN(Oid id,
-                           WriteMergeStateCommit(repo_.get(), path_ + "/objects", state, author));
+    CFGIT_ASSIGN_OR_RETURN(Oid id, WriteMergeStateCommit(repo_.get(), path_ + "/objects",
+                                                         trees_->packs(), state, author));
     return UpdateRef("refs/cfgit/merge/" + state.target, id, expected,
                      "merge: " + state.source + " into " + state.target);
   }

@@ -147,19 +147,21 @@ ObjectStager::~ObjectStager() {
   if (staging_) staging_->pack.Discard();
 }
 
-Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir) {
+Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir, PackReader* packs) {
+  packs_ = packs;
   git_odb* odb = nullptr;
   if (int rc = git_repository_odb(&odb, repo)) return git::Error(rc, "opening the store");
   store_odb_.reset(odb);
-  // Existence checks go to the packs only: stat()ing a loose path per row is what makes
-  // git_odb_write slow at scale. An object that exists only loose is packed again: harmless.
-  git_odb_backend* packs = nullptr;
+  // Existence checks the reader cannot answer go to libgit2's packs only: stat()ing a loose path
+  // per row is what makes git_odb_write slow at scale. An object that exists only loose is packed
+  // again: harmless.
+  git_odb_backend* libgit2_packs = nullptr;
   if (int rc = git_odb_new(&odb)) return git::Error(rc, "creating an object database");
   pack_odb_.reset(odb);
-  if (int rc = git_odb_backend_pack(&packs, objects_dir.c_str())) {
+  if (int rc = git_odb_backend_pack(&libgit2_packs, objects_dir.c_str())) {
     return git::Error(rc, "opening the store's packs");
   }
-  if (int rc = git_odb_add_backend(pack_odb_.get(), packs, 1)) {
+  if (int rc = git_odb_add_backend(pack_odb_.get(), libgit2_packs, 1)) {
     return git::Error(rc, "opening the store's packs");
   }
   staging_ = std::make_shared<Staging>(objects_dir + "/pack");
@@ -184,8 +186,12 @@ Result<Oid> ObjectStager::Stage(git_object_t type, const std::string& data) {
   std::array<unsigned char, 20> digest = sha_.Final();
   git_oid raw;
   std::memcpy(raw.id, digest.data(), digest.size());
-  if (!staging_->pack.Contains(raw) &&
-      !git_odb_exists_ext(pack_odb_.get(), &raw, GIT_ODB_LOOKUP_NO_REFRESH)) {
+  // The store's reader tells for the packs it reads (their filters turn most new ids away at
+  // the cost of a bit); libgit2's pack backend for the others. A merge of 1000 against 1000 rows
+  // at 1M rows spent a twentieth of its time in libgit2's searches for the 339 new trees.
+  int held = staging_->pack.Contains(raw) ? 1 : packs_ ? PackedHolds(packs_, raw) : -1;
+  if (held < 0) held = git_odb_exists_ext(pack_odb_.get(), &raw, GIT_ODB_LOOKUP_NO_REFRESH);
+  if (held != 1) {
     Status added = staging_->pack.Add(raw, type, data);
     if (!added.ok()) return added.Wrap("staging an object: ");
   }

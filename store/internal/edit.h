@@ -23,6 +23,7 @@ Result<std::optional<MergeState>> ReadMergeStateAt(git_repository* repo, TreeRea
                                                    const std::string& ref);
 // The state commit's id, staged and written as a pack (the caller moves the ref).
 Result<Oid> WriteMergeStateCommit(git_repository* repo, const std::string& objects_dir,
-                                  const MergeState& state, const Signature& author);
+                                  PackReader* packs, const MergeState& state,
+                                  const Signature& author);
 
 }  // namespace cfgit

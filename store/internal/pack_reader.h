@@ -47,6 +47,12 @@ struct PackedBytes {
 // in these packs, a delta, damaged), or another libgit2 error code.
 int ReadPacked(PackReader* reader, const git_oid& id, PackedBytes* out);
 
+// Whether the reader's packs hold `id`, for a writer deciding whether to write an object: 1, 0,
+// or -1 when the reader cannot tell (a pack it left to libgit2, or one it let go after a bulk
+// read). Searched as reads search (filters, interpolation in the mapped index); libgit2's pack
+// backend would search its own mapping of each index by bisection, faulting its pages in again.
+int PackedHolds(PackReader* reader, const git_oid& id);
+
 // How many packs have had their filter built in this process (for the store's tests).
 size_t PackFiltersBuilt();
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "store/internal/git.h"
+#include "store/internal/pack_reader.h"
 #include "store/internal/pack_writer.h"
 #include "store/store.h"
 
@@ -49,7 +50,9 @@ class ObjectStager {
   // Drops what was staged and not written.
   ~ObjectStager();
 
-  Status Init(git_repository* repo, const std::string& objects_dir);
+  // `packs`: the store's pack reader (nullptr: none), asked first whether the store holds an
+  // object.
+  Status Init(git_repository* repo, const std::string& objects_dir, PackReader* packs);
   // The object's id; staged (appended to a new pack, readable through the store meanwhile)
   // unless the store's packs or this staging hold it already.
   Result<Oid> Stage(git_object_t type, const std::string& data);
@@ -63,6 +66,7 @@ class ObjectStager {
 
  private:
   git::Odb store_odb_, pack_odb_;
+  PackReader* packs_ = nullptr;  // owned by store_odb_
   std::shared_ptr<Staging> staging_;
   Sha1 sha_;
   // Stage, empty and Flush take it: a snapshot writer stages a table's trees on one thread

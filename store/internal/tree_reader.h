@@ -86,6 +86,8 @@ class TreeReader {
   Result<std::shared_ptr<const RawTree>> Get(const Oid& id, bool keep = true);
   // A blob's bytes, read the same way (never kept).
   Result<std::string> Blob(const Oid& id);
+  // The store's pack reader (nullptr: none).
+  PackReader* packs() const { return packs_; }
   // Forgets a tree that will not be asked for again (the editor rewrites each tree once).
   void Drop(const Oid& id);
   // The id of the entry at `path` ("rows/3f/a0/42.yaml") below `tree`, if any.

@@ -279,6 +279,9 @@ class SqliteSide:
         if os.path.exists(self.path(db)):
             os.remove(self.path(db))
 
+    def settle(self, dbs):
+        """Nothing runs on behind an SQLite step (see PgSide.settle)."""
+
     def floor_cmd(self, db, tables):
         p = shlex.quote(self.path(db))
         return " && ".join(f"sqlite3 {p} 'SELECT * FROM \"{t}\"' >/dev/null" for t in tables)
@@ -326,7 +329,7 @@ class PgSide:
 
     def psql(self, sql, db="postgres"):
         self.b.sh(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.conninfo(db) if db != "postgres"
-                   else f"host={self.host} port={self.port} user={self.user} dbname=postgres", "-c", sql])
+                   else self.conninfo_server(), "-c", sql])
 
     def create_empty(self, db):
         self.drop(db)
@@ -339,6 +342,34 @@ class PgSide:
     def drop(self, db):
         # FORCE: an alternative stopped at the time limit may leave its server session running.
         self.psql(f'DROP DATABASE IF EXISTS "{self.dbname(db)}" WITH (FORCE)')
+
+    def settle(self, dbs):
+        """Lets the server finish what the steps before left it before the next measured ones:
+        after a million rows were inserted (bench/gen create, a full apply, an overwrite) its
+        autovacuum vacuums and analyzes those tables for seconds, on one of this machine's two
+        cores, under whatever step runs then. Each of `dbs` gets VACUUM (ANALYZE) now, then a
+        CHECKPOINT, then no autovacuum worker may be running (waited for, up to 120 s)."""
+        t0 = time.monotonic()
+        for db in dbs:
+            self.psql("VACUUM (ANALYZE)", db)
+        self.psql("CHECKPOINT")
+        busy = 0
+        while time.monotonic() - t0 < 120:
+            p = subprocess.run(["psql", "-X", "-At", "-d", self.conninfo_server(), "-c",
+                                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"],
+                               check=True, stdout=subprocess.PIPE)
+            workers = int(p.stdout.decode().strip() or 0)
+            if workers == 0:
+                break
+            busy += 1
+            time.sleep(0.5)
+        msg = (f"server settled in {time.monotonic() - t0:.1f} s (VACUUM (ANALYZE) of {', '.join(dbs)}, "
+               f"CHECKPOINT, then {busy * 0.5:.1f} s waiting for autovacuum workers)")
+        self.b.log.write(msg + "\n")
+        print(f"  ({msg})", flush=True)
+
+    def conninfo_server(self):
+        return f"host={self.host} port={self.port} user={self.user} dbname=postgres"
 
     def floor_cmd(self, db, tables):
         cs = " ".join("-c " + shlex.quote('COPY "%s" TO STDOUT' % t) for t in tables)
@@ -388,6 +419,7 @@ def run_size(b, side_cls, size):
         side.create_empty("dev")
     b.measure("generate (bench/gen create)", backend, size, [GEN, "create", "--rows", str(size), "--seed",
               str(a.seed)] + side.gen_args("dev"), tool="gen")
+    side.settle(["dev"])  # before the copies: they start settled too
     for db in ("devb", "stage", "base", "ovw"):
         side.copy("dev", db)
     if backend == "postgres":
@@ -479,7 +511,9 @@ def run_size(b, side_cls, size):
     b.measure("overwrite: create + insert all, empty database", backend, size, ow, tool="overwrite",
               limit=a.alt_limit)
 
-    # Scaling: a fixed number of changed rows (not a percentage), diffed and merged.
+    # Scaling: a fixed number of changed rows (not a percentage), diffed and merged. The full
+    # apply and the overwrites wrote millions of rows just before.
+    side.settle(["dev", "stage", "fresh", "ovw", "ovwempty"])
     k = a.fixed
     ck = change("dev", "A", a.seed + 1, count=k)
     cfgit(f"commit: {k} rows changed", "commit", "dev", "-m", f"{k} rows", note=json.dumps(ck), paired="dev")

@@ -344,14 +344,16 @@ class PgSide:
         self.psql(f'DROP DATABASE IF EXISTS "{self.dbname(db)}" WITH (FORCE)')
 
     def settle(self, dbs):
-        """Makes sure the server runs nothing for earlier steps when the next measured ones start.
-        A psql stopped at the time limit does not stop its statement: the server runs it on
-        until it ends or reaches its own statement_timeout (the limit again, counted from when
-        that statement began), so an overwrite stopped after 300 s went on for up to 300 s more
-        under the steps after it. The sessions on `dbs` are ended (pg_terminate_backend), then no
-        other session may be running a statement, an autovacuum worker included (waited for, up
-        to 120 s). What was ended and how long was waited goes to the log, and is printed when
-        there was any."""
+        """Ends what an earlier step left running on the server before the next measured steps.
+        A psql stopped at the time limit does not stop its statement: the server ran it on until
+        it ended or reached its own statement_timeout (the limit again, counted from when that
+        statement began), so an overwrite stopped after 300 s could go on for up to 300 s more
+        under the steps after it (overwrite_cmd now also asks the server to check the
+        connection). The sessions on `dbs` are ended (pg_terminate_backend), then the runner
+        waits until no other session runs a statement and no autovacuum worker runs (up to 120 s;
+        a worker that starts later is not waited for). What was ended and how long was waited
+        goes to the log, and is printed when there was any; a server still busy after 120 s is
+        noted in the results."""
         t0 = time.monotonic()
         names = ", ".join("'" + self.dbname(db) + "'" for db in dbs)
         ended = self.query(f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -365,15 +367,19 @@ class PgSide:
                 break
             time.sleep(0.5)
             waited += 0.5
+        busy_after = busy != "0"
         msg = (f"server settled: {ended} session(s) of earlier steps ended, "
-               f"{waited:.1f} s waited for running statements")
+               f"{waited:.1f} s waited for running statements" +
+               (f"; still {busy} running after 120 s" if busy_after else ""))
         self.b.log.write(msg + "\n")
         if ended != "0" or waited:
             print(f"  ({msg})", flush=True)
+        if busy_after:
+            self.b.notes.append(f"{msg} [postgres {self.size}]")
 
     def query(self, sql):
-        p = subprocess.run(["psql", "-X", "-At", "-d", self.conninfo_server(), "-c", sql], check=True,
-                           stdout=subprocess.PIPE)
+        p = self.b.sh(["psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", self.conninfo_server(), "-c", sql],
+                      stdout=subprocess.PIPE)
         return p.stdout.decode().strip()
 
     def conninfo_server(self):
@@ -392,9 +398,12 @@ class PgSide:
                 subprocess.run(["psql", "-X", "-q", "-d", self.conninfo(source), "-c", f'COPY "{t}" TO STDOUT'],
                                check=True, stdout=fh)
             files[t] = f
-        # The server stops the statements itself at the runner's time limit (a killed psql does
-        # not stop a DELETE already running), so that nothing runs on under later steps.
-        script = ["\\set ON_ERROR_STOP 1", f"SET statement_timeout = '{self.limit}s';", "BEGIN;"]
+        # A killed psql does not stop the statement it sent: the server runs it on until it ends or
+        # reaches statement_timeout, counted from that statement's start. With
+        # client_connection_check_interval the server notices the closed connection within a
+        # second and stops it; settle() ends what is left after a stopped run.
+        script = ["\\set ON_ERROR_STOP 1", f"SET statement_timeout = '{self.limit}s';",
+                  "SET client_connection_check_interval = '1s';", "BEGIN;"]
         if create:
             ddl = subprocess.run([GEN, "ddl", "--dialect", "postgres"], check=True,
                                  stdout=subprocess.PIPE).stdout.decode()

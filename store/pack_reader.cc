@@ -32,6 +32,7 @@ constexpr uint32_t kPopulateAfter = 64;   // lookups in an index before it is ma
 constexpr uint32_t kFilterMax = 1 << 18;  // objects of a pack that gets a filter (Pack::MayHold)
 
 std::atomic<size_t> filters_built{0};  // in this process (PackFiltersBuilt)
+std::atomic<size_t> handed_over{0};    // in this process (PacksHandedOver)
 
 uint32_t Be32(const unsigned char* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
@@ -274,6 +275,7 @@ struct PackReader {
     thread_local Inflater inflater;
     int rc = Unpack(b, inflater, *where->first, where->second, data, len, type);
     if (where->first->Count()) {
+      handed_over.fetch_add(1, std::memory_order_relaxed);
       std::unique_lock<std::shared_mutex> hold(self->mu);
       where->first->Unmap();
     }
@@ -286,14 +288,14 @@ struct PackReader {
     return self->Locate(*id) ? 1 : 0;
   }
 
-  // PackedHolds: like Exists, and -1 where a pack is not searched here.
-  int Holds(const git_oid& id) {
+  // PackedHolds: like Exists, and kCannotTell where a pack is not searched here.
+  Holding Holds(const git_oid& id) {
     std::shared_lock<std::shared_mutex> hold(mu);
-    if (Locate(id)) return 1;
+    if (Locate(id)) return Holding::kYes;
     bool all_searched = packs.size() == listed.size() &&
                         std::none_of(packs.begin(), packs.end(),
                                      [](const std::unique_ptr<Pack>& p) { return p->bulk(); });
-    return all_searched ? 0 : -1;
+    return all_searched ? Holding::kNo : Holding::kCannotTell;
   }
 
   static void Free(git_odb_backend* b) { delete Self(b); }
@@ -393,6 +395,7 @@ struct PackReader {
 };
 
 size_t PackFiltersBuilt() { return filters_built.load(); }
+size_t PacksHandedOver() { return handed_over.load(); }
 
 Result<PackReader*> AddPackReader(git_odb* odb, const std::string& objects_dir) {
   auto reader = std::make_unique<PackReader>();
@@ -427,7 +430,7 @@ int ReadPacked(PackReader* reader, const git_oid& id, PackedBytes* out) {
   return 0;
 }
 
-int PackedHolds(PackReader* reader, const git_oid& id) { return reader->Holds(id); }
+Holding PackedHolds(PackReader* reader, const git_oid& id) { return reader->Holds(id); }
 
 void PackedFree::operator()(char* p) const { git_odb_backend_data_free(backend, p); }
 

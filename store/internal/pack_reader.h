@@ -47,13 +47,17 @@ struct PackedBytes {
 // in these packs, a delta, damaged), or another libgit2 error code.
 int ReadPacked(PackReader* reader, const git_oid& id, PackedBytes* out);
 
-// Whether the reader's packs hold `id`, for a writer deciding whether to write an object: 1, 0,
-// or -1 when the reader cannot tell (a pack it left to libgit2, or one it let go after a bulk
-// read). Searched as reads search (filters, interpolation in the mapped index); libgit2's pack
-// backend would search its own mapping of each index by bisection, faulting its pages in again.
-int PackedHolds(PackReader* reader, const git_oid& id);
+// Whether the reader's packs hold `id`, for a writer deciding whether to write an object. It
+// cannot tell when a pack is not searched here (one it left to libgit2, or one handed over after
+// a bulk read). Searched as reads search (filters, interpolation in the mapped index); libgit2's
+// pack backend would search its own mapping of each index by bisection, faulting its pages in
+// again.
+enum class Holding { kNo, kYes, kCannotTell };
+Holding PackedHolds(PackReader* reader, const git_oid& id);
 
-// How many packs have had their filter built in this process (for the store's tests).
+// How many packs have had their filter built, and how many were handed over to libgit2 after a
+// bulk read, in this process (for the store's tests).
 size_t PackFiltersBuilt();
+size_t PacksHandedOver();
 
 }  // namespace cfgit

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "store/internal/git.h"
-#include "store/internal/pack_reader.h"
 #include "store/internal/pack_writer.h"
 #include "store/store.h"
 
@@ -40,6 +39,7 @@ std::string CommitBytes(const Oid& tree, const std::vector<Oid>& parents,
                         const std::string& message, const Signature& author);
 
 struct Staging;
+struct PackReader;
 
 // Thread-safe.
 class ObjectStager {

@@ -619,6 +619,7 @@ TEST_CASE("a pack read object after object is handed to libgit2 midway, reading 
   REQUIRE(reader.ok());
   auto info = (*reader)->ReadCommit(commit);
   REQUIRE(info.ok());
+  const size_t handed_before = cfgit::PacksHandedOver();
   for (int round = 0; round < 5; ++round) {
     for (int i = 0; i < 4000; ++i) {
       auto row = (*reader)->ReadRow(info->tree, Table("t"), {Value::Integer(i)});
@@ -627,6 +628,7 @@ TEST_CASE("a pack read object after object is handed to libgit2 midway, reading 
       REQUIRE((**row)[1] == Value::Text("value " + std::to_string(i)));
     }
   }
+  REQUIRE(cfgit::PacksHandedOver() == handed_before + 1);  // the reads crossed the hand-over
   rows[5] = R(5, "changed");
   Commit(**reader, rows, {commit});
   auto smallest = Shell(dir.path(),

@@ -282,13 +282,13 @@ struct PackReader {
     return rc;
   }
 
+  // libgit2 asks the next backend when this one says no, so "cannot tell" is a no here.
   static int Exists(git_odb_backend* b, const git_oid* id) {
-    PackReader* self = Self(b);
-    std::shared_lock<std::shared_mutex> hold(self->mu);
-    return self->Locate(*id) ? 1 : 0;
+    return Self(b)->Holds(*id) == Holding::kYes ? 1 : 0;
   }
 
-  // PackedHolds: like Exists, and kCannotTell where a pack is not searched here.
+  // PackedHolds: whether the packs searched here hold `id`, and kCannotTell on a miss where a
+  // pack is not searched here.
   Holding Holds(const git_oid& id) {
     std::shared_lock<std::shared_mutex> hold(mu);
     if (Locate(id)) return Holding::kYes;

@@ -64,6 +64,7 @@ class Pack {
   // nullptr: not a pack this reader reads (libgit2 then does).
   static std::unique_ptr<Pack> Open(const std::string& base, uint64_t pack_size) {
     auto p = std::make_unique<Pack>();
+    p->base_ = base;
     std::error_code ec;
     p->idx_size_ = std::filesystem::file_size(base + ".idx", ec);
     if (ec || p->idx_size_ < kIdsAt + 40) return nullptr;
@@ -88,6 +89,11 @@ class Pack {
   }
 
   int pack_fd() const { return pack_; }
+  const std::string& base() const { return base_; }
+  // Gone: not in the pack directory's last listing (PackReader::Refresh). Its objects still read
+  // right through the open file, but the store may no longer have them.
+  bool gone() const { return gone_.load(std::memory_order_relaxed); }
+  void set_gone(bool gone) { gone_.store(gone, std::memory_order_relaxed); }
   uint64_t pack_size() const { return pack_size_; }
 
   // A pread costs ~2.5 us an object (and copies 8 KiB); a mapped pack a page fault (~11 us) per
@@ -205,6 +211,8 @@ class Pack {
     return Be64(bytes() + at);
   }
 
+  std::string base_;
+  std::atomic<bool> gone_{false};
   void* idx_ = MAP_FAILED;
   uint64_t idx_size_ = 0;
   int pack_ = -1;
@@ -234,7 +242,8 @@ struct PackReader {
   git_odb_backend parent;  // first member: libgit2 passes &parent back to the callbacks
   std::string dir;         // the pack directory
   std::vector<std::unique_ptr<Pack>> packs;
-  std::set<std::string> listed;  // the packs (base names) seen in `dir`, read here or not
+  std::set<std::string> listed;       // the packs (base names) seen in `dir`, read here or not
+  std::atomic<bool> left_out{false};  // a pack of the last listing is not read here
   // Finding objects is shared (Locate); opening packs and letting an index go are exclusive.
   // Reading and inflating happen outside it, so threads read objects side by side.
   std::shared_mutex mu;
@@ -244,14 +253,18 @@ struct PackReader {
 
   // The pack holding `id` and the offset of its entry (`mu` held, shared). The packs small
   // enough for a filter first (most turn the id away at the cost of a bit), then the others;
-  // each group from the pack the last object was found in.
-  std::optional<std::pair<Pack*, uint64_t>> Locate(const git_oid& id) {
+  // each group from the pack the last object was found in. `present`: only the packs still in
+  // the directory (for a writer: a deleted pack's objects may have been pruned).
+  std::optional<std::pair<Pack*, uint64_t>> Locate(const git_oid& id, bool present = false) {
     size_t from = last.load(std::memory_order_relaxed);
     for (bool filterable : {true, false}) {
       for (size_t k = 0; k < packs.size(); ++k) {
         size_t i = (from + k) % packs.size();
         Pack& pack = *packs[i];
-        if (pack.filterable() != filterable || pack.bulk() || !pack.MayHold(id)) continue;
+        if (pack.filterable() != filterable || pack.bulk() || (present && pack.gone()) ||
+            !pack.MayHold(id)) {
+          continue;
+        }
         pack.Looked();
         if (std::optional<uint64_t> at = pack.Find(id)) {
           if (i != from) last.store(i, std::memory_order_relaxed);
@@ -287,15 +300,31 @@ struct PackReader {
     return Self(b)->Holds(*id) == Holding::kYes ? 1 : 0;
   }
 
-  // PackedHolds: whether the packs searched here hold `id`, and kCannotTell on a miss where a
-  // pack is not searched here.
+  // PackedHolds: whether the packs searched here that are still in the directory hold `id`, and
+  // kCannotTell on a miss where such a pack is not searched here.
   Holding Holds(const git_oid& id) {
     std::shared_lock<std::shared_mutex> hold(mu);
-    if (Locate(id)) return Holding::kYes;
-    bool all_searched = packs.size() == listed.size() &&
-                        std::none_of(packs.begin(), packs.end(),
-                                     [](const std::unique_ptr<Pack>& p) { return p->bulk(); });
+    if (Locate(id, /*present=*/true)) return Holding::kYes;
+    bool all_searched =
+        !left_out.load(std::memory_order_relaxed) &&
+        std::none_of(packs.begin(), packs.end(),
+                     [](const std::unique_ptr<Pack>& p) { return p->bulk() && !p->gone(); });
     return all_searched ? Holding::kNo : Holding::kCannotTell;
+  }
+
+  // Marks the packs missing from `found` (a listing of `dir`) gone, and those in it not gone (a
+  // pack written again under its name holds the same objects); notes whether a listed pack is
+  // not read here. With `mu` held, shared at least.
+  void Mark(const std::vector<PackFile>& found) {
+    std::set<std::string> here;
+    for (const PackFile& f : found) here.insert(f.base);
+    size_t read_here = 0;
+    for (const std::unique_ptr<Pack>& pack : packs) {
+      bool gone = here.count(pack->base()) == 0;
+      pack->set_gone(gone);
+      read_here += gone ? 0 : 1;
+    }
+    left_out.store(read_here < here.size(), std::memory_order_relaxed);
   }
 
   static void Free(git_odb_backend* b) { delete Self(b); }
@@ -303,8 +332,10 @@ struct PackReader {
   // Opens the packs of `dir` not seen before (the first call: all of them, the biggest first, as
   // most objects are there). libgit2 calls it after a command wrote a pack (git_odb_refresh) and
   // when an object is found nowhere, so a pack this command or another process wrote is read
-  // here too. A pack consolidated away stays readable through its open file; one this reader
-  // cannot open is not tried again (libgit2 reads it).
+  // here too; a writer calls it before it stages objects (ObjectStager::Init). A pack deleted
+  // since (consolidated by cfgit, repacked by stock git) stays readable through its open file
+  // but is marked gone, so writers do not count on it (Holds); one this reader cannot open is
+  // not tried again (libgit2 reads it).
   static int Refresh(git_odb_backend* b) {
     PackReader* self = Self(b);
     // Listed every time: the directory's modification time is too coarse to tell two packs
@@ -316,6 +347,7 @@ struct PackReader {
       std::shared_lock<std::shared_mutex> look(self->mu);
       if (std::all_of(found.begin(), found.end(),
                       [&](const PackFile& p) { return self->listed.count(p.base) > 0; })) {
+        self->Mark(found);
         return 0;
       }
     }
@@ -326,6 +358,7 @@ struct PackReader {
         self->packs.push_back(std::move(pack));
       }
     }
+    self->Mark(found);
     return 0;
   }
 

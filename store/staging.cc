@@ -154,6 +154,12 @@ Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir, 
   git_odb* odb = nullptr;
   if (int rc = git_repository_odb(&odb, repo)) return git::Error(rc, "opening the store");
   store_odb_.reset(odb);
+  // The store's packs as they are now: one stock git deleted since the store was opened (`git
+  // repack -a -d`, `git gc --prune=now`) may have taken objects with it, so the reader no longer
+  // counts on it (PackedHolds), and libgit2's pack backend below lists the directory afresh.
+  if (int rc = git_odb_refresh(store_odb_.get())) {
+    return git::Error(rc, "reading the store's packs");
+  }
   // Existence checks the reader cannot answer go to libgit2's packs only: stat()ing a loose path
   // per row is what makes git_odb_write slow at scale. An object that exists only loose is packed
   // again: harmless.

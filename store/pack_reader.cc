@@ -244,6 +244,7 @@ struct PackReader {
   std::vector<std::unique_ptr<Pack>> packs;
   std::set<std::string> listed;       // the packs (base names) seen in `dir`, read here or not
   std::atomic<bool> left_out{false};  // a pack of the last listing is not read here
+  std::mutex listing;                 // one listing of `dir` at a time, and its marks (Refresh)
   // Finding objects is shared (Locate); opening packs and letting an index go are exclusive.
   // Reading and inflating happen outside it, so threads read objects side by side.
   std::shared_mutex mu;
@@ -251,18 +252,22 @@ struct PackReader {
 
   static PackReader* Self(git_odb_backend* b) { return reinterpret_cast<PackReader*>(b); }
 
+  // Which packs Locate searches: all (for a read: a deleted pack's objects read right through
+  // its open file), or those still in the directory (for a writer: a deleted pack's objects may
+  // have been pruned).
+  enum class Searched { kAll, kPresent };
+
   // The pack holding `id` and the offset of its entry (`mu` held, shared). The packs small
   // enough for a filter first (most turn the id away at the cost of a bit), then the others;
-  // each group from the pack the last object was found in. `present`: only the packs still in
-  // the directory (for a writer: a deleted pack's objects may have been pruned).
-  std::optional<std::pair<Pack*, uint64_t>> Locate(const git_oid& id, bool present = false) {
+  // each group from the pack the last object was found in.
+  std::optional<std::pair<Pack*, uint64_t>> Locate(const git_oid& id, Searched searched) {
     size_t from = last.load(std::memory_order_relaxed);
     for (bool filterable : {true, false}) {
       for (size_t k = 0; k < packs.size(); ++k) {
         size_t i = (from + k) % packs.size();
         Pack& pack = *packs[i];
-        if (pack.filterable() != filterable || pack.bulk() || (present && pack.gone()) ||
-            !pack.MayHold(id)) {
+        if (pack.filterable() != filterable || pack.bulk() ||
+            (searched == Searched::kPresent && pack.gone()) || !pack.MayHold(id)) {
           continue;
         }
         pack.Looked();
@@ -281,7 +286,7 @@ struct PackReader {
     std::optional<std::pair<Pack*, uint64_t>> where;
     {
       std::shared_lock<std::shared_mutex> hold(self->mu);
-      where = self->Locate(*id);
+      where = self->Locate(*id, Searched::kAll);
     }
     if (!where) return GIT_ENOTFOUND;
     // A zlib stream per thread; a pack, once opened, stays open as long as the reader.
@@ -295,7 +300,9 @@ struct PackReader {
     return rc;
   }
 
-  // libgit2 asks the next backend when this one says no, so "cannot tell" is a no here.
+  // libgit2 asks the next backend when this one says no, so "cannot tell" is a no here. As for
+  // a writer, a pack gone from the directory holds nothing here (libgit2 asks this when it
+  // writes an object itself: a tag).
   static int Exists(git_odb_backend* b, const git_oid* id) {
     return Self(b)->Holds(*id) == Holding::kYes ? 1 : 0;
   }
@@ -304,7 +311,7 @@ struct PackReader {
   // kCannotTell on a miss where such a pack is not searched here.
   Holding Holds(const git_oid& id) {
     std::shared_lock<std::shared_mutex> hold(mu);
-    if (Locate(id, /*present=*/true)) return Holding::kYes;
+    if (Locate(id, Searched::kPresent)) return Holding::kYes;
     bool all_searched =
         !left_out.load(std::memory_order_relaxed) &&
         std::none_of(packs.begin(), packs.end(),
@@ -314,7 +321,7 @@ struct PackReader {
 
   // Marks the packs missing from `found` (a listing of `dir`) gone, and those in it not gone (a
   // pack written again under its name holds the same objects); notes whether a listed pack is
-  // not read here. With `mu` held, shared at least.
+  // not read here. With `listing` held, and `mu` shared at least.
   void Mark(const std::vector<PackFile>& found) {
     std::set<std::string> here;
     for (const PackFile& f : found) here.insert(f.base);
@@ -335,12 +342,20 @@ struct PackReader {
   // here too; a writer calls it before it stages objects (ObjectStager::Init). A pack deleted
   // since (consolidated by cfgit, repacked by stock git) stays readable through its open file
   // but is marked gone, so writers do not count on it (Holds); one this reader cannot open is
-  // not tried again (libgit2 reads it).
+  // not tried again (libgit2 reads it). A listing that fails changes no mark, and writers then
+  // ask libgit2 until one succeeds.
   static int Refresh(git_odb_backend* b) {
     PackReader* self = Self(b);
+    std::lock_guard<std::mutex> one(self->listing);
     // Listed every time: the directory's modification time is too coarse to tell two packs
     // written within a few milliseconds apart.
-    std::vector<PackFile> found = ListPacks(self->dir);
+    Result<std::vector<PackFile>> listed_now = ListPacks(self->dir);
+    if (!listed_now.ok()) {
+      self->left_out.store(true, std::memory_order_relaxed);
+      git_error_set_str(GIT_ERROR_ODB, listed_now.status().message().c_str());
+      return -1;
+    }
+    const std::vector<PackFile>& found = *listed_now;
     {
       // Mostly nothing is new (libgit2 refreshes whenever an object is found nowhere): then
       // readers are not stopped for the exclusive lock.
@@ -435,8 +450,8 @@ Result<PackReader*> AddPackReader(git_odb* odb, const std::string& objects_dir) 
   if (int rc = git_odb_init_backend(&reader->parent, GIT_ODB_BACKEND_VERSION)) {
     return git::Error(rc, "opening the store");
   }
-  // Packs left out (a listing that failed part-way, an index this reader does not read) are
-  // libgit2's.
+  // Packs left out (all of them when the listing fails, an index this reader does not read)
+  // are libgit2's.
   reader->dir = objects_dir + "/pack";
   PackReader::Refresh(&reader->parent);
   reader->parent.read = PackReader::Read;

@@ -311,17 +311,23 @@ Result<std::vector<git_oid>> IndexedIds(const std::string& idx_path) {
 
 }  // namespace
 
-std::vector<PackFile> ListPacks(const std::string& pack_dir) {
+Result<std::vector<PackFile>> ListPacks(const std::string& pack_dir) {
   namespace fs = std::filesystem;
   std::vector<PackFile> packs;
   std::error_code ec;
-  for (fs::directory_iterator it(pack_dir, ec), end; !ec && it != end; it.increment(ec)) {
+  fs::directory_iterator it(pack_dir, ec), end;
+  if (ec == std::errc::no_such_file_or_directory) return packs;
+  for (; !ec && it != end; it.increment(ec)) {
     const fs::path& path = it->path();
     if (path.filename().string().rfind("pack-", 0) != 0 || path.extension() != ".idx") continue;
     std::string base = (path.parent_path() / path.stem()).string();
     std::error_code size_ec;
     uintmax_t size = fs::file_size(base + ".pack", size_ec);
     if (!size_ec) packs.push_back({std::move(base), size});
+  }
+  if (ec) {
+    return Status::Invalid("cannot list the store's packs in " + pack_dir + ": " + ec.message() +
+                           "; check that the directory is readable");
   }
   std::sort(packs.begin(), packs.end(), [](const PackFile& a, const PackFile& b) {
     return a.size != b.size ? a.size < b.size : a.base < b.base;
@@ -332,7 +338,7 @@ std::vector<PackFile> ListPacks(const std::string& pack_dir) {
 Result<size_t> ConsolidatePacks(const std::string& pack_dir, git_odb* odb, size_t max_packs) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  std::vector<PackFile> packs = ListPacks(pack_dir);
+  CFGIT_ASSIGN_OR_RETURN(std::vector<PackFile> packs, ListPacks(pack_dir));
   packs.erase(std::remove_if(packs.begin(), packs.end(),
                              [&](const PackFile& p) { return fs::exists(p.base + ".keep", ec); }),
               packs.end());

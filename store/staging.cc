@@ -156,9 +156,10 @@ Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir, 
   store_odb_.reset(odb);
   // The store's packs as they are now: one stock git deleted since the store was opened (`git
   // repack -a -d`, `git gc --prune=now`) may have taken objects with it, so the reader no longer
-  // counts on it (PackedHolds), and libgit2's pack backend below lists the directory afresh.
+  // counts on it (PackedHolds). libgit2's pack backends only ever add packs when they refresh;
+  // the one made below for the reader's "cannot tell" lists the directory after this.
   if (int rc = git_odb_refresh(store_odb_.get())) {
-    return git::Error(rc, "reading the store's packs");
+    return git::Error(rc, "starting to write to the store");
   }
   // Existence checks the reader cannot answer go to libgit2's packs only: stat()ing a loose path
   // per row is what makes git_odb_write slow at scale. An object that exists only loose is packed

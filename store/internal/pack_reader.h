@@ -48,11 +48,12 @@ struct PackedBytes {
 int ReadPacked(PackReader* reader, const git_oid& id, PackedBytes* out);
 
 // Whether the reader's packs hold `id`, for a writer deciding whether to write an object. It
-// cannot tell when a pack is not searched here (one it left to libgit2, or one handed over after
-// a bulk read). A pack missing from the directory's last listing (git_odb_refresh) counts for
-// nothing: stock git may have pruned objects with it. Searched as reads search (filters, interpolation in the mapped index); libgit2's
-// pack backend would search its own mapping of each index by bisection, faulting its pages in
-// again.
+// cannot tell when a pack still in the directory is not searched here (one it left to libgit2,
+// one handed over after a bulk read, every pack when the directory could not be listed). A pack
+// missing from the directory's last listing (git_odb_refresh) counts for nothing: stock git may
+// have pruned objects with it. Searched as reads search (filters, interpolation in the mapped
+// index); libgit2's pack backend would search its own mapping of each index by bisection, faulting
+// its pages in again.
 enum class Holding { kNo, kYes, kCannotTell };
 Holding PackedHolds(PackReader* reader, const git_oid& id);
 

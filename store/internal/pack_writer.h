@@ -101,13 +101,13 @@ class PackWriter {
   std::unique_ptr<z_stream_s> zstore_, zfast_;  // deflate streams, reset for each object
 };
 
-// The packs in `pack_dir` that have an index, smallest first (a listing that fails part-way
-// gives what it read).
+// The packs in `pack_dir` that have an index, smallest first (none when there is no such
+// directory); an error when the directory cannot be read to its end.
 struct PackFile {
   std::string base;  // ".../pack-<id>", without ".pack" / ".idx"
   uintmax_t size;    // of the .pack file
 };
-std::vector<PackFile> ListPacks(const std::string& pack_dir);
+Result<std::vector<PackFile>> ListPacks(const std::string& pack_dir);
 
 // Every command that writes adds one pack, and every object lookup searches the packs one by one,
 // so they are consolidated now and then, as `git repack --geometric=2` does: when `pack_dir` holds

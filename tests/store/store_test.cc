@@ -384,10 +384,13 @@ TEST_CASE("small packs are consolidated, losing no object, while stores keep rea
   CHECK(fsck.exit_code == 0);
   auto all = Shell(dir.path(),
                    "git --git-dir=.cfgit rev-list --objects " + commits.back().Hex() + " | wc -l");
-  auto unique = Shell(dir.path(),
-                      "for i in .cfgit/objects/pack/*.idx; do git --git-dir=.cfgit show-index "
-                      "< $i; done | cut -d' ' -f2 | sort -u | wc -l");
-  CHECK(all.out == unique.out);  // every object once, none lost
+  auto entries = Shell(dir.path(),
+                       "for i in .cfgit/objects/pack/*.idx; do git --git-dir=.cfgit show-index "
+                       "< $i; done | cut -d' ' -f2 | sort >ids && sort -u ids >unique && "
+                       "wc -l <ids && wc -l <unique");
+  // Every object once, none lost: the commits after a consolidation found the merged objects in
+  // the new pack and wrote none of them again.
+  CHECK(entries.out == all.out + all.out);
   for (const auto& e : std::filesystem::directory_iterator(dir / ".cfgit/objects/pack")) {
     CHECK(e.path().filename().string().rfind("tmp_", 0) == std::string::npos);
   }
@@ -655,6 +658,18 @@ TEST_CASE("a commit counts on a pack holding an object only where the reader can
     return listed.out;
   };
   const std::string objects = count(first.Hex());
+  // A second commit's pack holds what is new, and nothing the store had: the smallest pack.
+  auto second_commit_writes_only_what_is_new = [&](Store& through) {
+    rows[5] = R(5, "changed");
+    Oid second = Commit(through, rows, {first});
+    CheckRows(through, second, rows);
+    const std::string new_objects = count(second.Hex() + " --not " + first.Hex());
+    CHECK(new_objects != "0");
+    auto smallest = Shell(dir.path(),
+                          "for i in .cfgit/objects/pack/*.idx; do git --git-dir=.cfgit show-index "
+                          "< $i | wc -l; done | sort -n | head -1 | tr -d '\\n'");
+    CHECK(smallest.out == new_objects);
+  };
 
   SECTION("a pack deleted while the store is open") {
     // Stock git may delete a pack under a running command (`git repack -a -d`, `git gc
@@ -665,11 +680,33 @@ TEST_CASE("a commit counts on a pack holding an object only where the reader can
     REQUIRE(reader.ok());
     CheckRows(**reader, first, rows);  // the reader has the pack open and has searched it
     REQUIRE(Shell(dir.path(), "rm .cfgit/objects/pack/pack-*").exit_code == 0);
+    {
+      // A writer lists the directory as it starts: the pack is gone, and still reads.
+      auto writer = (*reader)->NewSnapshot();
+      REQUIRE(writer.ok());
+      CheckRows(**reader, first, rows);
+    }
     // The same rows, the same signature: the same commit, every object of it written again.
     Oid again = Commit(**reader, rows);
     CHECK(again == first);
     CHECK(count(again.Hex()) == objects);
     CheckRows(**reader, first, rows);
+  }
+
+  SECTION("a pack directory that cannot be listed") {
+    // No listing, no answer: the writer fails and names the directory; once it can be listed
+    // again, a commit writes only what is new.
+    auto reader = Store::Open(dir / ".cfgit");
+    REQUIRE(reader.ok());
+    CheckRows(**reader, first, rows);
+    REQUIRE(Shell(dir.path(), "cd .cfgit/objects && mv pack pack.away && touch pack").exit_code ==
+            0);
+    auto refused = (*reader)->NewSnapshot();
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.status().message(), Catch::Contains("cannot list the store's packs in"));
+    CHECK_THAT(refused.status().message(), Catch::Contains(".cfgit/objects/pack"));
+    REQUIRE(Shell(dir.path(), "cd .cfgit/objects && rm pack && mv pack.away pack").exit_code == 0);
+    second_commit_writes_only_what_is_new(**reader);
   }
 
   SECTION("a pack the reader leaves to libgit2") {
@@ -685,15 +722,7 @@ TEST_CASE("a commit counts on a pack holding an object only where the reader can
     auto reader = Store::Open(dir / ".cfgit");
     REQUIRE(reader.ok());
     CheckRows(**reader, first, rows);
-    rows[5] = R(5, "changed");
-    Oid second = Commit(**reader, rows, {first});
-    CheckRows(**reader, second, rows);
-    const std::string new_objects = count(second.Hex() + " --not " + first.Hex());
-    CHECK(new_objects != "0");
-    auto smallest = Shell(dir.path(),
-                          "for i in .cfgit/objects/pack/*.idx; do git --git-dir=.cfgit show-index "
-                          "< $i | wc -l; done | sort -n | head -1 | tr -d '\\n'");
-    CHECK(smallest.out == new_objects);  // the second commit's pack: nothing written twice
+    second_commit_writes_only_what_is_new(**reader);
   }
 }
 

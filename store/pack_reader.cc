@@ -90,8 +90,8 @@ class Pack {
 
   int pack_fd() const { return pack_; }
   const std::string& base() const { return base_; }
-  // Gone: not in the pack directory's last listing (PackReader::Refresh). Its objects still read
-  // right through the open file, but the store may no longer have them.
+  // Gone: not in the pack directory's last successful listing (PackReader::Refresh). Its objects
+  // still read right through the open file, but the store may no longer have them.
   bool gone() const { return gone_.load(std::memory_order_relaxed); }
   void set_gone(bool gone) { gone_.store(gone, std::memory_order_relaxed); }
   uint64_t pack_size() const { return pack_size_; }
@@ -243,7 +243,7 @@ struct PackReader {
   std::string dir;         // the pack directory
   std::vector<std::unique_ptr<Pack>> packs;
   std::set<std::string> listed;       // the packs (base names) seen in `dir`, read here or not
-  std::atomic<bool> left_out{false};  // a pack of the last listing is not read here
+  std::atomic<bool> left_out{false};  // a pack of the last listing is not read here, or it failed
   std::mutex listing;                 // one listing of `dir` at a time, and its marks (Refresh)
   // Finding objects is shared (Locate); opening packs and letting an index go are exclusive.
   // Reading and inflating happen outside it, so threads read objects side by side.
@@ -342,8 +342,8 @@ struct PackReader {
   // here too; a writer calls it before it stages objects (ObjectStager::Init). A pack deleted
   // since (consolidated by cfgit, repacked by stock git) stays readable through its open file
   // but is marked gone, so writers do not count on it (Holds); one this reader cannot open is
-  // not tried again (libgit2 reads it). A listing that fails changes no mark, and writers then
-  // ask libgit2 until one succeeds.
+  // not tried again (libgit2 reads it). A listing that fails changes no pack's mark, and the
+  // reader answers "cannot tell" (writers ask libgit2) until one succeeds.
   static int Refresh(git_odb_backend* b) {
     PackReader* self = Self(b);
     std::lock_guard<std::mutex> one(self->listing);

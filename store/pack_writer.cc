@@ -327,7 +327,7 @@ Result<std::vector<PackFile>> ListPacks(const std::string& pack_dir) {
   }
   if (ec) {
     return Status::Invalid("cannot list the store's packs in " + pack_dir + ": " + ec.message() +
-                           "; check that the directory is readable");
+                           "; check that it is a readable directory");
   }
   std::sort(packs.begin(), packs.end(), [](const PackFile& a, const PackFile& b) {
     return a.size != b.size ? a.size < b.size : a.base < b.base;

@@ -159,7 +159,7 @@ Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir, 
   // counts on it (PackedHolds). libgit2's pack backends only ever add packs when they refresh;
   // the one made below for the reader's "cannot tell" lists the directory after this.
   if (int rc = git_odb_refresh(store_odb_.get())) {
-    return git::Error(rc, "starting to write to the store");
+    return git::Error(rc, "listing the store's packs");
   }
   // Existence checks the reader cannot answer go to libgit2's packs only: stat()ing a loose path
   // per row is what makes git_odb_write slow at scale. An object that exists only loose is packed

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "store/internal/memory.h"
 
@@ -428,6 +429,62 @@ Status FingerprintMemo::Write(const std::string& path) {
     std::remove(tmp.c_str());
     return Status::Invalid("cannot write " + path);
   }
+  return Status::Ok();
+}
+
+Status KeepMemosToPacks(const std::string& memo_dir, const std::vector<std::string>& packs,
+                        const std::vector<std::string>& consolidated) {
+  namespace fs = std::filesystem;
+  const std::string list_path = memo_dir + ".packs";
+  std::set<std::string> now(packs.begin(), packs.end()), listed;
+  bool kept = false;
+  if (std::FILE* f = std::fopen(list_path.c_str(), "rb")) {
+    kept = true;
+    char line[512];
+    while (std::fgets(line, sizeof line, f)) {
+      std::string name(line, ::strcspn(line, "\n"));
+      if (name.empty()) continue;
+      listed.insert(name);
+      if (now.count(name) == 0 &&
+          std::find(consolidated.begin(), consolidated.end(), name) == consolidated.end()) {
+        kept = false;  // deleted by someone else: objects may have gone with it
+      }
+    }
+    kept = !std::ferror(f) && kept;
+    std::fclose(f);
+  }
+  if (!kept) {
+    std::error_code ec;
+    for (fs::directory_iterator it(memo_dir, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code removing;
+      if (!fs::remove(it->path(), removing) && removing) {
+        return Status::Invalid("cannot delete the fingerprint memo " + it->path().string() +
+                               " (a pack it counts on was deleted): " + removing.message() +
+                               "; delete it by hand, it is only a cache");
+      }
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return Status::Invalid("cannot list the fingerprint memos in " + memo_dir + " (a pack they " +
+                             "count on was deleted): " + ec.message() +
+                             "; delete the directory by hand, it is only a cache");
+    }
+  } else if (listed == now) {
+    return Status::Ok();
+  }
+  // A name of its own, then rename: two commands may check at once.
+  static std::atomic<unsigned> writes{0};
+  std::string tmp =
+      list_path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(writes++);
+  std::string text;
+  for (const std::string& name : now) text += name + "\n";
+  std::error_code ec;
+  fs::create_directories(fs::path(list_path).parent_path(), ec);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  bool ok = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+  // A list not written is the old one, or none: the next check deletes the memos again (only
+  // speed is lost), or misses a pack of this listing deleted alone.
+  if (!ok || std::rename(tmp.c_str(), list_path.c_str()) != 0) std::remove(tmp.c_str());
   return Status::Ok();
 }
 

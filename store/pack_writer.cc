@@ -335,14 +335,16 @@ Result<std::vector<PackFile>> ListPacks(const std::string& pack_dir) {
   return packs;
 }
 
-Result<size_t> ConsolidatePacks(const std::string& pack_dir, git_odb* odb, size_t max_packs) {
+Result<std::vector<std::string>> ConsolidatePacks(const std::string& pack_dir, git_odb* odb,
+                                                  size_t max_packs) {
   namespace fs = std::filesystem;
   std::error_code ec;
   CFGIT_ASSIGN_OR_RETURN(std::vector<PackFile> packs, ListPacks(pack_dir));
   packs.erase(std::remove_if(packs.begin(), packs.end(),
                              [&](const PackFile& p) { return fs::exists(p.base + ".keep", ec); }),
               packs.end());
-  if (packs.size() <= max_packs) return size_t{0};
+  std::vector<std::string> deleted;
+  if (packs.size() <= max_packs) return deleted;
   // Everything below the last pack smaller than twice all those before it is merged.
   size_t merge = 0;
   uintmax_t below = packs[0].size;
@@ -381,9 +383,10 @@ Result<size_t> ConsolidatePacks(const std::string& pack_dir, git_odb* odb, size_
     for (const char* ext : {".idx", ".pack", ".rev", ".bitmap", ".promisor"}) {
       fs::remove(packs[p].base + ext, ec);
     }
+    deleted.push_back(fs::path(packs[p].base).filename().string());
   }
   fs::remove(pack_dir + "/multi-pack-index", ec);
-  return merge;
+  return deleted;
 }
 
 }  // namespace cfgit

@@ -5,7 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
+#include "store/internal/fingerprints.h"
 #include "store/internal/pack_reader.h"
 
 namespace cfgit {
@@ -27,6 +29,15 @@ std::string SignatureLine(const Signature& s) {
 
 // Packs in the store beyond which the small ones are merged (an object lookup searches each).
 constexpr size_t kMaxPacks = 8;
+
+// KeepMemosToPacks with the packs in `pack_dir` now.
+Status KeepMemosToListing(const std::string& memo_dir, const std::string& pack_dir,
+                          const std::vector<std::string>& consolidated) {
+  CFGIT_ASSIGN_OR_RETURN(std::vector<PackFile> listed, ListPacks(pack_dir));
+  std::vector<std::string> names;
+  for (const PackFile& p : listed) names.push_back(std::filesystem::path(p.base).filename());
+  return KeepMemosToPacks(memo_dir, names, consolidated);
+}
 
 }  // namespace
 
@@ -161,6 +172,9 @@ Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir, 
   if (int rc = git_odb_refresh(store_odb_.get())) {
     return git::Error(rc, "listing the store's packs");
   }
+  // Likewise, the fingerprint memos are kept only while the packs they count on are there.
+  memo_dir_ = std::string(git_repository_path(repo)) + "cfgit/fingerprints";
+  CFGIT_RETURN_IF_ERROR(KeepMemosToListing(memo_dir_, objects_dir + "/pack", {}));
   // Existence checks the reader cannot answer go to libgit2's packs only: stat()ing a loose path
   // per row is what makes git_odb_write slow at scale. An object that exists only loose is packed
   // again: harmless.
@@ -229,9 +243,15 @@ Status ObjectStager::Flush() {
   git_odb_refresh(pack_odb_.get());
   // Now and then, the small packs into one (see ConsolidatePacks). Its failure loses nothing:
   // the packs stay as they are, and the next command tries again.
-  Result<size_t> merged = ConsolidatePacks(staging_->pack.dir(), pack_odb_.get(), kMaxPacks);
-  if (merged.ok() && *merged) git_odb_refresh(pack_odb_.get());
+  Result<std::vector<std::string>> merged =
+      ConsolidatePacks(staging_->pack.dir(), pack_odb_.get(), kMaxPacks);
+  if (merged.ok() && !merged->empty()) git_odb_refresh(pack_odb_.get());
   git_odb_refresh(store_odb_.get());
+  // The memos may count on the pack just written; the packs consolidated are no loss to them.
+  // Should this fail, the next writer's start checks again.
+  KeepMemosToListing(memo_dir_, staging_->pack.dir(),
+                     merged.ok() ? *merged : std::vector<std::string>{})
+      .ok();
   return Status::Ok();
 }
 

@@ -113,4 +113,16 @@ class FingerprintMemo {
   Saved State(const std::string& path) const;
 };
 
+// A memo's records name objects that were in the store's packs when it was saved. Stock git
+// deletes packs, and with them objects no ref reaches (`git gc --prune=now`, or `git repack -a
+// -d`, after a branch was reset), so a record may come to name an object the store no longer
+// has; a snapshot that used it would point at nothing. `<memo_dir>.packs` lists the packs (file
+// names, one per line) of the last listing a writer checked. When one of them is neither in
+// `packs` (the pack directory's listing now) nor among `consolidated` (packs cfgit copied whole
+// into another before deleting them), or when the list is missing (a store written before it
+// existed), every file in `memo_dir` is deleted. The list then becomes `packs`. An error (a
+// memo that cannot be deleted) must keep the memos from being used.
+Status KeepMemosToPacks(const std::string& memo_dir, const std::vector<std::string>& packs,
+                        const std::vector<std::string>& consolidated);
+
 }  // namespace cfgit

@@ -117,7 +117,8 @@ Result<std::vector<PackFile>> ListPacks(const std::string& pack_dir);
 // store's packs) and written as PackWriter writes them; the new pack is in place before the old
 // ones are deleted, so every object is always in some pack. Packs with a `.keep` file are left
 // alone, and a multi-pack-index naming a deleted pack is deleted (git writes it again). Returns
-// how many packs were merged (0: none).
-Result<size_t> ConsolidatePacks(const std::string& pack_dir, git_odb* odb, size_t max_packs);
+// the packs deleted (their file names, without extension; none: nothing merged).
+Result<std::vector<std::string>> ConsolidatePacks(const std::string& pack_dir, git_odb* odb,
+                                                  size_t max_packs);
 
 }  // namespace cfgit

@@ -67,6 +67,7 @@ class ObjectStager {
  private:
   git::Odb store_odb_, pack_odb_;
   PackReader* packs_ = nullptr;  // owned by store_odb_
+  std::string memo_dir_;         // the fingerprint memos (KeepMemosToPacks)
   std::shared_ptr<Staging> staging_;
   Sha1 sha_;
   // Stage, empty and Flush take it: a snapshot writer stages a table's trees on one thread

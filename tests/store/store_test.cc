@@ -1020,6 +1020,75 @@ TEST_CASE("the fingerprint memo gives the same trees and is really used", "[stor
   CHECK(MemoTree(*store, "dev", keyed, rows, false) == MemoTree(*store, "", keyed, rows, false));
 }
 
+TEST_CASE("memos are dropped when a pack they count on is deleted, and only then",
+          "[store][memo][pack]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  TableSchema keyed = Table("t");
+  std::vector<Row> rows;
+  for (int64_t i = 0; i < 300; ++i) rows.push_back({Value::Integer(i), Value::Text("v")});
+  const Oid tree = MemoTree(*store, "dev", keyed, rows, true);
+  const int objects = ReachableObjects(dir, tree.Hex());
+  const std::string memo_path = dir / ".cfgit/cfgit/fingerprints/dev";
+  const std::string list_path = dir / ".cfgit/cfgit/fingerprints.packs";
+  REQUIRE(std::filesystem::exists(memo_path));
+  // The list names the packs in the directory, as stock git sees them.
+  auto packs_now = [&] {
+    return Shell(dir.path(), "cd .cfgit/objects/pack && ls pack-*.idx | sed 's/[.]idx$//' | sort")
+        .out;
+  };
+  CHECK(cfgit::test::ReadFile(list_path) == packs_now());
+
+  SECTION("stock git prunes what no ref reaches") {
+    // The commit is on no ref: `git gc --prune=now` deletes its pack, objects and all. The memo
+    // still names them, so a snapshot of the same rows must not count on it: every object is
+    // written again.
+    auto gc = Shell(dir.path(),
+                    "git --git-dir=.cfgit gc --prune=now --quiet && "
+                    "ls .cfgit/objects/pack | wc -l");
+    INFO(gc.err);
+    REQUIRE(gc.out == "0\n");
+    CHECK(MemoTree(*store, "dev", keyed, rows, true) == tree);
+    CHECK(ReachableObjects(dir, tree.Hex()) == objects);
+    CHECK(cfgit::test::ReadFile(list_path) == packs_now());
+  }
+
+  SECTION("a store written before the list") {
+    // Nothing says which packs its memos count on: the next writer deletes them, and the commit
+    // after saves a new one.
+    std::filesystem::remove(list_path);
+    {
+      auto writer = store->NewSnapshot("dev");
+      REQUIRE(writer.ok());
+      CHECK_FALSE(std::filesystem::exists(memo_path));
+      CHECK(cfgit::test::ReadFile(list_path) == packs_now());
+    }
+    rows[3][1] = Value::Text("changed");
+    MemoTree(*store, "dev", keyed, rows, true);
+    CHECK(std::filesystem::exists(memo_path));
+  }
+
+  SECTION("cfgit's own consolidation keeps the memos") {
+    // A commit of one changed row appends its records to the memo it loaded. Packs cfgit merged
+    // into another (objects and all) do not count as deleted: the commit after a consolidation
+    // still appends.
+    size_t consolidated = 0;
+    for (int64_t c = 1; c <= 12; ++c) {
+      std::string before = cfgit::test::ReadFile(memo_path);
+      size_t packs_before = PackObjectCounts(dir).size();
+      rows[static_cast<size_t>(c)][1] = Value::Text("change " + std::to_string(c));
+      MemoTree(*store, "dev", keyed, rows, true);
+      if (PackObjectCounts(dir).size() <= packs_before) ++consolidated;
+      std::string after = cfgit::test::ReadFile(memo_path);
+      INFO("commit " << c);
+      CHECK(after.size() > before.size());
+      CHECK(after.compare(0, before.size(), before) == 0);
+      CHECK(cfgit::test::ReadFile(list_path) == packs_now());
+    }
+    CHECK(consolidated >= 1);
+  }
+}
+
 TEST_CASE("rows prepared in batches give the trees rows added one by one give", "[store][memo]") {
   TempDir dir;
   auto store = NewStore(dir);

@@ -30,9 +30,13 @@ constexpr int kGuesses = 4;               // proportional guesses of where an id
 constexpr uint32_t kBisect = 8;           // ids left to bisect: a guess is then no better
 constexpr uint32_t kPopulateAfter = 64;   // lookups in an index before it is mapped in whole
 constexpr uint32_t kFilterMax = 1 << 18;  // objects of a pack that gets a filter (Pack::MayHold)
+constexpr uint64_t kMapMax = uint64_t{16} << 20;    // bytes of a pack mapped in whole (MapIn)
+constexpr uint64_t kMapTotal = uint64_t{32} << 20;  // bytes of all the packs mapped in whole
 
-std::atomic<size_t> filters_built{0};  // in this process (PackFiltersBuilt)
-std::atomic<size_t> handed_over{0};    // in this process (PacksHandedOver)
+std::atomic<size_t> filters_built{0};   // in this process (PackFiltersBuilt)
+std::atomic<size_t> handed_over{0};     // in this process (PacksHandedOver)
+std::atomic<size_t> mapped_in{0};       // in this process (PacksMapped)
+std::atomic<uint64_t> mapped_bytes{0};  // of the packs mapped in whole, in this process
 
 uint32_t Be32(const unsigned char* p) {
   return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
@@ -57,6 +61,10 @@ size_t ReadAt(int fd, void* into, size_t size, uint64_t at) {
 class Pack {
  public:
   ~Pack() {
+    if (const unsigned char* m = mapped()) {
+      ::munmap(const_cast<unsigned char*>(m), pack_size_);
+      mapped_bytes.fetch_sub(pack_size_);
+    }
     if (idx_ != MAP_FAILED) ::munmap(idx_, idx_size_);
     if (pack_ >= 0) ::close(pack_);
   }
@@ -102,8 +110,15 @@ class Pack {
   // to libgit2's mapped windows. A full apply at 1M rows took 14.4 s read here, 9.9 s by libgit2.
   uint64_t BulkAt() const { return std::max<uint64_t>(16384, pack_size_ / (16 << 10)) + 1; }
   bool bulk() const { return reads_.load(std::memory_order_relaxed) >= BulkAt(); }
-  // Counts a read; true when the pack has just turned bulk (its index may be let go).
-  bool Count() { return reads_.fetch_add(1, std::memory_order_relaxed) + 1 == BulkAt(); }
+  // Counts a read; true when the pack has just turned bulk (its index may be let go). A pack of
+  // up to kMapMax bytes is mapped in whole at its kPopulateAfter-th read (MapIn).
+  bool Count() {
+    uint64_t n = reads_.fetch_add(1, std::memory_order_relaxed) + 1;
+    if (n == kPopulateAfter && pack_size_ <= kMapMax) MapIn();
+    return n == BulkAt();
+  }
+  // The pack's bytes once it is mapped in (nullptr: read with pread).
+  const unsigned char* mapped() const { return map_.load(std::memory_order_acquire); }
   // Counts a lookup in the index, found or not. A lookup touches a few pages of it, each a page
   // fault the first time: a merge of 1000 against 1000 rows at 1M rows faulted about 400 times
   // in the 35 MB index. Once a command has looked up kPopulateAfter ids in it, the whole index is
@@ -211,7 +226,32 @@ class Pack {
     return Be64(bytes() + at);
   }
 
+  // The packs of the last few commits are small, and a merge or diff reads most of its objects
+  // from them: a merge of 1000 against 1000 rows at 1M rows read 5,770 of its 8,180 objects from
+  // four packs of 3-13 MB. Mapped in by one call (MADV_POPULATE_READ, as the index), they are
+  // read from memory, with no pread and no copy per object: that merge took 11 ms less CPU. The
+  // pages count in the command's resident memory, so packs are mapped only while all those
+  // mapped stay within kMapTotal. A mapping that fails leaves the pack to pread. Once, by the
+  // read that reached the count.
+  void MapIn() {
+    if (mapped_bytes.fetch_add(pack_size_) + pack_size_ > kMapTotal) {
+      mapped_bytes.fetch_sub(pack_size_);
+      return;
+    }
+    void* m = ::mmap(nullptr, pack_size_, PROT_READ, MAP_PRIVATE, pack_, 0);
+    if (m == MAP_FAILED) {
+      mapped_bytes.fetch_sub(pack_size_);
+      return;
+    }
+#ifdef MADV_POPULATE_READ
+    ::madvise(m, pack_size_, MADV_POPULATE_READ);
+#endif
+    map_.store(static_cast<const unsigned char*>(m), std::memory_order_release);
+    mapped_in.fetch_add(1, std::memory_order_relaxed);
+  }
+
   std::string base_;
+  std::atomic<const unsigned char*> map_{nullptr};
   std::atomic<bool> gone_{false};
   void* idx_ = MAP_FAILED;
   uint64_t idx_size_ = 0;
@@ -383,27 +423,36 @@ struct PackReader {
   static int Unpack(git_odb_backend* b, Inflater& z, Pack& pack, uint64_t at, void** data,
                     size_t* len, git_object_t* type) {
     std::vector<unsigned char>& in = z.in;
-    in.resize(8192);  // a 256-entry fan-out tree (7.5 KB) in one read
-    size_t got = ReadAt(pack.pack_fd(), in.data(), in.size(), at);
+    const unsigned char* src = pack.mapped();
+    size_t got = 0;
+    if (src != nullptr && at < pack.pack_size()) {
+      src += at;
+      got = static_cast<size_t>(pack.pack_size() - at);
+    } else {
+      in.resize(8192);  // a 256-entry fan-out tree (7.5 KB) in one read
+      got = ReadAt(pack.pack_fd(), in.data(), in.size(), at);
+      src = in.data();
+    }
     if (got == 0) return GIT_PASSTHROUGH;
-    unsigned char c = in[0];
+    unsigned char c = src[0];
     int kind = (c >> 4) & 7;
     uint64_t size = c & 15;
     size_t header = 1;
     for (int shift = 4; c & 0x80; shift += 7) {
       if (header >= got || shift > 57) return GIT_PASSTHROUGH;
-      c = in[header++];
+      c = src[header++];
       size |= uint64_t{c & 0x7fu} << shift;
     }
     if (kind < GIT_OBJECT_COMMIT || kind > GIT_OBJECT_TAG) return GIT_PASSTHROUGH;  // a delta
     if (size >= (uint64_t{1} << 31)) return GIT_PASSTHROUGH;
     // Stored (uncompressed) streams add a few bytes per block: one more read covers most.
     size_t want = header + static_cast<size_t>(size) + 64 + static_cast<size_t>(size / 4096) * 5;
-    if (want > got && got == in.size()) {
+    if (src == in.data() && want > got && got == in.size()) {
       size_t more = std::min<size_t>(want, size_t{1} << 20);
       if (more > in.size()) {
         in.resize(more);
         got += ReadAt(pack.pack_fd(), in.data() + got, more - got, at + got);
+        src = in.data();
       }
     }
     z_stream& zs = z.zs;
@@ -418,7 +467,7 @@ struct PackReader {
     if (!out) return -1;
     zs.next_out = out;
     zs.avail_out = static_cast<uInt>(size + 1);
-    zs.next_in = in.data() + header;
+    zs.next_in = const_cast<unsigned char*>(src) + header;
     zs.avail_in = static_cast<uInt>(got - header);
     uint64_t next = at + got;  // the pack's next unread byte
     int rc;
@@ -444,6 +493,7 @@ struct PackReader {
 
 size_t PackFiltersBuilt() { return filters_built.load(); }
 size_t PacksHandedOver() { return handed_over.load(); }
+size_t PacksMapped() { return mapped_in.load(); }
 
 Result<PackReader*> AddPackReader(git_odb* odb, const std::string& objects_dir) {
   auto reader = std::make_unique<PackReader>();

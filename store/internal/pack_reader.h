@@ -5,7 +5,9 @@
 // This reader maps each version-2 index (gitformat-pack(5)) and finds an id by interpolation
 // (SHA-1 ids are uniform: a page or two of the index touched), after a bit test in the packs
 // small enough for a filter (most ids a pack lacks are turned away), reads the entry with pread,
-// and inflates it with one zlib stream per thread, reset per object. Threads read side by side:
+// and inflates it with one zlib stream per thread, reset per object; a small pack (up to 16 MiB:
+// the packs of the last commits) is mapped in whole once a command has read 64 of its objects,
+// and read from memory. Threads read side by side:
 // finding an object takes a shared lock, reading and inflating none.
 // Only whole objects of the store's packs are read here, those written after the store was
 // opened too (libgit2 asks the reader to refresh after a pack is written, and when an object is
@@ -57,9 +59,10 @@ int ReadPacked(PackReader* reader, const git_oid& id, PackedBytes* out);
 enum class Holding { kNo, kYes, kCannotTell };
 Holding PackedHolds(PackReader* reader, const git_oid& id);
 
-// How many packs have had their filter built, and how many were handed over to libgit2 after a
-// bulk read, in this process (for the store's tests).
+// How many packs have had their filter built, how many were handed over to libgit2 after a bulk
+// read, and how many were mapped in whole, in this process (for the store's tests).
 size_t PackFiltersBuilt();
 size_t PacksHandedOver();
+size_t PacksMapped();
 
 }  // namespace cfgit

@@ -447,7 +447,7 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
   Oid first = Commit(*store, rows);
   for (int i : {1, 2, 150}) rows[static_cast<size_t>(i)] = R(i, "changed");
   Oid second = Commit(*store, rows, {first});
-  const size_t filters_before = cfgit::PackFiltersBuilt();
+  const size_t filters_before = cfgit::PackFiltersBuilt(), mapped_before = cfgit::PacksMapped();
   auto check_all = [&](Store& s, const char* when) {
     INFO(when);
     CheckRows(s, first, first_rows);
@@ -463,6 +463,7 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
     REQUIRE(moved.exit_code == 0);
     check_all(**reader, "pack files gone");
     CHECK(cfgit::PackFiltersBuilt() > filters_before);  // the first pack's reads went through one
+    CHECK(cfgit::PacksMapped() > mapped_before);        // and, after 64 reads, from memory
     REQUIRE(Shell(dir.path(), "mv away/* .cfgit/objects/pack/").exit_code == 0);
   }
 
@@ -480,9 +481,12 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
   check_all(**repacked, "after git repack");
 
   // A byte of the 2 MB row's stored data changed: the read fails, it never returns other data.
+  // The pack is read from memory by then (mapped after 64 reads), and read again by libgit2.
   TempDir other;
   auto damaged = NewStore(other);
-  Oid one = Commit(*damaged, {R(1, noise.c_str())});
+  std::vector<Row> beside = NumberedRows(100);
+  beside[1] = R(1, noise.c_str());
+  Oid one = Commit(*damaged, beside);
   auto at =
       Shell(other.path(), "id=$(git --git-dir=.cfgit ls-tree -r -l " + one.Hex() +
                               " | sort -k4 -n | tail -1 | cut -f1 | cut -d' ' -f3) && "
@@ -502,6 +506,14 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
     REQUIRE(reopened.ok());
     auto info = (*reopened)->ReadCommit(one);
     REQUIRE(info.ok());
+    const size_t mapped = cfgit::PacksMapped();
+    for (int64_t i = 2; i < 100; ++i) {
+      auto row = (*reopened)->ReadRow(info->tree, Table("t"), {Value::Integer(i)});
+      REQUIRE(row.ok());
+      REQUIRE(row->has_value());
+      CHECK((**row)[1] == beside[static_cast<size_t>(i)][1]);
+    }
+    CHECK(cfgit::PacksMapped() == mapped + 1);
     auto row = (*reopened)->ReadRow(info->tree, Table("t"), {Value::Integer(1)});
     CHECK_FALSE(row.ok());
   }

@@ -454,13 +454,15 @@ Status KeepMemosToPacks(const std::string& memo_dir, const std::vector<std::stri
     std::fclose(f);
   }
   if (!kept) {
+    // Everything that can be deleted is; the list is not written while anything is left.
+    Status left = Status::Ok();
     std::error_code ec;
     for (fs::directory_iterator it(memo_dir, ec), end; !ec && it != end; it.increment(ec)) {
       std::error_code removing;
-      if (!fs::remove(it->path(), removing) && removing) {
-        return Status::Invalid("cannot delete the fingerprint memo " + it->path().string() +
-                               " (a pack it counts on was deleted): " + removing.message() +
-                               "; delete it by hand, it is only a cache");
+      if (!fs::remove(it->path(), removing) && removing && left.ok()) {
+        left = Status::Invalid("cannot delete " + it->path().string() +
+                               " (a pack the fingerprint memos count on was deleted): " +
+                               removing.message() + "; delete it by hand, it is only a cache");
       }
     }
     if (ec && ec != std::errc::no_such_file_or_directory) {
@@ -468,6 +470,7 @@ Status KeepMemosToPacks(const std::string& memo_dir, const std::vector<std::stri
                              "count on was deleted): " + ec.message() +
                              "; delete the directory by hand, it is only a cache");
     }
+    CFGIT_RETURN_IF_ERROR(left);
   } else if (listed == now) {
     return Status::Ok();
   }

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <git2/sys/odb_backend.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -70,13 +71,12 @@ class Pack {
   }
 
   // nullptr: not a pack this reader reads (libgit2 then does).
-  static std::unique_ptr<Pack> Open(const std::string& base, uint64_t pack_size) {
+  static std::unique_ptr<Pack> Open(const std::string& base) {
     auto p = std::make_unique<Pack>();
     p->base_ = base;
     std::error_code ec;
     p->idx_size_ = std::filesystem::file_size(base + ".idx", ec);
     if (ec || p->idx_size_ < kIdsAt + 40) return nullptr;
-    p->pack_size_ = pack_size;
     int fd = ::open((base + ".idx").c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return nullptr;
     p->idx_ = ::mmap(nullptr, p->idx_size_, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -93,6 +93,11 @@ class Pack {
     if (kIdsAt + uint64_t{p->count_} * 28 + 40 > p->idx_size_) return nullptr;
     p->pack_ = ::open((base + ".pack").c_str(), O_RDONLY | O_CLOEXEC);
     if (p->pack_ < 0) return nullptr;
+    // The size of the file opened (the listing's may be of another file by that name): a
+    // mapping must not reach past its end (MapIn).
+    struct stat st;
+    if (::fstat(p->pack_, &st) != 0) return nullptr;
+    p->pack_size_ = static_cast<uint64_t>(st.st_size);
     return p;
   }
 
@@ -108,14 +113,15 @@ class Pack {
   // 64 KiB the first time, nothing after. Once a command has read more than 16,384 objects of a
   // pack and one per 16 KiB of it (a full apply reads them all), mapping pays: the pack is left
   // to libgit2's mapped windows. A full apply at 1M rows took 14.4 s read here, 9.9 s by libgit2.
+  // A pack mapped in whole (MapIn) never turns bulk: its reads cost no system call.
   uint64_t BulkAt() const { return std::max<uint64_t>(16384, pack_size_ / (16 << 10)) + 1; }
-  bool bulk() const { return reads_.load(std::memory_order_relaxed) >= BulkAt(); }
+  bool bulk() const { return reads_.load(std::memory_order_relaxed) >= BulkAt() && !mapped(); }
   // Counts a read; true when the pack has just turned bulk (its index may be let go). A pack of
-  // up to kMapMax bytes is mapped in whole at its kPopulateAfter-th read (MapIn).
+  // up to kMapMax bytes is mapped in whole at its kPopulateAfter-th read (MapIn), long before.
   bool Count() {
     uint64_t n = reads_.fetch_add(1, std::memory_order_relaxed) + 1;
     if (n == kPopulateAfter && pack_size_ <= kMapMax) MapIn();
-    return n == BulkAt();
+    return n == BulkAt() && !mapped();
   }
   // The pack's bytes once it is mapped in (nullptr: read with pread).
   const unsigned char* mapped() const { return map_.load(std::memory_order_acquire); }
@@ -244,7 +250,13 @@ class Pack {
       return;
     }
 #ifdef MADV_POPULATE_READ
-    ::madvise(m, pack_size_, MADV_POPULATE_READ);
+    // EFAULT: a page past the file's end (it was cut short since it was opened), where a read
+    // would raise SIGBUS. An older kernel refuses the advice (EINVAL): the pages fault in.
+    if (::madvise(m, pack_size_, MADV_POPULATE_READ) != 0 && errno == EFAULT) {
+      ::munmap(m, pack_size_);
+      mapped_bytes.fetch_sub(pack_size_);
+      return;
+    }
 #endif
     map_.store(static_cast<const unsigned char*>(m), std::memory_order_release);
     mapped_in.fetch_add(1, std::memory_order_relaxed);
@@ -409,7 +421,7 @@ struct PackReader {
     std::unique_lock<std::shared_mutex> hold(self->mu);
     for (auto p = found.rbegin(); p != found.rend(); ++p) {
       if (!self->listed.insert(p->base).second) continue;
-      if (std::unique_ptr<Pack> pack = Pack::Open(p->base, p->size)) {
+      if (std::unique_ptr<Pack> pack = Pack::Open(p->base)) {
         self->packs.push_back(std::move(pack));
       }
     }

@@ -299,7 +299,8 @@ class GitSnapshotWriter final : public SnapshotWriter {
     // A memo that cannot be written only costs speed next time; a table that failed is
     // reported by FinishTree.
     if (!WaitForTable().ok()) return;
-    if (stager_->empty()) SaveMemo();
+    // Nothing to write, so no Flush checked that the packs the memo counts on are still there.
+    if (stager_->empty() && stager_->PacksKept().ok()) SaveMemo();
   }
 
   Result<Oid> WriteCommit(const std::vector<Oid>& parents, const std::string& message,
@@ -509,7 +510,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   FingerprintMemo& Memo() {
     if (!memo_loaded_) {
       WaitForMemo();
-      if (!memo_path_.empty()) memo_ = FingerprintMemo::Load(memo_path_);
+      if (!memo_path_.empty() && stager_->memos_usable()) memo_ = FingerprintMemo::Load(memo_path_);
       memo_loaded_ = true;
     }
     return memo_;
@@ -522,7 +523,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   void SaveMemo(bool in_background = false) {
     WaitForMemo();
     memo_loaded_ = true;
-    if (memo_path_.empty()) return;
+    if (memo_path_.empty() || !stager_->memos_usable()) return;
     if (in_background) {
       try {
         memo_saving_ = std::jthread([this] { memo_.Save(memo_path_).ok(); });

@@ -30,13 +30,16 @@ std::string SignatureLine(const Signature& s) {
 // Packs in the store beyond which the small ones are merged (an object lookup searches each).
 constexpr size_t kMaxPacks = 8;
 
-// KeepMemosToPacks with the packs in `pack_dir` now.
-Status KeepMemosToListing(const std::string& memo_dir, const std::string& pack_dir,
-                          const std::vector<std::string>& consolidated) {
+// The file names (without extension) of the packs in `pack_dir` now.
+Result<std::vector<std::string>> PackNames(const std::string& pack_dir) {
   CFGIT_ASSIGN_OR_RETURN(std::vector<PackFile> listed, ListPacks(pack_dir));
   std::vector<std::string> names;
   for (const PackFile& p : listed) names.push_back(std::filesystem::path(p.base).filename());
-  return KeepMemosToPacks(memo_dir, names, consolidated);
+  return names;
+}
+
+bool Contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
 }
 
 }  // namespace
@@ -165,6 +168,11 @@ Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir, 
   git_odb* odb = nullptr;
   if (int rc = git_repository_odb(&odb, repo)) return git::Error(rc, "opening the store");
   store_odb_.reset(odb);
+  // The packs this writer starts from. Listed before the reader's listing below: a pack deleted
+  // in between is one Flush finds gone (PacksKept).
+  memo_dir_ = std::string(git_repository_path(repo)) + "cfgit/fingerprints";
+  pack_dir_ = objects_dir + "/pack";
+  CFGIT_ASSIGN_OR_RETURN(counted_, PackNames(pack_dir_));
   // The store's packs as they are now: one stock git deleted since the store was opened (`git
   // repack -a -d`, `git gc --prune=now`) may have taken objects with it, so the reader no longer
   // counts on it (PackedHolds). libgit2's pack backends only ever add packs when they refresh;
@@ -172,9 +180,9 @@ Status ObjectStager::Init(git_repository* repo, const std::string& objects_dir, 
   if (int rc = git_odb_refresh(store_odb_.get())) {
     return git::Error(rc, "listing the store's packs");
   }
-  // Likewise, the fingerprint memos are kept only while the packs they count on are there.
-  memo_dir_ = std::string(git_repository_path(repo)) + "cfgit/fingerprints";
-  CFGIT_RETURN_IF_ERROR(KeepMemosToListing(memo_dir_, objects_dir + "/pack", {}));
+  // Likewise, the fingerprint memos are kept only while the packs they count on are there. One
+  // that cannot be deleted is not used by this writer (it is only a cache); the next tries again.
+  memos_usable_ = KeepMemosToPacks(memo_dir_, counted_, {}).ok();
   // Existence checks the reader cannot answer go to libgit2's packs only: stat()ing a loose path
   // per row is what makes git_odb_write slow at scale. An object that exists only loose is packed
   // again: harmless.
@@ -237,7 +245,9 @@ bool ObjectStager::empty() const {
 
 Status ObjectStager::Flush() {
   std::lock_guard<std::mutex> hold(mu_);
-  if (staging_ == nullptr || staging_->pack.count() == 0) return Status::Ok();
+  if (staging_ == nullptr) return Status::Ok();
+  // Nothing new (every object found in the packs): they must still be there.
+  if (staging_->pack.count() == 0) return CheckPacksKept();
   Status done = staging_->pack.Finish();
   if (!done.ok()) return done.Wrap("writing a pack into the store: ");
   git_odb_refresh(pack_odb_.get());
@@ -245,13 +255,32 @@ Status ObjectStager::Flush() {
   // the packs stay as they are, and the next command tries again.
   Result<std::vector<std::string>> merged =
       ConsolidatePacks(staging_->pack.dir(), pack_odb_.get(), kMaxPacks);
-  if (merged.ok() && !merged->empty()) git_odb_refresh(pack_odb_.get());
+  if (merged.ok() && !merged->empty()) {
+    git_odb_refresh(pack_odb_.get());
+    consolidated_.insert(consolidated_.end(), merged->begin(), merged->end());
+  }
   git_odb_refresh(store_odb_.get());
+  return CheckPacksKept();
+}
+
+Status ObjectStager::PacksKept() {
+  std::lock_guard<std::mutex> hold(mu_);
+  return CheckPacksKept();
+}
+
+Status ObjectStager::CheckPacksKept() {
+  CFGIT_ASSIGN_OR_RETURN(std::vector<std::string> now, PackNames(pack_dir_));
+  for (const std::string& name : counted_) {
+    if (!Contains(now, name) && !Contains(consolidated_, name)) {
+      return Status::NeedsAttention(
+          name + " was deleted from " + pack_dir_ +
+          " while this command ran (by git gc or git repack?); objects the command counted on "
+          "may have gone with it, so it changed nothing: run it again");
+    }
+  }
   // The memos may count on the pack just written; the packs consolidated are no loss to them.
   // Should this fail, the next writer's start checks again.
-  KeepMemosToListing(memo_dir_, staging_->pack.dir(),
-                     merged.ok() ? *merged : std::vector<std::string>{})
-      .ok();
+  if (memos_usable_) KeepMemosToPacks(memo_dir_, now, consolidated_).ok();
   return Status::Ok();
 }
 

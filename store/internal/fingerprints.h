@@ -120,8 +120,9 @@ class FingerprintMemo {
 // names, one per line) of the last listing a writer checked. When one of them is neither in
 // `packs` (the pack directory's listing now) nor among `consolidated` (packs cfgit copied whole
 // into another before deleting them), or when the list is missing (a store written before it
-// existed), every file in `memo_dir` is deleted. The list then becomes `packs`. An error (a
-// memo that cannot be deleted) must keep the memos from being used.
+// existed) or cannot be read, every file in `memo_dir` that can be deleted is. The list then
+// becomes `packs`, unless something was left: then the error names it, the list stays, and the
+// caller must not use the memos (the next check tries again).
 Status KeepMemosToPacks(const std::string& memo_dir, const std::vector<std::string>& packs,
                         const std::vector<std::string>& consolidated);
 

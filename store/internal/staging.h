@@ -61,13 +61,28 @@ class ObjectStager {
   }
   // True when every object staged so far is in the store (none waits for Flush).
   bool empty() const;
-  // Moves the pack of staged objects, with its index, into the store.
+  // Moves the pack of staged objects, with its index, into the store. Fails, after the pack is
+  // in place, when a pack the store had at Init was deleted since by someone else (PacksKept).
   Status Flush();
+  // Whether every pack of the store at Init is still there, or was merged by this stager's
+  // consolidations: otherwise stock git deleted it meanwhile, and objects this stager took to be
+  // stored (found in it, or through a fingerprint memo) may be gone, so what it built must not be
+  // referenced. When they are, the memos' list of packs is brought up to date (KeepMemosToPacks).
+  Status PacksKept();
+  // False when the fingerprint memos had to be deleted at Init and could not be: then a writer
+  // neither loads nor saves one.
+  bool memos_usable() const { return memos_usable_; }
 
  private:
+  Status CheckPacksKept();  // PacksKept, with mu_ held
+
   git::Odb store_odb_, pack_odb_;
   PackReader* packs_ = nullptr;  // owned by store_odb_
   std::string memo_dir_;         // the fingerprint memos (KeepMemosToPacks)
+  std::string pack_dir_;
+  std::vector<std::string> counted_;       // the packs in pack_dir_ at Init
+  std::vector<std::string> consolidated_;  // packs Flush merged and deleted
+  bool memos_usable_ = true;
   std::shared_ptr<Staging> staging_;
   Sha1 sha_;
   // Stage, empty and Flush take it: a snapshot writer stages a table's trees on one thread

@@ -37,6 +37,14 @@ void PutU64(std::string* out, uint64_t v) {
   StoreU64(bytes, v);
   out->append(bytes, sizeof bytes);
 }
+// A temporary file name of its own beside `path`, to write and rename over it: `diff @ENV` may
+// save a memo while a commit of ENV does too, and in one process two writers' saves may overlap
+// (a commit's runs on a thread of its own).
+std::string TempBeside(const std::string& path) {
+  static std::atomic<unsigned> made{0};
+  return path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(made++);
+}
+
 uint64_t GetU64(const char* p) {
   uint64_t v = 0;
   if constexpr (std::endian::native == std::endian::little) {
@@ -395,10 +403,7 @@ Status FingerprintMemo::Write(const std::string& path) {
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  // A name of its own: `diff @ENV` may save the memo while a commit of ENV does too, and in one
-  // process two writers' saves may overlap (a commit's runs on a thread of its own).
-  static std::atomic<unsigned> saves{0};
-  std::string tmp = path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(saves++);
+  std::string tmp = TempBeside(path);
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) return Status::Invalid("cannot write " + tmp);
   // Streamed through a 1 MiB buffer: the memo of a 1M-row environment is ~70 MB.
@@ -474,10 +479,7 @@ Status KeepMemosToPacks(const std::string& memo_dir, const std::vector<std::stri
   } else if (listed == now) {
     return Status::Ok();
   }
-  // A name of its own, then rename: two commands may check at once.
-  static std::atomic<unsigned> writes{0};
-  std::string tmp =
-      list_path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(writes++);
+  std::string tmp = TempBeside(list_path);  // then renamed: two commands may check at once
   std::string text;
   for (const std::string& name : now) text += name + "\n";
   std::error_code ec;

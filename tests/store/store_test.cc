@@ -74,6 +74,15 @@ Oid Commit(Store& store, const std::vector<Row>& rows, std::vector<Oid> parents 
 }
 
 Row R(int64_t id, const char* name) { return {Value::Integer(id), Value::Text(name)}; }
+// `size` printable characters that deflate does not shrink much, from the xorshift state `x`.
+std::string RandomText(size_t size, uint64_t* x) {
+  std::string text;
+  while (text.size() < size) {
+    *x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+    text.push_back(static_cast<char>('!' + *x % 90));
+  }
+  return text;
+}
 // Rows 0..n-1 named "row <i>": with n = 300, a 256-entry fan-out tree of several KiB.
 std::vector<Row> NumberedRows(int n) {
   std::vector<Row> rows;
@@ -436,12 +445,8 @@ TEST_CASE("the store reads its packs itself, and leaves deltas and damage to lib
   TempDir dir;
   auto store = NewStore(dir);
   std::vector<Row> rows = NumberedRows(3000);
-  std::string noise;
   uint64_t x = 88172645463325252u;
-  while (noise.size() < (2u << 20)) {
-    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-    noise.push_back(static_cast<char>('!' + x % 90));
-  }
+  const std::string noise = RandomText(2u << 20, &x);
   rows[7] = R(7, noise.c_str());
   const std::vector<Row> first_rows = rows;
   Oid first = Commit(*store, rows);
@@ -650,16 +655,11 @@ TEST_CASE("a pack read object after object is handed to libgit2 midway, reading 
   auto store = NewStore(dir);
   std::vector<Row> rows;
   uint64_t x = 88172645463325252u;
-  auto value = [&](int i) {
-    std::string v = "value " + std::to_string(i) + " ";
-    while (v.size() < 6000) {
-      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-      v.push_back(static_cast<char>('!' + x % 90));
-    }
-    return v;
-  };
   std::vector<std::string> values;
-  for (int i = 0; i < 4000; ++i) values.push_back(value(i));
+  for (int i = 0; i < 4000; ++i) {
+    std::string prefix = "value " + std::to_string(i) + " ";
+    values.push_back(prefix + RandomText(6000 - prefix.size(), &x));
+  }
   for (int i = 0; i < 4000; ++i) rows.push_back(R(i, values[static_cast<size_t>(i)].c_str()));
   Oid commit = Commit(*store, rows);
   auto reader = Store::Open(dir / ".cfgit");
@@ -1051,8 +1051,7 @@ TEST_CASE("memos are dropped when a pack they count on is deleted, and only then
   TempDir dir;
   auto store = NewStore(dir);
   TableSchema keyed = Table("t");
-  std::vector<Row> rows;
-  for (int64_t i = 0; i < 300; ++i) rows.push_back({Value::Integer(i), Value::Text("v")});
+  std::vector<Row> rows = NumberedRows(300);
   const Oid tree = MemoTree(*store, "dev", keyed, rows, true);
   const int objects = ReachableObjects(dir, tree.Hex());
   const std::string memo_path = dir / ".cfgit/cfgit/fingerprints/dev";

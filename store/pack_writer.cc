@@ -209,9 +209,11 @@ Status PackWriter::Finish() {
   if (::pwrite(fd_, count.data(), count.size(), 8) != static_cast<ssize_t>(count.size())) {
     return Errno("writing " + tmp_path_);
   }
-  // The trailer: SHA-1 of everything before it.
+  // The trailer: SHA-1 of everything before it, read back through a buffer no bigger than the
+  // pack: a command that writes a few objects (a merge of a row or two) spent 1.5 ms of its
+  // 30 ms zeroing and faulting in a whole 1 MiB one.
   Sha1 pack_sum;
-  std::string chunk(kBufferBytes, '\0');
+  std::string chunk(static_cast<size_t>(std::min<uint64_t>(kBufferBytes, written_)), '\0');
   for (uint64_t at = 0; at < written_;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(chunk.size(), written_ - at));
     CFGIT_RETURN_IF_ERROR(ReadAt(fd_, chunk.data(), n, at, tmp_path_));

@@ -2,8 +2,10 @@
 """cfgit benchmark runner (started by bench/run, which installs packages and, when PostgreSQL is
 wanted, wraps this in scripts/with-postgres.sh). Python 3 standard library only.
 
-Every measured step runs under GNU time (`/usr/bin/time -f '%e %M'`): wall seconds and peak RSS of
-the command (and its children). Loose objects in the store are counted after every cfgit step.
+Every measured step runs under GNU time (`/usr/bin/time -f '%e %M %U %S'`): CPU seconds and peak
+RSS of the command (and its children); its wall seconds are taken to the microsecond from the
+moment GNU time is started to its exit (wait4(2)). Loose objects in the store are counted after
+every cfgit step.
 """
 import argparse
 import csv
@@ -17,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -99,10 +102,11 @@ class Bench:
 
     def measure(self, op, backend, size, cmd, cwd=None, env=None, tool="cfgit", ok=(0,), store=None,
                 stdout=subprocess.DEVNULL, note="", limit=None, again=None, floor=None):
-        """Runs cmd (list, or a string for bash) under GNU time and records the figures: wall and
-        CPU time, peak resident memory (GNU time's maximum RSS, which counts the pages of files
-        the process maps, such as a store's packs) and peak private memory (the largest sum of
-        RssAnon over the processes below GNU time, sampled every 5 ms: heap and stacks only).
+        """Runs cmd (list, or a string for bash) under GNU time and records the figures: wall time
+        (from GNU time's start to its exit, to the microsecond: GNU time's own `%e` has 10 ms
+        steps), CPU time, peak resident memory (GNU time's maximum RSS, which counts the pages of
+        files the process maps, such as a store's packs) and peak private memory (the largest sum
+        of RssAnon over the processes below GNU time, sampled every 5 ms: heap and stacks only).
         With `limit` (seconds), a command still running then is stopped and recorded as such.
         With `again` (a step that can be run again: a callable that puts back what the step
         changed, run before each further run), a step that took under --repeat-under seconds is
@@ -172,28 +176,44 @@ class Bench:
         """One run of a step (see measure): its figures, or raises Failure."""
         # What earlier steps left unwritten is written out first, not during this step.
         os.sync()
-        with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-            argv = cmd if isinstance(cmd, list) else ["bash", "-c", "set -eo pipefail; " + cmd]
-            full = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", tf.name, "--"] + argv
-            self.log.write(f"[{backend} {size}] {op}: $ {shlex.join(argv)}\n")
-            self.log.flush()
+        argv = cmd if isinstance(cmd, list) else ["bash", "-c", "set -eo pipefail; " + cmd]
+        self.log.write(f"[{backend} {size}] {op}: $ {shlex.join(argv)}\n")
+        self.log.flush()
+        # GNU time, not wait4's figures for a process Python started: a child of Python's is
+        # forked from it, and its peak RSS counts Python's pages until it runs the command.
+        timing = tempfile.NamedTemporaryFile("r", suffix=".time")
+        full = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", timing.name, "--"] + argv
+        sampled = {"private_kb": 0, "stopped": False}
+        done = threading.Event()
+
+        def sample(pid, t0):
+            # Private memory every 5 ms, and the time limit, while the main thread waits.
+            while not done.wait(0.005):
+                sampled["private_kb"] = max(sampled["private_kb"], private_memory_kb(pid))
+                if limit and time.monotonic() - t0 > limit and not sampled["stopped"]:
+                    sampled["stopped"] = True
+                    try:
+                        os.killpg(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+
+        with tempfile.TemporaryFile() as errf:
             t0 = time.monotonic()
-            with tempfile.TemporaryFile() as errf:
-                p = subprocess.Popen(full, cwd=cwd, env=env, stdout=stdout, stderr=errf,
-                                     start_new_session=True)
-                private_kb, stopped = 0, False
-                while p.poll() is None:
-                    private_kb = max(private_kb, private_memory_kb(p.pid))
-                    if limit and time.monotonic() - t0 > limit:
-                        os.killpg(p.pid, signal.SIGKILL)
-                        p.wait()
-                        stopped = True
-                        break
-                    time.sleep(0.005)
-                wall = time.monotonic() - t0
-                errf.seek(0)
-                err = errf.read().decode(errors="replace")
-            lines = [l for l in open(tf.name).read().splitlines() if l.strip()]
+            p = subprocess.Popen(full, cwd=cwd, env=env, stdout=stdout, stderr=errf,
+                                 start_new_session=True)
+            sampler = threading.Thread(target=sample, args=(p.pid, t0), daemon=True)
+            sampler.start()
+            # The exit as soon as it happens (a poll every few ms would round the time up).
+            _, status, _ = os.wait4(p.pid, 0)
+            wall = time.monotonic() - t0
+            done.set()
+            sampler.join()
+            p.returncode = os.waitstatus_to_exitcode(status)
+            errf.seek(0)
+            err = errf.read().decode(errors="replace")
+        private_kb, stopped = sampled["private_kb"], sampled["stopped"]
+        with timing:
+            lines = [l for l in timing.read().splitlines() if l.strip()]
         if err:
             self.log.write(err[-4000:] + "\n")
         base = {"backend": backend, "rows": size, "tool": tool, "op": op}
@@ -206,11 +226,12 @@ class Bench:
                              f"  $ {shlex.join(argv)}\n{err[-3000:]}\n")
             raise Failure(f"{tool} failed: {op}")
         try:
-            secs, kb, us, ss = lines[-1].split()
-            secs, mb, cpu = float(secs), int(kb) / 1024.0, round(float(us) + float(ss), 2)
+            _, kb, us, ss = lines[-1].split()
+            mb, cpu = int(kb) / 1024.0, round(float(us) + float(ss), 2)
         except (IndexError, ValueError):
-            secs, mb, cpu = wall, None, None
-        return dict(base, seconds=secs, cpu_seconds=cpu, peak_mb=round(mb, 1) if mb is not None else None,
+            mb, cpu = None, None
+        return dict(base, seconds=round(wall, 4), cpu_seconds=cpu,
+                    peak_mb=round(mb, 1) if mb is not None else None,
                     private_mb=round(private_kb / 1024.0, 1) if private_kb else None,
                     loose_objects=self.loose(store) if store else None, note="")
 
@@ -715,8 +736,8 @@ def main():
                     help="run the files+git alternative only at sizes up to this (it writes one file per row)")
     ap.add_argument("--append", help="a results JSON of an earlier run whose figures join this run's table")
     ap.add_argument("--pg-max-rows", type=int, default=0, help="run PostgreSQL only at sizes up to this")
-    ap.add_argument("--repeat", type=int, default=3,
-                    help="runs of a short step that can be repeated; the median is reported (default 3)")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="runs of a short step that can be repeated; the median is reported (default 5)")
     ap.add_argument("--repeat-under", type=float, default=5.0,
                     help="a repeatable step is run --repeat times when its first run took under this "
                     "many seconds (default 5)")

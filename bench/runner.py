@@ -2,10 +2,10 @@
 """cfgit benchmark runner (started by bench/run, which installs packages and, when PostgreSQL is
 wanted, wraps this in scripts/with-postgres.sh). Python 3 standard library only.
 
-Every measured step runs under GNU time (`/usr/bin/time -f '%e %M %U %S'`): CPU seconds and peak
-RSS of the command (and its children); its wall seconds are taken to the microsecond from the
-moment GNU time is started to its exit (wait4(2)). Loose objects in the store are counted after
-every cfgit step.
+Every measured step runs under bench/timeit (a small C program built at the start of a run),
+which reports what GNU time's `%e %M %U %S` would, with the wall time to the microsecond: wall and
+CPU seconds and peak RSS of the command (and its children). Loose objects in the store are
+counted after every cfgit step.
 """
 import argparse
 import csv
@@ -55,7 +55,7 @@ ALT_OF = {
 
 
 def private_memory_kb(pid):
-    """The sum of RssAnon (kB) of the processes below `pid` (GNU time's children and theirs)."""
+    """The sum of RssAnon (kB) of the processes below `pid` (the timer's children and theirs)."""
     total, todo = 0, [pid]
     while todo:
         q = todo.pop()
@@ -84,6 +84,7 @@ class Bench:
         self.results = []
         self.notes = []
         self.cfgit = None
+        self.timeit = None
         self.log = open(os.path.join(args.work, "bench.log"), "a")
 
     # -- running things ------------------------------------------------------------------------
@@ -102,11 +103,11 @@ class Bench:
 
     def measure(self, op, backend, size, cmd, cwd=None, env=None, tool="cfgit", ok=(0,), store=None,
                 stdout=subprocess.DEVNULL, note="", limit=None, again=None, floor=None):
-        """Runs cmd (list, or a string for bash) under GNU time and records the figures: wall time
-        (from GNU time's start to its exit, to the microsecond: GNU time's own `%e` has 10 ms
-        steps), CPU time, peak resident memory (GNU time's maximum RSS, which counts the pages of
-        files the process maps, such as a store's packs) and peak private memory (the largest sum
-        of RssAnon over the processes below GNU time, sampled every 5 ms: heap and stacks only).
+        """Runs cmd (list, or a string for bash) under bench/timeit and records the figures: wall
+        time (to the microsecond; GNU time's `%e`, used until run 35, has 10 ms steps), CPU time,
+        peak resident memory (the command's maximum RSS, which counts the pages of files the
+        process maps, such as a store's packs) and peak private memory (the largest sum of RssAnon
+        over the processes below timeit, sampled every 5 ms: heap and stacks only).
         With `limit` (seconds), a command still running then is stopped and recorded as such.
         With `again` (a step that can be run again: a callable that puts back what the step
         changed, run before each further run), a step that took under --repeat-under seconds is
@@ -179,46 +180,58 @@ class Bench:
         argv = cmd if isinstance(cmd, list) else ["bash", "-c", "set -eo pipefail; " + cmd]
         self.log.write(f"[{backend} {size}] {op}: $ {shlex.join(argv)}\n")
         self.log.flush()
-        # GNU time, not wait4's figures for a process Python started: a child of Python's is
-        # forked from it, and its peak RSS counts Python's pages until it runs the command.
-        timing = tempfile.NamedTemporaryFile("r", suffix=".time")
-        full = ["/usr/bin/time", "-f", "%e %M %U %S", "-o", timing.name, "--"] + argv
+        # A timer of its own, not wait4's figures for a process Python started: that process is
+        # forked from Python, and its peak RSS counts Python's pages until it runs the command.
         sampled = {"private_kb": 0, "stopped": False}
         done = threading.Event()
 
         def sample(pid, t0):
-            # Private memory every 5 ms, and the time limit, while the main thread waits.
+            # Private memory every 5 ms, and the time limit, while the main thread waits. `pid`
+            # stays the timer's until the main thread reaps it, after this thread has ended.
             while not done.wait(0.005):
-                sampled["private_kb"] = max(sampled["private_kb"], private_memory_kb(pid))
-                if limit and time.monotonic() - t0 > limit and not sampled["stopped"]:
-                    sampled["stopped"] = True
-                    try:
+                try:
+                    sampled["private_kb"] = max(sampled["private_kb"], private_memory_kb(pid))
+                    if limit and time.monotonic() - t0 > limit and not sampled["stopped"]:
                         os.killpg(pid, signal.SIGKILL)
+                        sampled["stopped"] = True
+                except OSError:
+                    pass
+
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as timing, \
+                tempfile.TemporaryFile() as errf:
+            t0 = time.monotonic()
+            p = subprocess.Popen([self.timeit, timing.name] + argv, cwd=cwd, env=env, stdout=stdout,
+                                 stderr=errf, start_new_session=True)
+            sampler = threading.Thread(target=sample, args=(p.pid, t0), daemon=True)
+            reaped = False
+            try:
+                sampler.start()
+                # Left unreaped (WNOWAIT) until the sampler has stopped: its pid is not reused.
+                os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
+                wall = time.monotonic() - t0  # only for a step stopped at the limit
+                done.set()
+                sampler.join()
+                _, status, _ = os.wait4(p.pid, 0)
+                reaped = True
+                p.returncode = os.waitstatus_to_exitcode(status)
+            finally:
+                if not reaped:  # interrupted: nothing is left running
+                    done.set()
+                    try:
+                        os.killpg(p.pid, signal.SIGKILL)
                     except OSError:
                         pass
-
-        with tempfile.TemporaryFile() as errf:
-            t0 = time.monotonic()
-            p = subprocess.Popen(full, cwd=cwd, env=env, stdout=stdout, stderr=errf,
-                                 start_new_session=True)
-            sampler = threading.Thread(target=sample, args=(p.pid, t0), daemon=True)
-            sampler.start()
-            # The exit as soon as it happens (a poll every few ms would round the time up).
-            _, status, _ = os.wait4(p.pid, 0)
-            wall = time.monotonic() - t0
-            done.set()
-            sampler.join()
-            p.returncode = os.waitstatus_to_exitcode(status)
+                    p.wait()
             errf.seek(0)
             err = errf.read().decode(errors="replace")
-        private_kb, stopped = sampled["private_kb"], sampled["stopped"]
-        with timing:
             lines = [l for l in timing.read().splitlines() if l.strip()]
+        # Stopped: killed at the limit (not a run that ended as the limit passed).
+        private_kb, stopped = sampled["private_kb"], sampled["stopped"] and os.WIFSIGNALED(status)
         if err:
             self.log.write(err[-4000:] + "\n")
         base = {"backend": backend, "rows": size, "tool": tool, "op": op}
         if stopped:
-            return dict(base, seconds=round(wall, 2), cpu_seconds=None, peak_mb=None,
+            return dict(base, seconds=round(wall, 4), cpu_seconds=None, peak_mb=None,
                         private_mb=round(private_kb / 1024.0, 1), loose_objects=None, stopped=True,
                         note=f"stopped at the {limit} s limit")
         if p.returncode not in ok:
@@ -226,11 +239,11 @@ class Bench:
                              f"  $ {shlex.join(argv)}\n{err[-3000:]}\n")
             raise Failure(f"{tool} failed: {op}")
         try:
-            _, kb, us, ss = lines[-1].split()
-            mb, cpu = int(kb) / 1024.0, round(float(us) + float(ss), 2)
+            secs, kb, us, ss = lines[-1].split()
+            secs, mb, cpu = float(secs), int(kb) / 1024.0, round(float(us) + float(ss), 3)
         except (IndexError, ValueError):
-            mb, cpu = None, None
-        return dict(base, seconds=round(wall, 4), cpu_seconds=cpu,
+            secs, mb, cpu = wall, None, None
+        return dict(base, seconds=round(secs, 4), cpu_seconds=cpu,
                     peak_mb=round(mb, 1) if mb is not None else None,
                     private_mb=round(private_kb / 1024.0, 1) if private_kb else None,
                     loose_objects=self.loose(store) if store else None, note="")
@@ -255,6 +268,9 @@ class Bench:
 
     # -- build ----------------------------------------------------------------------------------
     def build(self):
+        # The timer of every step (bench/timeit.c), into the work directory.
+        self.timeit = os.path.join(self.args.work, "timeit")
+        self.sh(["cc", "-O2", "-Wall", "-o", self.timeit, os.path.join(HERE, "timeit.c")])
         if self.args.cfgit:
             self.cfgit = os.path.abspath(self.args.cfgit)
             # cfgit loads its PostgreSQL adapter from beside itself (docs/postgresql.md).
@@ -649,7 +665,7 @@ def run_files_git(b, side, backend, size):
     for what in ("first", "1% changed"):
         x, y = rs[f"files+git: dump rows to files, {what}"], rs[f"files+git: git add + commit, {what}"]
         b.results.append({"backend": backend, "rows": size, "tool": tool, "op": f"files+git: dump + add + commit, {what}",
-                          "seconds": round(x["seconds"] + y["seconds"], 2),
+                          "seconds": round(x["seconds"] + y["seconds"], 4),
                           "cpu_seconds": round((x["cpu_seconds"] or 0) + (y["cpu_seconds"] or 0), 2),
                           "peak_mb": max(x["peak_mb"] or 0, y["peak_mb"] or 0),
                           "private_mb": max(x.get("private_mb") or 0, y.get("private_mb") or 0),
@@ -791,7 +807,9 @@ def main():
     os.makedirs(a.out, exist_ok=True)
     meta = {"started": started.isoformat(timespec="seconds"), "host": platform.node(), "cpus": os.cpu_count(),
             "load_average_at_end": os.getloadavg(), "args": {k: v for k, v in vars(a).items()},
-            "cfgit": b.cfgit, "complete": rc == 0, "notes": b.notes}
+            "cfgit": b.cfgit, "complete": rc == 0, "notes": b.notes,
+            "timer": "bench/timeit: wall time to the microsecond (run 38 on; runs 36 and 37: the runner's clock "
+                     "around GNU time; before: GNU time's %e)"}
     name = "quick" if a.quick else "latest"
     with open(os.path.join(a.out, f"{name}.json"), "w") as f:
         json.dump({"meta": meta, "results": b.results}, f, indent=1)

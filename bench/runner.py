@@ -19,7 +19,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -182,51 +181,33 @@ class Bench:
         self.log.flush()
         # A timer of its own, not wait4's figures for a process Python started: that process is
         # forked from Python, and its peak RSS counts Python's pages until it runs the command.
-        sampled = {"private_kb": 0, "stopped": False}
-        done = threading.Event()
-
-        def sample(pid, t0):
-            # Private memory every 5 ms, and the time limit, while the main thread waits. `pid`
-            # stays the timer's until the main thread reaps it, after this thread has ended.
-            while not done.wait(0.005):
-                try:
-                    sampled["private_kb"] = max(sampled["private_kb"], private_memory_kb(pid))
-                    if limit and time.monotonic() - t0 > limit and not sampled["stopped"]:
-                        os.killpg(pid, signal.SIGKILL)
-                        sampled["stopped"] = True
-                except OSError:
-                    pass
-
+        # The wall time is the timer's too, so polling here every 5 ms does not round it.
         with tempfile.NamedTemporaryFile("r", suffix=".time") as timing, \
                 tempfile.TemporaryFile() as errf:
             t0 = time.monotonic()
             p = subprocess.Popen([self.timeit, timing.name] + argv, cwd=cwd, env=env, stdout=stdout,
                                  stderr=errf, start_new_session=True)
-            sampler = threading.Thread(target=sample, args=(p.pid, t0), daemon=True)
-            reaped = False
+            private_kb, killed = 0, False
             try:
-                sampler.start()
-                # Left unreaped (WNOWAIT) until the sampler has stopped: its pid is not reused.
-                os.waitid(os.P_PID, p.pid, os.WEXITED | os.WNOWAIT)
-                wall = time.monotonic() - t0  # only for a step stopped at the limit
-                done.set()
-                sampler.join()
-                _, status, _ = os.wait4(p.pid, 0)
-                reaped = True
-                p.returncode = os.waitstatus_to_exitcode(status)
+                while p.poll() is None:
+                    private_kb = max(private_kb, private_memory_kb(p.pid))
+                    if limit and not killed and time.monotonic() - t0 > limit:
+                        os.killpg(p.pid, signal.SIGKILL)
+                        killed = True
+                    time.sleep(0.005)
             finally:
-                if not reaped:  # interrupted: nothing is left running
-                    done.set()
+                if p.returncode is None:  # interrupted: nothing is left running
                     try:
                         os.killpg(p.pid, signal.SIGKILL)
                     except OSError:
                         pass
                     p.wait()
+            wall = time.monotonic() - t0  # only for a step stopped at the limit
             errf.seek(0)
             err = errf.read().decode(errors="replace")
             lines = [l for l in timing.read().splitlines() if l.strip()]
         # Stopped: killed at the limit (not a run that ended as the limit passed).
-        private_kb, stopped = sampled["private_kb"], sampled["stopped"] and os.WIFSIGNALED(status)
+        stopped = killed and p.returncode < 0
         if err:
             self.log.write(err[-4000:] + "\n")
         base = {"backend": backend, "rows": size, "tool": tool, "op": op}

@@ -21,6 +21,7 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "store/internal/memory.h"
 #include "store/internal/pack_writer.h"
 
 namespace cfgit {
@@ -82,6 +83,7 @@ class Pack {
     p->idx_ = ::mmap(nullptr, p->idx_size_, PROT_READ, MAP_PRIVATE, fd, 0);
     ::close(fd);
     if (p->idx_ == MAP_FAILED) return nullptr;
+    AdviseHugeFile(p->idx_, p->idx_size_);  // before the first page is read through it
     const unsigned char* head = p->bytes();
     if (std::memcmp(head, "\377tOc", 4) != 0 || Be32(head + 4) != 2) return nullptr;
     for (size_t i = 0; i < 256; ++i) {
@@ -249,6 +251,7 @@ class Pack {
       mapped_bytes.fetch_sub(pack_size_);
       return;
     }
+    AdviseHugeFile(m, pack_size_);
 #ifdef MADV_POPULATE_READ
     // EFAULT: a page past the file's end (it was cut short since it was opened), where a read
     // would raise SIGBUS. An older kernel refuses the advice (EINVAL): the pages fault in.

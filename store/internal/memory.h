@@ -59,6 +59,25 @@ inline void AdviseHugePages(void* p, size_t size, bool touched = false) {
 #endif
 }
 
+// Asks the kernel to read the pages of the file mapping [p, p + size) that are not in the page
+// cache into 2 MiB page-cache folios, which a mapping then maps with one 2 MiB entry each. A pack
+// index is searched at random: on this machine's virtual machine a TLB miss costs about 1.3 us,
+// and a merge of 1000 against 1000 rows at 1M rows took 35 ms more CPU (118-129 ms against
+// 159-166) with its 35 MB index in 4 KiB pages than in 2 MiB ones. A file written with one
+// `write` (as cfgit writes an index) is cached in 2 MiB folios already; one the kernel has
+// dropped from its cache (memory pressure, or a reclaimer of cold page cache: this machine pages
+// out file pages unused for a minute) comes back in 4 KiB pages unless the mapping that reads
+// it again asks for this. Pages already cached stay as they are. A hint only: without
+// transparent huge pages, or a file system without large folios, nothing changes.
+inline void AdviseHugeFile(void* p, size_t size) {
+#ifdef MADV_HUGEPAGE
+  ::madvise(p, size, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)size;
+#endif
+}
+
 // Reserves room for `n` elements and advises huge pages for it (before the pages are touched).
 template <typename T>
 void ReserveHuge(std::vector<T>* v, size_t n) {

@@ -2,7 +2,9 @@
 #include "store/store.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -14,9 +16,11 @@
 #include <sstream>
 #include <thread>
 
+#include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
 #include "store/internal/memory.h"
 #include "store/internal/pack_reader.h"
+#include "store/internal/pack_writer.h"
 #include "tests/support/support.h"
 
 using cfgit::Code;
@@ -311,6 +315,177 @@ TEST_CASE("a worker thread's heap is advised huge pages", "[store][memory]") {
   }
   CHECK(heap.huge_kb >= 2048);
 #endif
+}
+
+// The mappings of the file `path` in this process, from /proc/self/smaps: whether there is one,
+// their VmFlags lines, and how much of them 2 MiB entries map.
+struct FileMapping {
+  bool found = false;
+  std::string flags;
+  size_t pmd_kb = 0;
+};
+FileMapping MappingOf(const std::string& path) {
+  const std::string name = " " + std::filesystem::canonical(path).string();
+  std::ifstream smaps("/proc/self/smaps");
+  static const std::regex kRange("^[0-9a-f]+-[0-9a-f]+ ");
+  FileMapping found;
+  bool inside = false;
+  for (std::string line; std::getline(smaps, line);) {
+    if (std::regex_search(line, kRange)) {
+      inside = line.size() >= name.size() &&
+               line.compare(line.size() - name.size(), name.size(), name) == 0;
+      found.found = found.found || inside;
+    } else if (inside && line.rfind("FilePmdMapped:", 0) == 0) {
+      found.pmd_kb += std::stoull(line.substr(line.find(':') + 1));
+    } else if (inside && line.rfind("VmFlags:", 0) == 0) {
+      found.flags += line + " ";
+    }
+  }
+  return found;
+}
+
+// Writes `path` out and has the kernel drop it from the page cache, as memory pressure (or a
+// reclaimer of cold pages) would; false where a page of it stayed.
+bool DropFromCache(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool dropped = ::fstat(fd, &st) == 0 && st.st_size > 0 && ::fdatasync(fd) == 0 &&
+                 ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0;
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* m = dropped ? ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+  ::close(fd);
+  if (m == MAP_FAILED) return false;
+  std::vector<unsigned char> resident((size + 4095) / 4096);
+  dropped = ::mincore(m, size, resident.data()) == 0 &&
+            std::none_of(resident.begin(), resident.end(), [](unsigned char c) { return c & 1; });
+  ::munmap(m, size);
+  return dropped;
+}
+
+// Whether this kernel caches a file in 2 MiB folios and maps them whole: a 4 MiB file written 2
+// MiB at a time, mapped as it is (`dropped` false), or dropped from the cache first and read
+// back through a mapping advised huge pages (`dropped`). Linux 6.18 on ext4 does both; an older
+// kernel or another file system may do neither.
+bool KernelCachesHuge(const TempDir& dir, bool dropped) {
+  const std::string path = dir / (dropped ? "probe-dropped" : "probe-written");
+  {
+    std::ofstream out(path, std::ios::binary);
+    std::string half(size_t{2} << 20, 'x');
+    out.write(half.data(), static_cast<std::streamsize>(half.size())).flush();
+    out.write(half.data(), static_cast<std::streamsize>(half.size())).flush();
+  }
+  if (dropped && !DropFromCache(path)) return false;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  void* m = ::mmap(nullptr, size_t{4} << 20, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (m == MAP_FAILED) return false;
+  cfgit::AdviseHugeFile(m, size_t{4} << 20);
+#ifdef MADV_POPULATE_READ
+  ::madvise(m, size_t{4} << 20, MADV_POPULATE_READ);
+#endif
+  bool huge = MappingOf(path).pmd_kb >= 2048;
+  ::munmap(m, size_t{4} << 20);
+  return huge;
+}
+
+TEST_CASE("pack indexes and fingerprint memos are mapped in huge pages also when read back",
+          "[store][memory]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  const std::string objects = dir / ".cfgit/objects";
+  const bool reads_huge = KernelCachesHuge(dir, true), writes_huge = KernelCachesHuge(dir, false);
+  if (!reads_huge || !writes_huge) {
+    WARN("this kernel does not cache files in 2 MiB pages here (read back: "
+         << reads_huge << ", written: " << writes_huge << "): only the advice is checked");
+  }
+
+  // A pack of 160,000 small blobs (a 4.5 MB index), its index dropped from the page cache, then
+  // read through the store's pack reader: 320 reads, so the index is mapped in whole (64 lookups)
+  // and so is the pack.
+  std::vector<std::pair<git_oid, std::string>> sample;
+  {
+    cfgit::PackWriter writer(objects + "/pack");
+    bool added = true;
+    for (int i = 0; i < 160000 && added; ++i) {
+      std::string data = "row " + std::to_string(i) + "\n";
+      git_oid id;
+      added = git_odb_hash(&id, data.data(), data.size(), GIT_OBJECT_BLOB) == 0 &&
+              writer.Add(id, GIT_OBJECT_BLOB, data).ok();
+      if (i % 500 == 0) sample.emplace_back(id, data);
+    }
+    REQUIRE(added);
+    REQUIRE(writer.Finish().ok());
+  }
+  auto listed = Shell(dir.path(), "ls .cfgit/objects/pack/*.idx");
+  REQUIRE(listed.exit_code == 0);
+  const std::string idx = dir / listed.out.substr(0, listed.out.find('\n'));
+  const bool idx_dropped = DropFromCache(idx);
+  {
+    git_repository* raw = nullptr;
+    REQUIRE(git_repository_open(&raw, (dir / ".cfgit").c_str()) == 0);
+    cfgit::git::Repository repo(raw);
+    git_odb* odb = nullptr;
+    REQUIRE(git_repository_odb(&odb, repo.get()) == 0);
+    cfgit::git::Odb odb_holder(odb);
+    auto reader = cfgit::AddPackReader(odb, objects);
+    REQUIRE(reader.ok());
+    for (const auto& [id, data] : sample) {
+      cfgit::PackedBytes bytes;
+      REQUIRE(cfgit::ReadPacked(*reader, id, &bytes) == 0);
+      CHECK(std::string(bytes.data.get(), bytes.size) == data);
+    }
+    FileMapping index = MappingOf(idx);
+    REQUIRE(index.found);
+    INFO(index.flags);
+    CHECK_THAT(index.flags, Catch::Contains(" hg "));
+    if (reads_huge && idx_dropped) CHECK(index.pmd_kb >= 2048);
+    // The pack (3 MB) is mapped in whole too, after 64 reads, with the same advice.
+    FileMapping pack = MappingOf(idx.substr(0, idx.size() - 4) + ".pack");
+    REQUIRE(pack.found);
+    CHECK_THAT(pack.flags, Catch::Contains(" hg "));
+  }
+
+  // A memo of 100,000 rows (5 MB), then the next snapshot's, which finds them all: written anew
+  // record by record (another environment's path), 2 MiB at a time, so cached in 2 MiB pages at
+  // once; dropped from the cache, read back in 2 MiB pages.
+  const std::string first_path = dir / ".cfgit/cfgit/fingerprints/devb";
+  const std::string memo_path = dir / ".cfgit/cfgit/fingerprints/dev";
+  auto fingerprint = [](uint64_t i) { return cfgit::Fingerprint{i * 0x9E3779B97F4A7C15u, i}; };
+  {
+    cfgit::FingerprintMemo memo = cfgit::FingerprintMemo::Load(first_path);  // none yet
+    REQUIRE(memo.row_records() == 0);
+    for (uint64_t i = 0; i < 100000; ++i) {
+      Oid blob;
+      std::memcpy(blob.bytes.data(), &i, sizeof i);
+      memo.Add(fingerprint(i), blob, "row" + std::to_string(i));
+    }
+    REQUIRE(memo.Save(first_path).ok());
+  }
+  {
+    cfgit::FingerprintMemo memo = cfgit::FingerprintMemo::Load(first_path);
+    size_t found = 0;
+    for (uint64_t i = 0; i < 100000; ++i) found += memo.Find(fingerprint(i)) ? 1 : 0;
+    REQUIRE(found == 100000);
+    REQUIRE(memo.Save(memo_path).ok());
+  }
+  for (bool dropped : {false, true}) {
+    INFO((dropped ? "dropped and read back" : "as written"));
+    if (dropped && !DropFromCache(memo_path)) {
+      WARN("the memo stayed in the page cache: its read back is not checked");
+      continue;
+    }
+    cfgit::FingerprintMemo memo = cfgit::FingerprintMemo::Load(memo_path);
+    CHECK(memo.row_records() == 100000);
+    auto hit = memo.Find(fingerprint(7));
+    REQUIRE(hit.has_value());
+    CHECK(hit->name == "row7");
+    FileMapping mapped = MappingOf(memo_path);
+    REQUIRE(mapped.found);
+    INFO(mapped.flags);
+    CHECK_THAT(mapped.flags, Catch::Contains(" hg "));
+    if (dropped ? reads_huge : writes_huge) CHECK(mapped.pmd_kb >= 2048);
+  }
 }
 
 TEST_CASE("commit ids are reproducible with a pinned author and time", "[store]") {

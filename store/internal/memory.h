@@ -68,7 +68,7 @@ inline void AdviseHugePages(void* p, size_t size, bool touched = false) {
 // (Linux 6.18 on ext4 here), and such a folio is mapped with one 2 MiB entry (the mapping starts
 // on a 2 MiB boundary: Linux places file mappings of 2 MiB or more so). Pages already cached
 // stay as they are. A pack index is searched at random, and on this machine's virtual machine
-// a TLB miss costs about 1.3 us: a merge of 1000 against 1000 rows at 1M rows took 8-17 ms more
+// a TLB miss costs about 1.3 us: a merge of 1000 against 1000 rows at 1M rows took 8-18 ms more
 // CPU (medians of 12 runs, three rounds in turns) when its 35 MB index had been dropped from the
 // cache and read back without this than with it. A file written 2 MiB at a time is cached in 2
 // MiB folios already (cfgit writes an index with one `write`); one the kernel drops (memory

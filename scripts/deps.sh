@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config git ca-certificates
           libgit2-dev libpqxx-dev libyaml-cpp-dev libcli11-dev libxxhash-dev catch2
-          zlib1g-dev libssl-dev
+          zlib1g-dev libssl-dev libkrb5-dev
           libsqlite3-dev sqlite3)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(postgresql)

@@ -1,5 +1,4 @@
 // Store: the bare Git repository behind a workspace (see store/store.h).
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -48,26 +47,23 @@ namespace {
 // starts (/etc/ssl/certs/ca-certificates.crt, 220 KB of PEM): 7 ms of every command on this
 // machine, mbedTLS decoding base64 in constant time, for https alone. cfgit sets the authorities
 // itself before it connects anywhere (PrepareNetwork, store/remote.cc), so that first parse is
-// never used. It is skipped: cfgit defines mbedTLS's entry point below (the program's symbols
-// come first when the dynamic linker binds libgit2's call to it), which lets the call made while
-// git_libgit2_init runs go, and passes every other call on to mbedTLS's own. A libgit2 built
-// with OpenSSL never calls it. The files let off are kept: where the authorities cfgit asks for
-// cannot be loaded, those are (git::LoadCertificateAuthorities), as libgit2's start would have.
+// never used. It is skipped: the linker sends libgit2's calls to mbedTLS's loader here (--wrap,
+// CMakeLists.txt), which lets the call made while git_libgit2_init runs go, and passes every
+// other call on to mbedTLS's own. The files let off are kept: where the authorities cfgit asks
+// for cannot be loaded, those are (git::LoadCertificateAuthorities), as libgit2's start would
+// have.
 std::atomic<bool> starting_libgit2{false};
 std::vector<std::string> deferred_certificates;  // written only while git_libgit2_init runs
 
 }  // namespace
 
-extern "C" int mbedtls_x509_crt_parse_file(void* chain, const char* path) {
+extern "C" int __real_mbedtls_x509_crt_parse_file(void* chain, const char* path);
+extern "C" int __wrap_mbedtls_x509_crt_parse_file(void* chain, const char* path) {
   if (starting_libgit2.load()) {
     deferred_certificates.emplace_back(path ? path : "");
     return 0;  // the chain stays empty until PrepareNetwork sets one
   }
-  using Parse = int (*)(void*, const char*);
-  static const Parse parse =
-      reinterpret_cast<Parse>(::dlsym(RTLD_NEXT, "mbedtls_x509_crt_parse_file"));
-  constexpr int kFileIoError = -0x2900;  // MBEDTLS_ERR_X509_FILE_IO_ERROR
-  return parse ? parse(chain, path) : kFileIoError;
+  return __real_mbedtls_x509_crt_parse_file(chain, path);
 }
 
 namespace git {

@@ -367,9 +367,10 @@ TEST_CASE("the PostgreSQL adapter is a module loaded only for PostgreSQL environ
                            Catch::Contains("beside the cfgit executable"));
   // A file that is not this build's module is refused, not called: a library that is no module,
   // and this build's module with another build's id.
-  RunResult zlib = Shell(".", "ldd '" CFGIT_BINARY "' | awk '/libz[.]so/ {print $3}'");
-  REQUIRE_FALSE(Trim(zlib.out).empty());
-  RunResult foreign = with_module(Trim(zlib.out), "diff @prod");
+  RunResult libstdcxx =
+      Shell(".", "ldd '" CFGIT_BINARY "' | awk '/libstdc[+][+][.]so/ {print $3}'");
+  REQUIRE_FALSE(Trim(libstdcxx.out).empty());
+  RunResult foreign = with_module(Trim(libstdcxx.out), "diff @prod");
   CFGIT_EXPECT_EXIT(foreign, 3);
   CHECK_THAT(foreign.err, Catch::Contains("comes from another build of cfgit"));
   std::string bytes = ReadFile(CFGIT_POSTGRES_MODULE);
@@ -389,6 +390,29 @@ TEST_CASE("the PostgreSQL adapter is a module loaded only for PostgreSQL environ
   RunResult beside = ws.Run("diff @prod");
   CFGIT_EXPECT_EXIT(beside, 3);
   CHECK_THAT(beside.err, Catch::Contains("cannot connect") && !Catch::Contains("cannot be loaded"));
+}
+
+TEST_CASE("cfgit links its C libraries from their archives and exports none of their symbols",
+          "[cli][env]") {
+  // Each shared library costs every command its loading and symbol binding (CMakeLists.txt).
+  RunResult linked = Shell(".", "ldd '" CFGIT_BINARY "'");
+  CFGIT_EXPECT_EXIT(linked, 0);
+  CHECK_THAT(linked.out, Catch::Contains("libc.so") && Catch::Contains("libstdc++.so"));
+  for (const char* archived : {"libgit2", "libsqlite3", "libyaml-cpp", "libcrypto", "libz.so",
+                               "libxxhash", "libmbed", "libssh2", "libpcre2", "libhttp_parser"}) {
+    INFO(archived);
+    CHECK_THAT(linked.out, !Catch::Contains(archived));
+  }
+  // cfgit exports its own symbols for the PostgreSQL module, and not the archives': libpq
+  // binds to its own libcrypto, not to the one inside cfgit.
+  RunResult exported = Shell(".", "nm -D --defined-only '" CFGIT_BINARY "'");
+  CFGIT_EXPECT_EXIT(exported, 0);
+  CHECK_THAT(exported.out, Catch::Contains("__wrap_mbedtls_x509_crt_parse_file"));
+  for (const char* hidden : {" git_libgit2_init\n", " sqlite3_open_v2\n", " SHA1_Update\n",
+                             " inflate\n", " XXH3_64bits\n", " mbedtls_ssl_init\n"}) {
+    INFO(hidden);
+    CHECK_THAT(exported.out, !Catch::Contains(hidden));
+  }
 }
 
 TEST_CASE("env add and remove reject bad input with exit 2 and change nothing", "[cli][env]") {

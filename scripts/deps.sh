@@ -2,15 +2,20 @@
 # Installs the Debian 12 packages cfgit needs, when they are missing.
 #   scripts/deps.sh          build dependencies (compiler, libraries, sqlite3, git)
 #   scripts/deps.sh --test   the same plus what the tests use (PostgreSQL 15 server)
+#   scripts/deps.sh [--test] PACKAGE...   and those packages too (the benchmark's)
 set -euo pipefail
 
 packages=(cmake g++ make pkg-config git ca-certificates
           libgit2-dev libpqxx-dev libyaml-cpp-dev libcli11-dev libxxhash-dev catch2
           zlib1g-dev libssl-dev libkrb5-dev
           libsqlite3-dev sqlite3)
-if [[ "${1:-}" == "--test" ]]; then
-  packages+=(postgresql)
-fi
+for a in "$@"; do
+  if [[ "$a" == "--test" ]]; then
+    packages+=(postgresql)
+  else
+    packages+=("$a")
+  fi
+done
 
 missing=()
 for p in "${packages[@]}"; do

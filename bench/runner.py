@@ -73,6 +73,32 @@ def private_memory_kb(pid):
     return total
 
 
+def busy_cpu_seconds():
+    """CPU seconds the whole machine has spent busy since it started (/proc/stat, all CPUs; idle
+    and I/O wait left out)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cached_fraction(directories):
+    """The share of the bytes of the files under `directories` that are in the page cache
+    (util-linux's fincore); None when it cannot be told."""
+    files = [os.path.join(d, n) for top in directories for d, _, names in os.walk(top) for n in names]
+    if not files:
+        return None
+    try:
+        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES,SIZE"] + files,
+                             capture_output=True, text=True, check=True).stdout
+        pairs = [[int(x) for x in line.split()] for line in out.splitlines() if line.strip()]
+        # fincore counts whole pages: a file's last page may reach past its end.
+        resident, size = sum(min(r, s) for r, s in pairs), sum(s for _, s in pairs)
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return None
+    return round(resident / size, 3) if size else None
+
+
 class Failure(Exception):
     pass
 
@@ -155,6 +181,10 @@ class Bench:
             r["floor_runs"] = floors
             r["paired_floor"] = sorted(floors)[(len(floors) - 1) // 2]
             paired = "floor just before each run: " + ", ".join(f"{x:.3f}" for x in floors) + " s"
+        # What else the machine did during each run, and what the run found in memory.
+        r["run_conditions"] = [x["conditions"] for x in runs if "conditions" in x]
+        for x in runs:
+            x.pop("conditions", None)
         r["note"] = "; ".join(x for x in (note, r["note"], median, paired) if x)
         self.results.append(r)
         self.save_partial()
@@ -182,6 +212,13 @@ class Bench:
         # A timer of its own, not wait4's figures for a process Python started: that process is
         # forked from Python, and its peak RSS counts Python's pages until it runs the command.
         # The wall time is the timer's too, so polling here every 5 ms does not round it.
+        # The conditions of the run (recorded, not controlled): how much of the store's packs
+        # and memos the page cache held (this machine pages out file pages unused for about a
+        # minute), and the CPU time other processes used while it ran (a database server's
+        # background work, this runner's own polling aside).
+        cached = cached_fraction([os.path.join(store, "objects", "pack"),
+                                  os.path.join(store, "cfgit")]) if store else None
+        busy0, own0 = busy_cpu_seconds(), sum(os.times()[:2])
         with tempfile.NamedTemporaryFile("r", suffix=".time") as timing, \
                 tempfile.TemporaryFile() as errf:
             t0 = time.monotonic()
@@ -203,6 +240,7 @@ class Bench:
                         pass
                     p.wait()
             wall = time.monotonic() - t0  # only for a step stopped at the limit
+            busy = busy_cpu_seconds() - busy0 - (sum(os.times()[:2]) - own0)
             errf.seek(0)
             err = errf.read().decode(errors="replace")
             lines = [l for l in timing.read().splitlines() if l.strip()]
@@ -219,15 +257,22 @@ class Bench:
             sys.stderr.write(f"\nFAILED ({tool}, exit {p.returncode}): {op} [{backend} {size}]\n"
                              f"  $ {shlex.join(argv)}\n{err[-3000:]}\n")
             raise Failure(f"{tool} failed: {op}")
+        conditions = {}
         try:
-            secs, kb, us, ss = lines[-1].split()
+            secs, kb, us, ss, minflt, majflt = lines[-1].split()
             secs, mb, cpu = float(secs), int(kb) / 1024.0, round(float(us) + float(ss), 3)
+            conditions = {"minor_faults": int(minflt), "major_faults": int(majflt),
+                          # /proc/stat counts in 10 ms ticks: a short run's figure is that coarse
+                          "others_cpu_seconds": round(max(0.0, busy - cpu), 2)}
         except (IndexError, ValueError):
             secs, mb, cpu = wall, None, None
+        if cached is not None:
+            conditions["store_cached"] = cached
         return dict(base, seconds=round(secs, 4), cpu_seconds=cpu,
                     peak_mb=round(mb, 1) if mb is not None else None,
                     private_mb=round(private_kb / 1024.0, 1) if private_kb else None,
-                    loose_objects=self.loose(store) if store else None, note="")
+                    loose_objects=self.loose(store) if store else None, note="",
+                    conditions=conditions)
 
     def save_partial(self):
         """Every figure so far, in case the run is stopped before its report."""

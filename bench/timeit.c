@@ -1,6 +1,7 @@
 /* bench/timeit: runs a command and writes what GNU time's "%e %M %U %S" would, with the wall
  * time to the microsecond (GNU time's %e has 10 ms steps): wall seconds, peak RSS in kB of the
- * command and the children it waited for, user and system CPU seconds.
+ * command and the children it waited for, user and system CPU seconds; then GNU time's "%R %F":
+ * its minor and major page faults (a major one read a page from disk).
  *
  *   timeit OUTFILE COMMAND [ARGS...]
  *
@@ -52,8 +53,9 @@ int main(int argc, char** argv) {
   clock_gettime(CLOCK_MONOTONIC, &t1);
   double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
   FILE* out = fopen(argv[1], "w");
-  if (out == NULL || fprintf(out, "%.6f %ld %.6f %.6f\n", wall, usage.ru_maxrss,
-                             Seconds(usage.ru_utime), Seconds(usage.ru_stime)) < 0 ||
+  if (out == NULL ||
+      fprintf(out, "%.6f %ld %.6f %.6f %ld %ld\n", wall, usage.ru_maxrss, Seconds(usage.ru_utime),
+              Seconds(usage.ru_stime), usage.ru_minflt, usage.ru_majflt) < 0 ||
       fclose(out) != 0) {
     fprintf(stderr, "timeit: cannot write %s: %s\n", argv[1], strerror(errno));
     return 2;

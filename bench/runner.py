@@ -3,9 +3,9 @@
 wanted, wraps this in scripts/with-postgres.sh). Python 3 standard library only.
 
 Every measured step runs under bench/timeit (a small C program built at the start of a run),
-which reports what GNU time's `%e %M %U %S` would, with the wall time to the microsecond: wall and
-CPU seconds and peak RSS of the command (and its children). Loose objects in the store are
-counted after every cfgit step.
+which reports what GNU time's `%e %M %U %S %R %F` would, with the wall time to the microsecond: wall
+and CPU seconds, peak RSS and page faults of the command (and its children). Loose objects in the
+store are counted after every cfgit step.
 """
 import argparse
 import csv
@@ -73,21 +73,19 @@ def private_memory_kb(pid):
     return total
 
 
-def busy_cpu_seconds():
-    """CPU seconds the whole machine has spent busy since it started (/proc/stat, all CPUs; idle
-    and I/O wait left out)."""
+def cpu_seconds():
+    """CPU seconds the whole machine has spent busy since it started, and those the hypervisor
+    took from it (steal) (/proc/stat, all CPUs; idle and I/O wait left out of busy)."""
     with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+        fields = [int(x) for x in f.readline().split()[1:]] + [0] * 8
+    tick = os.sysconf("SC_CLK_TCK")
+    busy = sum(fields[:7]) - fields[3] - fields[4]
+    return busy / tick, fields[7] / tick
 
 
-def cached_fraction(directories):
-    """The share of the bytes of the files under `directories` that are in the page cache
-    (util-linux's fincore); None when it cannot be told."""
-    files = [os.path.join(d, n) for top in directories for d, _, names in os.walk(top) for n in names]
-    if not files:
-        return None
+def cached_fraction(files):
+    """The share of the bytes of `files` that are in the page cache (`fincore`, from
+    util-linux-extra, which bench/run installs); None when it cannot be told."""
     try:
         out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES,SIZE"] + files,
                              capture_output=True, text=True, check=True).stdout
@@ -110,6 +108,7 @@ class Bench:
         self.notes = []
         self.cfgit = None
         self.timeit = None
+        self.cache_unknown = False  # fincore could not tell a store's page-cache share
         self.log = open(os.path.join(args.work, "bench.log"), "a")
 
     # -- running things ------------------------------------------------------------------------
@@ -216,9 +215,14 @@ class Bench:
         # and memos the page cache held (this machine pages out file pages unused for about a
         # minute), and the CPU time other processes used while it ran (a database server's
         # background work, this runner's own polling aside).
-        cached = cached_fraction([os.path.join(store, "objects", "pack"),
-                                  os.path.join(store, "cfgit")]) if store else None
-        busy0, own0 = busy_cpu_seconds(), sum(os.times()[:2])
+        files = [os.path.join(d, n) for top in ("objects/pack", "cfgit") if store
+                 for d, _, names in os.walk(os.path.join(store, top)) for n in names]
+        cached = cached_fraction(files) if files else None
+        if files and cached is None and not self.cache_unknown:
+            self.cache_unknown = True
+            self.notes.append("store_cached not recorded: `fincore` (util-linux-extra) could not "
+                              "tell how much of a store is in the page cache")
+        (busy0, steal0), own0 = cpu_seconds(), sum(os.times()[:2])
         with tempfile.NamedTemporaryFile("r", suffix=".time") as timing, \
                 tempfile.TemporaryFile() as errf:
             t0 = time.monotonic()
@@ -240,7 +244,8 @@ class Bench:
                         pass
                     p.wait()
             wall = time.monotonic() - t0  # only for a step stopped at the limit
-            busy = busy_cpu_seconds() - busy0 - (sum(os.times()[:2]) - own0)
+            busy1, steal1 = cpu_seconds()
+            busy, steal = busy1 - busy0 - (sum(os.times()[:2]) - own0), steal1 - steal0
             errf.seek(0)
             err = errf.read().decode(errors="replace")
             lines = [l for l in timing.read().splitlines() if l.strip()]
@@ -249,25 +254,26 @@ class Bench:
         if err:
             self.log.write(err[-4000:] + "\n")
         base = {"backend": backend, "rows": size, "tool": tool, "op": op}
-        if stopped:
+        # /proc/stat counts in 10 ms ticks: a short run's figures are that coarse.
+        conditions = {"steal_cpu_seconds": round(steal, 2)}
+        if cached is not None:
+            conditions["store_cached"] = cached
+        if stopped:  # what others did meanwhile, the stopped command included
             return dict(base, seconds=round(wall, 4), cpu_seconds=None, peak_mb=None,
                         private_mb=round(private_kb / 1024.0, 1), loose_objects=None, stopped=True,
-                        note=f"stopped at the {limit} s limit")
+                        note=f"stopped at the {limit} s limit",
+                        conditions=dict(conditions, others_cpu_seconds=round(max(0.0, busy), 2)))
         if p.returncode not in ok:
             sys.stderr.write(f"\nFAILED ({tool}, exit {p.returncode}): {op} [{backend} {size}]\n"
                              f"  $ {shlex.join(argv)}\n{err[-3000:]}\n")
             raise Failure(f"{tool} failed: {op}")
-        conditions = {}
         try:
             secs, kb, us, ss, minflt, majflt = lines[-1].split()
             secs, mb, cpu = float(secs), int(kb) / 1024.0, round(float(us) + float(ss), 3)
-            conditions = {"minor_faults": int(minflt), "major_faults": int(majflt),
-                          # /proc/stat counts in 10 ms ticks: a short run's figure is that coarse
-                          "others_cpu_seconds": round(max(0.0, busy - cpu), 2)}
+            conditions.update(minor_faults=int(minflt), major_faults=int(majflt),
+                              others_cpu_seconds=round(max(0.0, busy - cpu), 2))
         except (IndexError, ValueError):
             secs, mb, cpu = wall, None, None
-        if cached is not None:
-            conditions["store_cached"] = cached
         return dict(base, seconds=round(secs, 4), cpu_seconds=cpu,
                     peak_mb=round(mb, 1) if mb is not None else None,
                     private_mb=round(private_kb / 1024.0, 1) if private_kb else None,

@@ -10,11 +10,11 @@ packages=(cmake g++ make pkg-config git ca-certificates
           zlib1g-dev libssl-dev libkrb5-dev
           libsqlite3-dev sqlite3)
 for a in "$@"; do
-  if [[ "$a" == "--test" ]]; then
-    packages+=(postgresql)
-  else
-    packages+=("$a")
-  fi
+  case "$a" in
+    --test) packages+=(postgresql) ;;
+    -*) echo "usage: scripts/deps.sh [--test] [PACKAGE...] (unknown option: $a)" >&2; exit 2 ;;
+    *) packages+=("$a") ;;
+  esac
 done
 
 missing=()

@@ -11,7 +11,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <filesystem>
 #include <map>
 #include <mutex>
 #include <string>
@@ -47,11 +46,13 @@ namespace {
 // starts (/etc/ssl/certs/ca-certificates.crt, 220 KB of PEM): 7 ms of every command on this
 // machine, mbedTLS decoding base64 in constant time, for https alone. cfgit sets the authorities
 // itself before it connects anywhere (PrepareNetwork, store/remote.cc), so that first parse is
-// never used. It is skipped: the linker sends libgit2's calls to mbedTLS's loader here (--wrap,
-// CMakeLists.txt), which lets the call made while git_libgit2_init runs go, and passes every
-// other call on to mbedTLS's own. The files let off are kept: where the authorities cfgit asks
-// for cannot be loaded, those are (git::LoadCertificateAuthorities), as libgit2's start would
-// have.
+// never used. It is skipped: the linker sends libgit2's calls to mbedTLS's file loader here
+// (--wrap, CMakeLists.txt), which lets the call made while git_libgit2_init runs go, and passes
+// every other call on to mbedTLS's own. The file let off is kept: where the authorities cfgit
+// asks for cannot be loaded, it is (git::LoadCertificateAuthorities), as libgit2's start would
+// have. Only a default file is deferred: a libgit2 built with a default directory has mbedTLS
+// load it through its directory loader, whose calls stay inside mbedTLS, and starts as slowly
+// as before.
 std::atomic<bool> starting_libgit2{false};
 std::vector<std::string> deferred_certificates;  // written only while git_libgit2_init runs
 
@@ -74,13 +75,9 @@ bool LoadCertificateAuthorities(const char* file, const char* dir) {
   if ((file || dir) && git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, file, dir) == 0)
     return true;
   if (deferred_certificates.empty()) return false;
-  // What libgit2's start asked for: its default file, or the files of its default directory.
-  std::string first = deferred_certificates.front();
-  if (deferred_certificates.size() == 1) {
-    return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, first.c_str(), nullptr) == 0;
-  }
-  std::string parent = std::filesystem::path(first).parent_path().string();
-  return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, nullptr, parent.c_str()) == 0;
+  // What libgit2's start asked for: its default file.
+  return git_libgit2_opts(GIT_OPT_SET_SSL_CERT_LOCATIONS, deferred_certificates.front().c_str(),
+                          nullptr) == 0;
 }
 
 }  // namespace git

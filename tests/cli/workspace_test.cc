@@ -403,11 +403,21 @@ TEST_CASE("cfgit links its C libraries from their archives and exports none of t
     INFO(archived);
     CHECK_THAT(linked.out, !Catch::Contains(archived));
   }
-  // cfgit exports its own symbols for the PostgreSQL module, and not the archives': libpq
-  // binds to its own libcrypto, not to the one inside cfgit.
+  // cfgit exports its own symbols for the PostgreSQL module (every cfgit symbol the module
+  // binds to), and not the archives': libpq binds to its own libcrypto, not to the one inside
+  // cfgit.
   RunResult exported = Shell(".", "nm -D --defined-only '" CFGIT_BINARY "'");
   CFGIT_EXPECT_EXIT(exported, 0);
-  CHECK_THAT(exported.out, Catch::Contains("__wrap_mbedtls_x509_crt_parse_file"));
+  RunResult imported = Shell(".", "nm -D --undefined-only '" CFGIT_POSTGRES_MODULE
+                                  "' | awk '$2 ~ /^_ZN5cfgit/ {print $2}'");
+  CFGIT_EXPECT_EXIT(imported, 0);
+  std::istringstream wanted(imported.out);
+  size_t checked = 0;
+  for (std::string symbol; std::getline(wanted, symbol); ++checked) {
+    INFO(symbol);
+    CHECK_THAT(exported.out, Catch::Contains(" " + symbol + "\n"));
+  }
+  CHECK(checked > 10);
   for (const char* hidden : {" git_libgit2_init\n", " sqlite3_open_v2\n", " SHA1_Update\n",
                              " inflate\n", " XXH3_64bits\n", " mbedtls_ssl_init\n"}) {
     INFO(hidden);

@@ -208,13 +208,10 @@ class Bench:
         argv = cmd if isinstance(cmd, list) else ["bash", "-c", "set -eo pipefail; " + cmd]
         self.log.write(f"[{backend} {size}] {op}: $ {shlex.join(argv)}\n")
         self.log.flush()
-        # A timer of its own, not wait4's figures for a process Python started: that process is
-        # forked from Python, and its peak RSS counts Python's pages until it runs the command.
-        # The wall time is the timer's too, so polling here every 5 ms does not round it.
         # The conditions of the run (recorded, not controlled): how much of the store's packs
         # and memos the page cache held (this machine pages out file pages unused for about a
         # minute), and the CPU time other processes used while it ran (a database server's
-        # background work, this runner's own polling aside).
+        # background work, this runner's own polling aside) or the hypervisor took.
         files = [os.path.join(d, n) for top in ("objects/pack", "cfgit") if store
                  for d, _, names in os.walk(os.path.join(store, top)) for n in names]
         cached = cached_fraction(files) if files else None
@@ -223,6 +220,9 @@ class Bench:
             self.notes.append("store_cached not recorded: `fincore` (util-linux-extra) could not "
                               "tell how much of a store is in the page cache")
         (busy0, steal0), own0 = cpu_seconds(), sum(os.times()[:2])
+        # A timer of its own, not wait4's figures for a process Python started: that process is
+        # forked from Python, and its peak RSS counts Python's pages until it runs the command.
+        # The wall time is the timer's too, so polling here every 5 ms does not round it.
         with tempfile.NamedTemporaryFile("r", suffix=".time") as timing, \
                 tempfile.TemporaryFile() as errf:
             t0 = time.monotonic()

@@ -1,7 +1,9 @@
 // The Git store: snapshot trees, packs, refs, locking, tree diffs. Checked with stock git too.
 #include "store/store.h"
 
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <gssapi/gssapi.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@
 
 #include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
+#include "store/internal/gssapi.h"
 #include "store/internal/memory.h"
 #include "store/internal/pack_reader.h"
 #include "store/internal/pack_writer.h"
@@ -294,6 +297,61 @@ TEST_CASE("libgit2 starts without parsing certificate authorities; later loads r
   CHECK(cfgit::git::LoadCertificateAuthorities(nullptr, nullptr) == has_bundle);
   if (has_bundle) CHECK(cfgit::git::LoadCertificateAuthorities(bundle.c_str(), nullptr));
   CHECK(cfgit::git::CertificateLoadsDeferred() == (has_bundle ? 1u : 0u));
+}
+
+TEST_CASE("GSSAPI is opened at its first call and the calls libgit2 makes reach MIT Kerberos",
+          "[store][remote]") {
+  TempDir dir;
+  auto store = NewStore(dir);  // libgit2 has started: it calls GSSAPI only for Negotiate
+  CHECK(::dlopen(cfgit::kGssapiLibrary, RTLD_NOW | RTLD_NOLOAD) == nullptr);
+
+  OM_uint32 minor = 0;
+  gss_OID_set mechs = GSS_C_NO_OID_SET;
+  REQUIRE(gss_indicate_mechs(&minor, &mechs) == GSS_S_COMPLETE);
+  void* loaded = ::dlopen(cfgit::kGssapiLibrary, RTLD_NOW | RTLD_NOLOAD);
+  REQUIRE(loaded != nullptr);
+  // cfgit's GSS_C_NT_HOSTBASED_SERVICE, which libgit2 passes to gss_import_name, is the library's.
+  auto* theirs = static_cast<gss_OID*>(::dlsym(loaded, "GSS_C_NT_HOSTBASED_SERVICE"));
+  REQUIRE(theirs != nullptr);
+  CHECK(GSS_C_NT_HOSTBASED_SERVICE != *theirs);
+  CHECK(std::string(static_cast<const char*>(GSS_C_NT_HOSTBASED_SERVICE->elements),
+                    GSS_C_NT_HOSTBASED_SERVICE->length) ==
+        std::string(static_cast<const char*>((*theirs)->elements), (*theirs)->length));
+  ::dlclose(loaded);  // the reference RTLD_NOLOAD took
+  REQUIRE(mechs != GSS_C_NO_OID_SET);
+  const std::string krb5("\x2a\x86\x48\x86\xf7\x12\x01\x02\x02", 9);  // libgit2's mechanism
+  bool has_krb5 = false;
+  for (size_t i = 0; i < mechs->count; ++i) {
+    const gss_OID_desc& m = mechs->elements[i];
+    has_krb5 |= std::string(static_cast<const char*>(m.elements), m.length) == krb5;
+  }
+  CHECK(has_krb5);
+  CHECK(gss_release_oid_set(&minor, &mechs) == GSS_S_COMPLETE);
+  CHECK(mechs == GSS_C_NO_OID_SET);
+
+  std::string service = "HTTP@cfgit.example";
+  gss_buffer_desc text{service.size(), service.data()};
+  gss_name_t name = GSS_C_NO_NAME;
+  CHECK(gss_import_name(&minor, &text, GSS_C_NT_HOSTBASED_SERVICE, &name) == GSS_S_COMPLETE);
+  CHECK(name != GSS_C_NO_NAME);
+  CHECK(gss_release_name(&minor, &name) == GSS_S_COMPLETE);
+  CHECK(name == GSS_C_NO_NAME);
+
+  // A status as text, as libgit2 reports a failure, and its buffer given back.
+  gss_buffer_desc message = GSS_C_EMPTY_BUFFER;
+  OM_uint32 context = 0;
+  REQUIRE(gss_display_status(&minor, GSS_S_BAD_NAMETYPE, GSS_C_GSS_CODE, GSS_C_NO_OID, &context,
+                             &message) == GSS_S_COMPLETE);
+  CHECK(std::string(static_cast<const char*>(message.value), message.length).size() > 5);
+  CHECK(gss_release_buffer(&minor, &message) == GSS_S_COMPLETE);
+  CHECK(message.value == nullptr);
+
+  // A library that cannot be opened is named, with the package that has it.
+  cfgit::Result<void*> missing = cfgit::OpenGssapi("libcfgit-no-such-gssapi.so.0");
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == Code::kInvalid);
+  CHECK_THAT(missing.status().message(), Catch::Contains("libcfgit-no-such-gssapi.so.0") &&
+                                             Catch::Contains("libgssapi-krb5-2"));
 }
 
 TEST_CASE("a worker thread's heap is advised huge pages", "[store][memory]") {

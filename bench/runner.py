@@ -109,6 +109,7 @@ class Bench:
         self.cfgit = None
         self.timeit = None
         self.cache_unknown = False  # fincore could not tell a store's page-cache share
+        self.probe_unknown = False  # timeit --probe failed
         self.log = open(os.path.join(args.work, "bench.log"), "a")
 
     # -- running things ------------------------------------------------------------------------
@@ -210,7 +211,8 @@ class Bench:
         self.log.flush()
         # The conditions of the run (recorded, not controlled): how much of the store's packs
         # and memos the page cache held (this machine pages out file pages unused for about a
-        # minute), and the CPU time other processes used while it ran (a database server's
+        # minute), how fast the machine ran a fixed loop just before (its speed varies with its
+        # host's load), and the CPU time other processes used while it ran (a database server's
         # background work, this runner's own polling aside) or the hypervisor took.
         files = [os.path.join(d, n) for top in ("objects/pack", "cfgit") if store
                  for d, _, names in os.walk(os.path.join(store, top)) for n in names]
@@ -219,6 +221,10 @@ class Bench:
             self.cache_unknown = True
             self.notes.append("store_cached not recorded: `fincore` (util-linux-extra) could not "
                               "tell how much of a store is in the page cache")
+        probe = self.probe()
+        if probe is None and not self.probe_unknown:
+            self.probe_unknown = True
+            self.notes.append("probe_ms not recorded: `timeit --probe` failed")
         (busy0, steal0), own0 = cpu_seconds(), sum(os.times()[:2])
         # A timer of its own, not wait4's figures for a process Python started: that process is
         # forked from Python, and its peak RSS counts Python's pages until it runs the command.
@@ -256,6 +262,8 @@ class Bench:
         base = {"backend": backend, "rows": size, "tool": tool, "op": op}
         # /proc/stat counts in 10 ms ticks: a short run's figures are that coarse.
         conditions = {"steal_cpu_seconds": round(steal, 2)}
+        if probe is not None:
+            conditions["probe_ms"] = probe
         if cached is not None:
             conditions["store_cached"] = cached
         if stopped:  # what others did meanwhile, the stopped command included
@@ -279,6 +287,17 @@ class Bench:
                     private_mb=round(private_kb / 1024.0, 1) if private_kb else None,
                     loose_objects=self.loose(store) if store else None, note="",
                     conditions=conditions)
+
+    def probe(self):
+        """Milliseconds a fixed CPU-bound loop takes just now (`timeit --probe`): the machine's
+        own speed before a run, to tell a slower machine from a slower command; None when the
+        probe fails."""
+        try:
+            out = subprocess.run([self.timeit, "--probe"], capture_output=True, text=True,
+                                 check=True).stdout
+            return round(float(out), 2)
+        except (OSError, subprocess.CalledProcessError, ValueError):
+            return None
 
     def save_partial(self):
         """Every figure so far, in case the run is stopped before its report."""

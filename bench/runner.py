@@ -289,14 +289,14 @@ class Bench:
                     conditions=conditions)
 
     def probe(self):
-        """Milliseconds a fixed CPU-bound loop takes just now (`timeit --probe`): the machine's
-        own speed before a run, to tell a slower machine from a slower command; None when the
-        probe fails."""
+        """Milliseconds a fixed CPU-bound loop takes just now (`timeit --probe`, the median of
+        three): the machine's own speed before a run, to tell a slower machine from a slower
+        command; None when the probe fails."""
         try:
             out = subprocess.run([self.timeit, "--probe"], capture_output=True, text=True,
-                                 check=True).stdout
+                                 check=True, timeout=30).stdout
             return round(float(out), 2)
-        except (OSError, subprocess.CalledProcessError, ValueError):
+        except (OSError, subprocess.SubprocessError, ValueError):
             return None
 
     def save_partial(self):

@@ -1,19 +1,20 @@
 // The GSSAPI functions libgit2 calls, loaded from MIT Kerberos' libgssapi_krb5 on first use.
 //
-// Debian's libgit2 uses GSSAPI for HTTP Negotiate (Kerberos) authentication, and only when a
-// server asks for it. Linked as a shared library, GSSAPI and what it needs (Kerberos, its crypto,
-// com_err, keyutils, resolv: seven libraries) were loaded and bound at the start of every
-// command. Here the first call opens the library (dlopen) and each call goes on to the function
-// of the same name there (docs/performance.md, round 17). When the library cannot be opened,
-// every call fails with GSS_S_UNAVAILABLE, and gss_display_status gives the reason, which
-// libgit2 puts in its error.
+// Debian's libgit2 calls GSSAPI for HTTP Negotiate (Kerberos) authentication only, which it
+// tries only with default credentials; cfgit offers none (store/remote.cc: ssh-agent, user names,
+// user and password), so no command of cfgit's reaches these functions today. Linked as a shared
+// library, GSSAPI and what it needs (Kerberos, its crypto and support libraries, com_err,
+// keyutils, resolv: seven libraries) were loaded and bound at the start of every command
+// nonetheless. Here the first call opens the library (dlopen) and each call goes on to the
+// function of the same name there (docs/performance.md, round 17). When the library cannot be
+// opened, every call fails with GSS_S_UNAVAILABLE, and gss_display_status gives the reason,
+// which libgit2 puts in its error.
 //
-// Built as its own archive (CMakeLists.txt, cfgit_gssapi): the programs export no archive's
-// symbols, so the library's calls to its own functions stay inside it.
+// Built as its own archive with hidden symbols (CMakeLists.txt, cfgit_gssapi): no program
+// exports these names, so the library's calls to its own functions stay inside it.
 #include "store/internal/gssapi.h"
 
 #include <dlfcn.h>
-#include <gssapi/gssapi.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -71,12 +72,39 @@ Result<void*> OpenGssapi(const char* library) {
   return handle;
 }
 
+OM_uint32 DescribeUnavailable(const std::string& why, OM_uint32* minor, OM_uint32* context,
+                              gss_buffer_t text) {
+  if (minor) *minor = 0;
+  if (context) *context = 0;  // one message: the caller asks no more
+  if (!text) return GSS_S_CALL_INACCESSIBLE_WRITE;
+  text->length = 0;
+  text->value = nullptr;
+  auto* own = static_cast<char*>(std::malloc(why.size() + 1));
+  if (!own) return GSS_S_FAILURE;
+  std::memcpy(own, why.c_str(), why.size() + 1);
+  text->length = why.size();
+  text->value = own;
+  return GSS_S_COMPLETE;
+}
+
+OM_uint32 ReleaseUnavailableText(OM_uint32* minor, gss_buffer_t buffer) {
+  if (minor) *minor = 0;
+  if (buffer) {
+    std::free(buffer->value);
+    buffer->value = nullptr;
+    buffer->length = 0;
+  }
+  return GSS_S_COMPLETE;
+}
+
 }  // namespace cfgit
 
 extern "C" {
 
 gss_OID GSS_C_NT_HOSTBASED_SERVICE = &cfgit::host_based_service;
 
+// Each function goes on to the library's; without it, GSS_S_UNAVAILABLE (the output arguments
+// left as the caller set them: libgit2 reads none of them after a failure).
 #define CFGIT_GSS_FORWARD(name, params, args)                         \
   OM_uint32 name params {                                             \
     static const auto real = cfgit::Function<decltype(&name)>(#name); \
@@ -102,34 +130,22 @@ CFGIT_GSS_FORWARD(gss_release_oid_set, (OM_uint32 * minor, gss_OID_set* set), (m
 
 #undef CFGIT_GSS_FORWARD
 
-// Without the library, the text is the reason it could not be opened, in a buffer of cfgit's:
-// without the library every buffer a caller holds is one of these, and gss_release_buffer frees
-// it.
 OM_uint32 gss_display_status(OM_uint32* minor, OM_uint32 status, int type, gss_OID mech,
                              OM_uint32* context, gss_buffer_t text) {
   static const auto real = cfgit::Function<decltype(&gss_display_status)>("gss_display_status");
   if (real) return real(minor, status, type, mech, context, text);
-  if (!text) return cfgit::Unavailable(minor);
   const std::string& why = cfgit::Library().error;
-  auto* own = static_cast<char*>(std::malloc(why.size() + 1));
-  if (!own) return cfgit::Unavailable(minor);
-  std::memcpy(own, why.c_str(), why.size() + 1);
-  text->length = why.size();
-  text->value = own;
-  if (context) *context = 0;
-  if (minor) *minor = 0;
-  return GSS_S_COMPLETE;
+  return cfgit::DescribeUnavailable(
+      why.empty() ? std::string(cfgit::kGssapiLibrary) + " has no gss_display_status" : why, minor,
+      context, text);
 }
 
+// Without gss_display_status of the library's, every buffer a caller holds is cfgit's.
 OM_uint32 gss_release_buffer(OM_uint32* minor, gss_buffer_t buffer) {
   static const auto real = cfgit::Function<decltype(&gss_release_buffer)>("gss_release_buffer");
-  if (real) return real(minor, buffer);
-  if (!buffer || !buffer->value) return cfgit::Unavailable(minor);
-  std::free(buffer->value);
-  buffer->value = nullptr;
-  buffer->length = 0;
-  if (minor) *minor = 0;
-  return GSS_S_COMPLETE;
+  static const bool own = !cfgit::Function<decltype(&gss_display_status)>("gss_display_status");
+  if (real && !own) return real(minor, buffer);
+  return own ? cfgit::ReleaseUnavailableText(minor, buffer) : cfgit::Unavailable(minor);
 }
 
 }  // extern "C"

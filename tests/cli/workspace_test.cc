@@ -423,9 +423,9 @@ TEST_CASE("cfgit links its C libraries from their archives and exports none of t
     CHECK_THAT(exported.out, Catch::Contains(" " + symbol + "\n"));
   }
   CHECK(checked > 10);
-  for (const char* hidden : {" git_libgit2_init\n", " sqlite3_open_v2\n", " SHA1_Update\n",
-                             " inflate\n", " XXH3_64bits\n", " mbedtls_ssl_init\n",
-                             " gss_init_sec_context\n", " GSS_C_NT_HOSTBASED_SERVICE\n"}) {
+  for (const char* hidden :
+       {" git_libgit2_init\n", " sqlite3_open_v2\n", " SHA1_Update\n", " inflate\n",
+        " XXH3_64bits\n", " mbedtls_ssl_init\n", " gss_", " GSS_C_"}) {
     INFO(hidden);
     CHECK_THAT(exported.out, !Catch::Contains(hidden));
   }

@@ -337,6 +337,28 @@ TEST_CASE("GSSAPI is opened at its first call and the calls libgit2 makes reach 
   CHECK(gss_release_name(&minor, &name) == GSS_S_COMPLETE);
   CHECK(name == GSS_C_NO_NAME);
 
+  // A security context for a service, as libgit2 starts Negotiate: with no Kerberos
+  // configuration and no credentials cache, the library refuses it (a Kerberos error in `minor`).
+  TempDir kerberos;
+  cfgit::test::WriteFile(kerberos / "krb5.conf", "");
+  const std::string config = kerberos / "krb5.conf", cache = "FILE:" + kerberos / "no-cache";
+  ::setenv("KRB5_CONFIG", config.c_str(), 1);
+  ::setenv("KRB5CCNAME", cache.c_str(), 1);
+  REQUIRE(gss_import_name(&minor, &text, GSS_C_NT_HOSTBASED_SERVICE, &name) == GSS_S_COMPLETE);
+  gss_ctx_id_t security = GSS_C_NO_CONTEXT;
+  gss_buffer_desc token = GSS_C_EMPTY_BUFFER;
+  minor = 0;
+  OM_uint32 started = gss_init_sec_context(&minor, GSS_C_NO_CREDENTIAL, &security, name,
+                                           GSS_C_NO_OID, 0, 0, GSS_C_NO_CHANNEL_BINDINGS,
+                                           GSS_C_NO_BUFFER, nullptr, &token, nullptr, nullptr);
+  CHECK(GSS_ERROR(started));
+  CHECK(started != GSS_S_UNAVAILABLE);
+  CHECK(minor != 0);
+  CHECK(gss_delete_sec_context(&minor, &security, GSS_C_NO_BUFFER) != GSS_S_UNAVAILABLE);
+  CHECK(gss_release_name(&minor, &name) == GSS_S_COMPLETE);
+  ::unsetenv("KRB5_CONFIG");
+  ::unsetenv("KRB5CCNAME");
+
   // A status as text, as libgit2 reports a failure, and its buffer given back.
   gss_buffer_desc message = GSS_C_EMPTY_BUFFER;
   OM_uint32 context = 0;
@@ -346,12 +368,25 @@ TEST_CASE("GSSAPI is opened at its first call and the calls libgit2 makes reach 
   CHECK(gss_release_buffer(&minor, &message) == GSS_S_COMPLETE);
   CHECK(message.value == nullptr);
 
-  // A library that cannot be opened is named, with the package that has it.
+  // A library that cannot be opened is named, with the package that has it; that reason is then
+  // the text of every status, in a buffer of cfgit's (which ASan would report if it leaked).
   cfgit::Result<void*> missing = cfgit::OpenGssapi("libcfgit-no-such-gssapi.so.0");
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == Code::kInvalid);
-  CHECK_THAT(missing.status().message(), Catch::Contains("libcfgit-no-such-gssapi.so.0") &&
-                                             Catch::Contains("libgssapi-krb5-2"));
+  const std::string why = missing.status().message();
+  CHECK_THAT(
+      why, Catch::Contains("libcfgit-no-such-gssapi.so.0") && Catch::Contains("libgssapi-krb5-2"));
+  minor = 7;
+  OM_uint32 more = 3;
+  gss_buffer_desc reason = GSS_C_EMPTY_BUFFER;
+  REQUIRE(cfgit::DescribeUnavailable(why, &minor, &more, &reason) == GSS_S_COMPLETE);
+  CHECK(std::string(static_cast<const char*>(reason.value), reason.length) == why);
+  CHECK(minor == 0);
+  CHECK(more == 0);  // no second message
+  CHECK(cfgit::ReleaseUnavailableText(&minor, &reason) == GSS_S_COMPLETE);
+  CHECK(reason.value == nullptr);
+  CHECK(reason.length == 0);
+  CHECK(cfgit::DescribeUnavailable(why, &minor, &more, nullptr) == GSS_S_CALL_INACCESSIBLE_WRITE);
 }
 
 TEST_CASE("a worker thread's heap is advised huge pages", "[store][memory]") {

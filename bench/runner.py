@@ -108,8 +108,6 @@ class Bench:
         self.notes = []
         self.cfgit = None
         self.timeit = None
-        self.cache_unknown = False  # fincore could not tell a store's page-cache share
-        self.probe_unknown = False  # timeit --probe failed
         self.log = open(os.path.join(args.work, "bench.log"), "a")
 
     # -- running things ------------------------------------------------------------------------
@@ -217,14 +215,12 @@ class Bench:
         files = [os.path.join(d, n) for top in ("objects/pack", "cfgit") if store
                  for d, _, names in os.walk(os.path.join(store, top)) for n in names]
         cached = cached_fraction(files) if files else None
-        if files and cached is None and not self.cache_unknown:
-            self.cache_unknown = True
-            self.notes.append("store_cached not recorded: `fincore` (util-linux-extra) could not "
-                              "tell how much of a store is in the page cache")
+        if files and cached is None:
+            self.note_once("store_cached not recorded: `fincore` (util-linux-extra) could not "
+                           "tell how much of a store is in the page cache")
         probe = self.probe()
-        if probe is None and not self.probe_unknown:
-            self.probe_unknown = True
-            self.notes.append("probe_ms not recorded: `timeit --probe` failed")
+        if probe is None:
+            self.note_once("probe_ms not recorded: `timeit --probe` failed")
         (busy0, steal0), own0 = cpu_seconds(), sum(os.times()[:2])
         # A timer of its own, not wait4's figures for a process Python started: that process is
         # forked from Python, and its peak RSS counts Python's pages until it runs the command.
@@ -287,6 +283,11 @@ class Bench:
                     private_mb=round(private_kb / 1024.0, 1) if private_kb else None,
                     loose_objects=self.loose(store) if store else None, note="",
                     conditions=conditions)
+
+    def note_once(self, text):
+        """A note for the report, once however often it applies."""
+        if text not in self.notes:
+            self.notes.append(text)
 
     def probe(self):
         """Milliseconds a fixed CPU-bound loop takes just now (`timeit --probe`, the median of

@@ -130,22 +130,26 @@ CFGIT_GSS_FORWARD(gss_release_oid_set, (OM_uint32 * minor, gss_OID_set* set), (m
 
 #undef CFGIT_GSS_FORWARD
 
+// The library's gss_display_status; nullptr: the texts are cfgit's (DescribeUnavailable).
+static decltype(&gss_display_status) LibraryDisplayStatus() {
+  static const auto real = cfgit::Function<decltype(&gss_display_status)>("gss_display_status");
+  return real;
+}
+
 OM_uint32 gss_display_status(OM_uint32* minor, OM_uint32 status, int type, gss_OID mech,
                              OM_uint32* context, gss_buffer_t text) {
-  static const auto real = cfgit::Function<decltype(&gss_display_status)>("gss_display_status");
-  if (real) return real(minor, status, type, mech, context, text);
+  if (auto real = LibraryDisplayStatus()) return real(minor, status, type, mech, context, text);
   const std::string& why = cfgit::Library().error;
   return cfgit::DescribeUnavailable(
       why.empty() ? std::string(cfgit::kGssapiLibrary) + " has no gss_display_status" : why, minor,
       context, text);
 }
 
-// Without gss_display_status of the library's, every buffer a caller holds is cfgit's.
+// Without the library's gss_display_status, every buffer a caller holds is cfgit's.
 OM_uint32 gss_release_buffer(OM_uint32* minor, gss_buffer_t buffer) {
+  if (!LibraryDisplayStatus()) return cfgit::ReleaseUnavailableText(minor, buffer);
   static const auto real = cfgit::Function<decltype(&gss_release_buffer)>("gss_release_buffer");
-  static const bool own = !cfgit::Function<decltype(&gss_display_status)>("gss_display_status");
-  if (real && !own) return real(minor, buffer);
-  return own ? cfgit::ReleaseUnavailableText(minor, buffer) : cfgit::Unavailable(minor);
+  return real ? real(minor, buffer) : cfgit::Unavailable(minor);
 }
 
 }  // extern "C"

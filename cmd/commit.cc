@@ -61,7 +61,8 @@ Status RunCommit(const Globals& globals, const CommitOptions& o) {
     CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(deployed, *commit, was_deployed, "commit"));
   }
   bool changed = !(head && *commit == *head);
-  CFGIT_ASSIGN_OR_RETURN(auto stats, DiffStat(*s.store, head_tree, *tree));
+  // The rows trees' changes are kept: a later diff or merge of this commit reads them.
+  CFGIT_ASSIGN_OR_RETURN(auto stats, DiffStat(*s.store, head_tree, *tree, changed));
   // Keyless tables are pointed out once: in the commit that brings them into the branch.
   for (const auto& t : tables) {
     for (const auto& st : stats) {

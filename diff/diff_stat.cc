@@ -5,9 +5,9 @@
 namespace cfgit {
 
 Result<std::vector<TableChangeStat>> DiffStat(const Store& store, const std::optional<Oid>& from,
-                                              const std::optional<Oid>& to) {
+                                              const std::optional<Oid>& to, bool record) {
   std::map<std::string, TableChangeStat> tables;
-  Status s = store.DiffTrees(from, to, [&](const TreeChange& change) -> Status {
+  auto count = [&](const TreeChange& change) -> Status {
     // tables/<table>/schema.yaml or tables/<table>/rows/<d1>/<d2>/<row>.yaml
     const std::string& p = change.path;
     if (p.rfind("tables/", 0) != 0) return Status::Ok();
@@ -30,8 +30,9 @@ Result<std::vector<TableChangeStat>> DiffStat(const Store& store, const std::opt
         ++t.modified;
     }
     return Status::Ok();
-  });
-  CFGIT_RETURN_IF_ERROR(s);
+  };
+  CFGIT_RETURN_IF_ERROR(record && from && to ? store.DiffAndRecord(*from, *to, count)
+                                             : store.DiffTrees(from, to, count));
   std::vector<TableChangeStat> out;
   out.reserve(tables.size());
   for (auto& [name, stat] : tables) out.push_back(std::move(stat));

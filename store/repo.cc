@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "store/internal/diff_records.h"
 #include "store/internal/edit.h"
 #include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
@@ -556,7 +557,10 @@ class GitSnapshotWriter final : public SnapshotWriter {
 class GitStore final : public Store {
  public:
   GitStore(git::Repository repo, std::string path, std::shared_ptr<TreeReader> trees)
-      : repo_(std::move(repo)), path_(std::move(path)), trees_(std::move(trees)) {}
+      : repo_(std::move(repo)),
+        path_(std::move(path)),
+        trees_(std::move(trees)),
+        records_(path_ + "/cfgit/changes") {}
 
   const std::string& path() const override { return path_; }
 
@@ -925,6 +929,12 @@ class GitStore final : public Store {
   Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b, KeepTrees keep,
                    const std::function<Status(const TreeChange&)>& on_change) const override {
     if (a && b && *a == *b) return Status::Ok();
+    if (a && b) {
+      if (std::optional<std::vector<TreeChange>> kept = records_.Find(*a, *b)) {
+        for (const TreeChange& change : *kept) CFGIT_RETURN_IF_ERROR(on_change(change));
+        return Status::Ok();
+      }
+    }
     std::shared_ptr<const RawTree> ta, tb;
     if (a) {
       CFGIT_ASSIGN_OR_RETURN(ta, trees_->Get(*a, keep != KeepTrees::kNone));
@@ -933,6 +943,37 @@ class GitStore final : public Store {
       CFGIT_ASSIGN_OR_RETURN(tb, trees_->Get(*b, keep == KeepTrees::kBoth));
     }
     return DiffTreeObjects(ta.get(), tb.get(), "", keep, on_change);
+  }
+
+  Status DiffAndRecord(const Oid& a, const Oid& b,
+                       const std::function<Status(const TreeChange&)>& on_change) const override {
+    // The changes under tables/<dir>/rows/, by table directory, paths relative to rows/.
+    std::map<std::string, std::vector<TreeChange>> rows;
+    auto walked = [&](const TreeChange& change) -> Status {
+      CFGIT_RETURN_IF_ERROR(on_change(change));
+      std::string_view p = change.path;
+      if (!p.starts_with("tables/")) return Status::Ok();
+      size_t slash = p.find('/', 7);
+      if (slash == std::string_view::npos || !p.substr(slash + 1).starts_with("rows/")) {
+        return Status::Ok();
+      }
+      std::vector<TreeChange>& changes = rows[std::string(p.substr(7, slash - 7))];
+      if (changes.size() <= DiffRecords::kMaxChanges) {
+        changes.push_back({std::string(p.substr(slash + 6)), change.before, change.after});
+      }
+      return Status::Ok();
+    };
+    CFGIT_RETURN_IF_ERROR(DiffTrees(a, b, walked));
+    for (const auto& [dir, changes] : rows) {
+      if (changes.size() > DiffRecords::kMaxChanges) continue;
+      const std::string at = "tables/" + dir + "/rows";
+      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> from, trees_->Path(a, at));
+      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> to, trees_->Path(b, at));
+      // A table whose rows appear or go is diffed against nothing, which is not looked up.
+      if (!from || !to) continue;
+      records_.Keep(*from, *to, changes).ok();  // without the record, the diff walks the trees
+    }
+    return Status::Ok();
   }
 
   Signature DefaultSignature(const Config& config) const override {
@@ -1112,6 +1153,7 @@ class GitStore final : public Store {
   git::Repository repo_;
   std::string path_;
   std::shared_ptr<TreeReader> trees_;  // shared with the editors
+  DiffRecords records_;                // of rows/ trees' diffs (DiffAndRecord)
   mutable std::mutex schemas_mu_;
   mutable std::unordered_map<Oid, TableSchema, OidHash> schemas_;  // ReadSchema's, by blob
 };

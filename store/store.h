@@ -279,6 +279,13 @@ class Store {
   }
   virtual Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b, KeepTrees keep,
                            const std::function<Status(const TreeChange&)>& on_change) const = 0;
+  // DiffTrees of two snapshots' root trees that also keeps, for each table whose rows changed on
+  // both sides, a record of its rows/ trees' changes: a later DiffTrees of those two rows/ trees
+  // (a diff or a merge of these snapshots) reads it instead of walking them. For a command that
+  // has just written `b` and walks it anyway (`cfgit commit`'s diff stat). A record that cannot
+  // be written costs only that speed.
+  virtual Status DiffAndRecord(const Oid& a, const Oid& b,
+                               const std::function<Status(const TreeChange&)>& on_change) const = 0;
 
   // The author for new commits: CFGIT_AUTHOR_NAME/EMAIL, then cfgit.yaml's `author:`, then the
   // git configuration (user.name, user.email), then the login name. CFGIT_TIME (seconds since the

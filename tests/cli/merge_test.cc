@@ -846,5 +846,67 @@ TEST_CASE("a crash between merge and --continue leaves staging where it was", "[
   ws.CheckStore();
 }
 
+TEST_CASE("a commit keeps its rows trees' diffs; diffs and merges read them and agree with a walk",
+          "[cli][merge][records]") {
+  Team ws(std::string(kSettings) +
+          "CREATE TABLE roles (name TEXT PRIMARY KEY, title TEXT);"
+          "INSERT INTO roles VALUES ('root', 'Root'), ('guest', 'Guest');");
+  const fs::path records = ws / ".cfgit/cfgit/changes";
+  // The base commit had no parent: nothing to keep.
+  CHECK(!fs::exists(records));
+  std::string alice = ws.Alice(
+      "UPDATE settings SET value = 'dark' WHERE name = 'theme';"
+      "INSERT INTO roles VALUES ('editor', 'Editor');");
+  std::string bob = ws.Bob(
+      "UPDATE settings SET note = 'zone' WHERE name = 'tz';"
+      "DELETE FROM roles WHERE name = 'guest';");
+  // One record per table whose rows changed, named by its rows trees in the parent and the
+  // commit.
+  auto rows_of = [&](const std::string& rev, const std::string& table) {
+    return ws.GitOut("rev-parse " + rev + ":tables/" + table + "/rows");
+  };
+  for (const auto& [rev, parent] : {std::pair{alice, ws.base}, std::pair{bob, ws.base}}) {
+    for (const char* table : {"settings", "roles"}) {
+      INFO(rev << " " << table);
+      CHECK(fs::exists(records / (rows_of(parent, table) + "-" + rows_of(rev, table))));
+    }
+  }
+  size_t kept = 0;
+  for (const auto& e : fs::directory_iterator(records)) kept += e.is_regular_file() ? 1 : 0;
+  CHECK(kept == 4);
+
+  // A diff reads them, and says what a walk of the trees says.
+  const std::string diff = "diff " + ws.base + " " + alice + " --format json";
+  RunResult with = ws.Run(diff);
+  CFGIT_EXPECT_EXIT(with, 0);
+  CHECK_THAT(with.out, Catch::Contains("dark") && Catch::Contains("editor"));
+
+  ws.FastForwardAlice();
+  RunResult merged = ws.Run("merge dev-bob --into staging");
+  CFGIT_EXPECT_EXIT(merged, 0);
+  const std::string tree = ws.GitOut("rev-parse staging^{tree}");
+
+  // Damaged records (a byte changed in each) are not used: the same diff, from the trees.
+  for (const auto& e : fs::directory_iterator(records)) {
+    std::string bytes = ReadFile(e.path());
+    REQUIRE(bytes.size() > 60);
+    bytes[bytes.size() / 2] ^= 0x5a;
+    WriteFile(e.path(), bytes);
+  }
+  RunResult damaged = ws.Run(diff);
+  CFGIT_EXPECT_EXIT(damaged, 0);
+  CHECK(damaged.out == with.out);
+
+  // Without records: the same diff, and the same merge (made again from the same heads).
+  fs::remove_all(records);
+  RunResult walked = ws.Run(diff);
+  CFGIT_EXPECT_EXIT(walked, 0);
+  CHECK(walked.out == with.out);
+  CFGIT_EXPECT_EXIT(ws.Git("update-ref refs/heads/staging " + alice), 0);
+  CFGIT_EXPECT_EXIT(ws.Run("merge dev-bob --into staging"), 0);
+  CHECK(ws.GitOut("rev-parse staging^{tree}") == tree);
+  ws.CheckStore();
+}
+
 }  // namespace
 }  // namespace cfgit::test

@@ -145,6 +145,11 @@ class CountingStore : public cfgit::Store {
       const std::function<cfgit::Status(const cfgit::TreeChange&)>& f) const override {
     return s_.DiffTrees(a, b, keep, f);
   }
+  cfgit::Status DiffAndRecord(
+      const Oid& a, const Oid& b,
+      const std::function<cfgit::Status(const cfgit::TreeChange&)>& f) const override {
+    return s_.DiffAndRecord(a, b, f);
+  }
   cfgit::Signature DefaultSignature(const cfgit::Config& c) const override {
     return s_.DefaultSignature(c);
   }

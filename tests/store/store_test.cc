@@ -17,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "store/internal/diff_records.h"
 #include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
 #include "store/internal/gssapi.h"
@@ -1953,6 +1954,74 @@ std::vector<std::string> GitDiffTree(const TempDir& dir, const Oid& a, const Oid
     out.push_back(git.out.substr(at, nl - at));
   }
   return out;
+}
+
+TEST_CASE("a record of a rows diff is read for exactly its pair of trees and only when sound",
+          "[store][records]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  std::vector<Row> rows;
+  for (int i = 0; i < 300; ++i) rows.push_back(R(i, "x"));
+  Oid a = WriteTree(*store, rows);
+  rows[7] = R(7, "changed");
+  rows.erase(rows.begin() + 100);
+  rows.push_back(R(1000, "new"));
+  Oid b = WriteTree(*store, rows);
+  auto rows_tree = [&](const Oid& root) {
+    auto tables = store->ListTables(root);
+    REQUIRE(tables.ok());
+    REQUIRE(tables->size() == 1);
+    REQUIRE(tables->front().rows.has_value());
+    return *tables->front().rows;
+  };
+  const Oid ra = rows_tree(a), rb = rows_tree(b);
+  const std::vector<std::string> walked = Changes(*store, ra, rb, cfgit::KeepTrees::kNone);
+  REQUIRE(walked.size() == 3);
+  cfgit::DiffRecords records(store->path() + "/cfgit/changes");
+  CHECK_FALSE(records.Find(ra, rb).has_value());
+
+  // DiffAndRecord reports what DiffTrees does and keeps the rows trees' changes, as walked.
+  std::vector<std::string> reported;
+  REQUIRE(store
+              ->DiffAndRecord(a, b,
+                              [&](const cfgit::TreeChange& c) {
+                                reported.push_back(c.path);
+                                return cfgit::Status::Ok();
+                              })
+              .ok());
+  CHECK(reported.size() == 3);
+  CHECK(reported[0].rfind("tables/t/rows/", 0) == 0);
+  auto kept = records.Find(ra, rb);
+  REQUIRE(kept.has_value());
+  CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) == walked);
+  // Only that pair: not the reverse, not the roots.
+  CHECK_FALSE(records.Find(rb, ra).has_value());
+  CHECK_FALSE(records.Find(a, b).has_value());
+
+  // A record is what DiffTrees reports for its pair: one kept with other changes is read back.
+  const Oid fake = Oid::FromHex(FakeId(1)).value();
+  REQUIRE(records.Keep(ra, rb, {{"00/00/made-up.yaml", std::nullopt, fake}}).ok());
+  const std::string none(40, '0');
+  CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) ==
+        std::vector<std::string>{"00/00/made-up.yaml " + none + " " + fake.Hex()});
+
+  // Cut short, a byte changed, or under another pair's name: not used; the trees are walked.
+  const std::string path = records.PathOf(ra, rb);
+  const std::string sound = cfgit::test::ReadFile(path);
+  cfgit::test::WriteFile(path, sound.substr(0, sound.size() - 1));
+  CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) == walked);
+  std::string flipped = sound;
+  flipped[flipped.size() / 2] ^= 1;
+  cfgit::test::WriteFile(path, flipped);
+  CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) == walked);
+  std::filesystem::remove(path);
+  cfgit::test::WriteFile(records.PathOf(rb, ra), sound);
+  CHECK_FALSE(records.Find(rb, ra).has_value());
+  CHECK(Changes(*store, rb, ra, cfgit::KeepTrees::kNone).size() == 3);
+  // A change without a path or ids is refused, naming the record.
+  auto bad = records.Keep(ra, rb, {{"", std::nullopt, std::nullopt}});
+  CHECK_FALSE(bad.ok());
+  CHECK_THAT(bad.message(), Catch::Contains(path));
 }
 
 }  // namespace

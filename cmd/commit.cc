@@ -61,8 +61,10 @@ Status RunCommit(const Globals& globals, const CommitOptions& o) {
     CFGIT_RETURN_IF_ERROR(s.store->UpdateRef(deployed, *commit, was_deployed, "commit"));
   }
   bool changed = !(head && *commit == *head);
-  // The rows trees' changes are kept: a later diff or merge of this commit reads them.
-  CFGIT_ASSIGN_OR_RETURN(auto stats, DiffStat(*s.store, head_tree, *tree, changed));
+  // A new commit's rows diffs are kept: a later diff or merge of it replays them.
+  DiffStatOptions stat_options;
+  stat_options.keep_rows_diffs = changed;
+  CFGIT_ASSIGN_OR_RETURN(auto stats, DiffStat(*s.store, head_tree, *tree, stat_options));
   // Keyless tables are pointed out once: in the commit that brings them into the branch.
   for (const auto& t : tables) {
     for (const auto& st : stats) {

@@ -154,7 +154,9 @@ Result<MergeOutcome> MergeTrees(const Session& s, const std::optional<Oid>& base
   };
   // The first diff keeps the trees it reads: the second reads the base's again, and the editor
   // rewrites ours'. The second keeps the base's: where ours did not change a directory, ours'
-  // is the base's, which the editor rewrites with theirs' changes.
+  // is the base's, which the editor rewrites with theirs' changes. A table whose rows diff was
+  // kept by the commit (Store::DiffAndKeepRowsDiffs) reads no tree in the diffs; the editor then
+  // reads the trees it rewrites itself.
   all.keep_trees = KeepTrees::kBoth;
   CFGIT_RETURN_IF_ERROR(DiffSnapshots(store, base, ours, all, keep(&ours_diffs)));
   all.keep_trees = KeepTrees::kFrom;

@@ -32,10 +32,14 @@ struct TableChangeStat {
 
 // Per table, the rows added/deleted/modified from tree `from` to tree `to` (either absent: the
 // empty snapshot), sorted by table name; tables without change are left out. Reads trees only.
-// `record`: the rows trees' changes are kept for later diffs of the same trees
-// (Store::DiffAndRecord), by a command that has just written `to`.
+struct DiffStatOptions {
+  // Keep the rows trees' changes for later diffs of the same trees (Store::DiffAndKeepRowsDiffs):
+  // for a command that has just written `to` (`cfgit commit`). Only when both trees are given.
+  bool keep_rows_diffs = false;
+};
 Result<std::vector<TableChangeStat>> DiffStat(const Store& store, const std::optional<Oid>& from,
-                                              const std::optional<Oid>& to, bool record = false);
+                                              const std::optional<Oid>& to,
+                                              const DiffStatOptions& options = {});
 
 // One changed place inside a JSON value. `path` is "" for the whole value (see JsonPath).
 // Values are compact JSON text; nullopt means the member is absent on that side.

@@ -5,7 +5,8 @@
 namespace cfgit {
 
 Result<std::vector<TableChangeStat>> DiffStat(const Store& store, const std::optional<Oid>& from,
-                                              const std::optional<Oid>& to, bool record) {
+                                              const std::optional<Oid>& to,
+                                              const DiffStatOptions& options) {
   std::map<std::string, TableChangeStat> tables;
   auto count = [&](const TreeChange& change) -> Status {
     // tables/<table>/schema.yaml or tables/<table>/rows/<d1>/<d2>/<row>.yaml
@@ -31,8 +32,9 @@ Result<std::vector<TableChangeStat>> DiffStat(const Store& store, const std::opt
     }
     return Status::Ok();
   };
-  CFGIT_RETURN_IF_ERROR(record && from && to ? store.DiffAndRecord(*from, *to, count)
-                                             : store.DiffTrees(from, to, count));
+  CFGIT_RETURN_IF_ERROR(options.keep_rows_diffs && from && to
+                            ? store.DiffAndKeepRowsDiffs(*from, *to, count)
+                            : store.DiffTrees(from, to, count));
   std::vector<TableChangeStat> out;
   out.reserve(tables.size());
   for (auto& [name, stat] : tables) out.push_back(std::move(stat));

@@ -13,6 +13,8 @@
 #include <set>
 #include <sstream>
 
+#include "store/internal/files.h"
+
 namespace cfgit {
 
 const char* RuleName(Rule rule) {
@@ -227,17 +229,6 @@ Result<Config> ParseText(const std::string& path, const std::string& text) {
     return Status::Invalid(Where(path, e.mark) + ": " + e.msg);
   }
   return config;
-}
-
-Status WriteFileAtomically(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) return Status::Invalid("cannot write " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Status::Invalid("cannot replace " + path);
-  return Status::Ok();
 }
 
 std::vector<std::string> SplitLines(const std::string& text) {

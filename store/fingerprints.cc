@@ -16,6 +16,7 @@
 #include <memory>
 #include <set>
 
+#include "store/internal/files.h"
 #include "store/internal/memory.h"
 
 namespace cfgit {
@@ -25,36 +26,6 @@ constexpr std::string_view kHeader = "cfgit-fingerprints 3\n";
 constexpr size_t kRowFixed = 16 + 20 + 2;
 constexpr size_t kTreeSize = 16 + 20;
 
-// Little-endian, as the file format says (a plain copy on the machines cfgit runs on).
-void StoreU64(char* p, uint64_t v) {
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(p, &v, sizeof v);
-  } else {
-    for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-}
-void PutU64(std::string* out, uint64_t v) {
-  char bytes[8];
-  StoreU64(bytes, v);
-  out->append(bytes, sizeof bytes);
-}
-// A temporary file name of its own beside `path`, to write and rename over it: `diff @ENV` may
-// save a memo while a commit of ENV does too, and in one process two writers' saves may overlap
-// (a commit's runs on a thread of its own).
-std::string TempBeside(const std::string& path) {
-  static std::atomic<unsigned> made{0};
-  return path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(made++);
-}
-
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  if constexpr (std::endian::native == std::endian::little) {
-    std::memcpy(&v, p, sizeof v);
-  } else {
-    for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  }
-  return v;
-}
 void PutFingerprint(std::string* out, const Fingerprint& fp) {
   PutU64(out, fp.high);
   PutU64(out, fp.low);
@@ -495,17 +466,12 @@ Status KeepMemosToPacks(const std::string& memo_dir, const std::vector<std::stri
   } else if (listed == now) {
     return Status::Ok();
   }
-  std::string tmp = TempBeside(list_path);  // then renamed: two commands may check at once
   std::string text;
   for (const std::string& name : now) text += name + "\n";
-  std::error_code ec;
-  fs::create_directories(fs::path(list_path).parent_path(), ec);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  bool ok = f != nullptr && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (f != nullptr) ok = std::fclose(f) == 0 && ok;
-  // A list not written is the old one, or none: the next check deletes the memos again (only
-  // speed is lost), or misses a pack of this listing deleted alone.
-  if (!ok || std::rename(tmp.c_str(), list_path.c_str()) != 0) std::remove(tmp.c_str());
+  // Then renamed: two commands may check at once. A list not written is the old one, or none:
+  // the next check deletes the memos again (only speed is lost), or misses a pack of this
+  // listing deleted alone.
+  WriteFileAtomically(list_path, text).ok();
   return Status::Ok();
 }
 

@@ -19,12 +19,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "store/internal/diff_records.h"
 #include "store/internal/edit.h"
 #include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
 #include "store/internal/memory.h"
 #include "store/internal/pack_reader.h"
+#include "store/internal/rows_diffs.h"
 #include "store/internal/staging.h"
 #include "store/internal/tree_reader.h"
 #include "store/store.h"
@@ -560,7 +560,7 @@ class GitStore final : public Store {
       : repo_(std::move(repo)),
         path_(std::move(path)),
         trees_(std::move(trees)),
-        records_(path_ + "/cfgit/changes") {}
+        rows_diffs_(path_ + "/cfgit/rows-diffs") {}
 
   const std::string& path() const override { return path_; }
 
@@ -930,7 +930,7 @@ class GitStore final : public Store {
                    const std::function<Status(const TreeChange&)>& on_change) const override {
     if (a && b && *a == *b) return Status::Ok();
     if (a && b) {
-      if (std::optional<std::vector<TreeChange>> kept = records_.Find(*a, *b)) {
+      if (std::optional<std::vector<TreeChange>> kept = rows_diffs_.Find(*a, *b)) {
         for (const TreeChange& change : *kept) CFGIT_RETURN_IF_ERROR(on_change(change));
         return Status::Ok();
       }
@@ -945,34 +945,43 @@ class GitStore final : public Store {
     return DiffTreeObjects(ta.get(), tb.get(), "", keep, on_change);
   }
 
-  Status DiffAndRecord(const Oid& a, const Oid& b,
-                       const std::function<Status(const TreeChange&)>& on_change) const override {
-    // The changes under tables/<dir>/rows/, by table directory, paths relative to rows/.
-    std::map<std::string, std::vector<TreeChange>> rows;
+  Status DiffAndKeepRowsDiffs(
+      const Oid& a, const Oid& b,
+      const std::function<Status(const TreeChange&)>& on_change) const override {
+    // A table's changes under tables/<dir>/rows/ come one after another in the walk: each
+    // table's are kept when the next table's begin, so one table's are held at a time.
+    std::string dir;                  // the table directory `changes` are of
+    std::vector<TreeChange> changes;  // paths relative to rows/
+    bool too_many = false;
+    auto keep = [&] {
+      if (!dir.empty() && !too_many) KeepRowsDiff(a, b, dir, changes);
+      dir.clear();
+      changes.clear();
+      too_many = false;
+    };
     auto walked = [&](const TreeChange& change) -> Status {
       CFGIT_RETURN_IF_ERROR(on_change(change));
       std::string_view p = change.path;
-      if (!p.starts_with("tables/")) return Status::Ok();
-      size_t slash = p.find('/', 7);
+      size_t slash = p.starts_with("tables/") ? p.find('/', 7) : std::string_view::npos;
       if (slash == std::string_view::npos || !p.substr(slash + 1).starts_with("rows/")) {
         return Status::Ok();
       }
-      std::vector<TreeChange>& changes = rows[std::string(p.substr(7, slash - 7))];
-      if (changes.size() <= DiffRecords::kMaxChanges) {
-        changes.push_back({std::string(p.substr(slash + 6)), change.before, change.after});
+      std::string_view this_dir = p.substr(7, slash - 7);
+      if (this_dir != dir) {
+        keep();
+        dir = this_dir;
       }
+      if (changes.size() == RowsDiffs::kMaxChanges) {
+        too_many = true;
+        changes.clear();
+      }
+      if (!too_many)
+        changes.push_back({std::string(p.substr(slash + 6)), change.before, change.after});
       return Status::Ok();
     };
     CFGIT_RETURN_IF_ERROR(DiffTrees(a, b, walked));
-    for (const auto& [dir, changes] : rows) {
-      if (changes.size() > DiffRecords::kMaxChanges) continue;
-      const std::string at = "tables/" + dir + "/rows";
-      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> from, trees_->Path(a, at));
-      CFGIT_ASSIGN_OR_RETURN(std::optional<Oid> to, trees_->Path(b, at));
-      // A table whose rows appear or go is diffed against nothing, which is not looked up.
-      if (!from || !to) continue;
-      records_.Keep(*from, *to, changes).ok();  // without the record, the diff walks the trees
-    }
+    keep();
+    rows_diffs_.Prune();
     return Status::Ok();
   }
 
@@ -1015,6 +1024,28 @@ class GitStore final : public Store {
   }
 
  private:
+  // The id of snapshot `root`'s tables/<dir>/rows tree; nullopt when there is none, or it cannot
+  // be read (the diff was walked all the same).
+  std::optional<Oid> RowsTreeOf(const Oid& root, const std::string& dir) const {
+    Result<std::optional<Oid>> table = trees_->Path(root, "tables/" + dir);
+    if (!table.ok() || !*table) return std::nullopt;
+    Result<std::shared_ptr<const RawTree>> t = trees_->Get(**table);
+    if (!t.ok()) return std::nullopt;
+    const RawTree::Entry* rows = (*t)->Find("rows");
+    if (rows == nullptr || !rows->is_tree) return std::nullopt;
+    return (*t)->oid(*rows);
+  }
+
+  // Keeps the changes of table directory `dir`'s rows trees from snapshot `a` to `b`, as a walk
+  // of the two snapshots reported them. Best effort: the commit is made, and a diff without
+  // them walks the trees. A table whose rows appear or go is diffed against nothing, which is
+  // not looked up.
+  void KeepRowsDiff(const Oid& a, const Oid& b, const std::string& dir,
+                    const std::vector<TreeChange>& changes) const {
+    std::optional<Oid> from = RowsTreeOf(a, dir), to = RowsTreeOf(b, dir);
+    if (from && to) rows_diffs_.Keep(*from, *to, changes).ok();
+  }
+
   bool RefExists(const std::string& ref) const {
     git_oid raw;
     return git_reference_name_to_id(&raw, repo_.get(), ref.c_str()) == 0;
@@ -1153,7 +1184,7 @@ class GitStore final : public Store {
   git::Repository repo_;
   std::string path_;
   std::shared_ptr<TreeReader> trees_;  // shared with the editors
-  DiffRecords records_;                // of rows/ trees' diffs (DiffAndRecord)
+  RowsDiffs rows_diffs_;               // kept by DiffAndKeepRowsDiffs, read by DiffTrees
   mutable std::mutex schemas_mu_;
   mutable std::unordered_map<Oid, TableSchema, OidHash> schemas_;  // ReadSchema's, by blob
 };

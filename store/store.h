@@ -272,7 +272,8 @@ class Store {
   // Every blob path that differs between two trees (either may be absent: the empty tree).
   // Subtrees with equal ids are skipped without being read. `keep` says whose trees are kept
   // by id (up to a budget) for later reads through this Store and its editors: for a walk whose
-  // trees are read again, as in a merge (cmd/merging.cc).
+  // trees are read again, as in a merge (cmd/merging.cc). Where a rows diff of the two trees is
+  // kept (DiffAndKeepRowsDiffs), it is replayed instead: no tree is read, so none is kept.
   Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b,
                    const std::function<Status(const TreeChange&)>& on_change) const {
     return DiffTrees(a, b, KeepTrees::kNone, on_change);
@@ -280,12 +281,13 @@ class Store {
   virtual Status DiffTrees(const std::optional<Oid>& a, const std::optional<Oid>& b, KeepTrees keep,
                            const std::function<Status(const TreeChange&)>& on_change) const = 0;
   // DiffTrees of two snapshots' root trees that also keeps, for each table whose rows changed on
-  // both sides, a record of its rows/ trees' changes: a later DiffTrees of those two rows/ trees
-  // (a diff or a merge of these snapshots) reads it instead of walking them. For a command that
-  // has just written `b` and walks it anyway (`cfgit commit`'s diff stat). A record that cannot
-  // be written costs only that speed.
-  virtual Status DiffAndRecord(const Oid& a, const Oid& b,
-                               const std::function<Status(const TreeChange&)>& on_change) const = 0;
+  // both sides, the changes of its rows/ trees (a rows diff): a later DiffTrees of those two
+  // trees (a diff or a merge of these snapshots) replays them instead of walking the trees. For
+  // a command that has just written `b` and walks it anyway (`cfgit commit`'s diff stat). Best
+  // effort: what cannot be kept costs only that speed.
+  virtual Status DiffAndKeepRowsDiffs(
+      const Oid& a, const Oid& b,
+      const std::function<Status(const TreeChange&)>& on_change) const = 0;
 
   // The author for new commits: CFGIT_AUTHOR_NAME/EMAIL, then cfgit.yaml's `author:`, then the
   // git configuration (user.name, user.email), then the login name. CFGIT_TIME (seconds since the

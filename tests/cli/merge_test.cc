@@ -4,6 +4,7 @@
 // dev-alice's base commit. Results are read back with stock git (rev-parse, row files, fsck).
 #include <filesystem>
 
+#include "store/internal/rows_diffs.h"
 #include "tests/cli/cli_fixture.h"
 
 namespace cfgit::test {
@@ -846,48 +847,74 @@ TEST_CASE("a crash between merge and --continue leaves staging where it was", "[
   ws.CheckStore();
 }
 
-TEST_CASE("a commit keeps its rows trees' diffs; diffs and merges read them and agree with a walk",
-          "[cli][merge][records]") {
+TEST_CASE("a commit keeps its rows diffs; diffs and merges replay them and agree with a walk",
+          "[cli][merge][rows-diffs]") {
   Team ws(std::string(kSettings) +
           "CREATE TABLE roles (name TEXT PRIMARY KEY, title TEXT);"
-          "INSERT INTO roles VALUES ('root', 'Root'), ('guest', 'Guest');");
-  const fs::path records = ws / ".cfgit/cfgit/changes";
+          "INSERT INTO roles VALUES ('root', 'Root'), ('guest', 'Guest');"
+          // A table whose directory name is encoded (a leading dot), and one that goes.
+          "CREATE TABLE \".hidden\" (id INTEGER PRIMARY KEY, v TEXT);"
+          "INSERT INTO \".hidden\" VALUES (1, 'a');"
+          "CREATE TABLE gone (id INTEGER PRIMARY KEY);"
+          "INSERT INTO gone VALUES (1);");
+  const fs::path diffs = ws / ".cfgit/cfgit/rows-diffs";
   // The base commit had no parent: nothing to keep.
-  CHECK(!fs::exists(records));
+  CHECK(!fs::exists(diffs));
   std::string alice = ws.Alice(
       "UPDATE settings SET value = 'dark' WHERE name = 'theme';"
-      "INSERT INTO roles VALUES ('editor', 'Editor');");
+      "INSERT INTO roles VALUES ('editor', 'Editor');"
+      "UPDATE \".hidden\" SET v = 'b' WHERE id = 1;"
+      "DROP TABLE gone;"
+      "CREATE TABLE fresh (id INTEGER PRIMARY KEY); INSERT INTO fresh VALUES (1);");
   std::string bob = ws.Bob(
       "UPDATE settings SET note = 'zone' WHERE name = 'tz';"
       "DELETE FROM roles WHERE name = 'guest';");
-  // One record per table whose rows changed, named by its rows trees in the parent and the
-  // commit.
-  auto rows_of = [&](const std::string& rev, const std::string& table) {
-    return ws.GitOut("rev-parse " + rev + ":tables/" + table + "/rows");
+  // One file per table whose rows changed on both sides, named by the two rows trees: none for
+  // a table that went or came.
+  auto rows_of = [&](const std::string& rev, const std::string& dir) {
+    return ws.GitOut("rev-parse " + rev + ":tables/" + dir + "/rows");
   };
-  for (const auto& [rev, parent] : {std::pair{alice, ws.base}, std::pair{bob, ws.base}}) {
-    for (const char* table : {"settings", "roles"}) {
-      INFO(rev << " " << table);
-      CHECK(fs::exists(records / (rows_of(parent, table) + "-" + rows_of(rev, table))));
-    }
+  auto kept_for = [&](const std::string& parent, const std::string& rev, const std::string& dir) {
+    return diffs / (rows_of(parent, dir) + "-" + rows_of(rev, dir));
+  };
+  for (const char* dir : {"settings", "roles", "%2Ehidden"}) {
+    INFO(dir);
+    CHECK(fs::exists(kept_for(ws.base, alice, dir)));
   }
-  size_t kept = 0;
-  for (const auto& e : fs::directory_iterator(records)) kept += e.is_regular_file() ? 1 : 0;
-  CHECK(kept == 4);
+  for (const char* dir : {"settings", "roles"}) {
+    INFO(dir);
+    CHECK(fs::exists(kept_for(ws.base, bob, dir)));
+  }
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(diffs)) files += e.is_regular_file() ? 1 : 0;
+  CHECK(files == 5);
 
-  // A diff reads them, and says what a walk of the trees says.
+  // A diff says what a walk of the trees says, with the files, with them damaged (a byte changed
+  // in each: not used), and without them.
   const std::string diff = "diff " + ws.base + " " + alice + " --format json";
   RunResult with = ws.Run(diff);
   CFGIT_EXPECT_EXIT(with, 0);
   CHECK_THAT(with.out, Catch::Contains("dark") && Catch::Contains("editor"));
-
   ws.FastForwardAlice();
   RunResult merged = ws.Run("merge dev-bob --into staging");
   CFGIT_EXPECT_EXIT(merged, 0);
   const std::string tree = ws.GitOut("rev-parse staging^{tree}");
 
-  // Damaged records (a byte changed in each) are not used: the same diff, from the trees.
-  for (const auto& e : fs::directory_iterator(records)) {
+  // Replayed, not walked: bob's settings change kept under alice's pair shows in alice's diff.
+  const auto hex = [](const std::string& h) { return Oid::FromHex(h).value(); };
+  RowsDiffs kept(diffs.string());
+  auto bobs = kept.Find(hex(rows_of(ws.base, "settings")), hex(rows_of(bob, "settings")));
+  REQUIRE(bobs.has_value());
+  const fs::path alices = kept_for(ws.base, alice, "settings");
+  const std::string sound = ReadFile(alices);
+  REQUIRE(
+      kept.Keep(hex(rows_of(ws.base, "settings")), hex(rows_of(alice, "settings")), *bobs).ok());
+  RunResult planted = ws.Run(diff);
+  CFGIT_EXPECT_EXIT(planted, 0);
+  CHECK_THAT(planted.out, Catch::Contains("zone") && !Catch::Contains("dark"));
+  WriteFile(alices, sound);
+
+  for (const auto& e : fs::directory_iterator(diffs)) {
     std::string bytes = ReadFile(e.path());
     REQUIRE(bytes.size() > 60);
     bytes[bytes.size() / 2] ^= 0x5a;
@@ -897,8 +924,8 @@ TEST_CASE("a commit keeps its rows trees' diffs; diffs and merges read them and 
   CFGIT_EXPECT_EXIT(damaged, 0);
   CHECK(damaged.out == with.out);
 
-  // Without records: the same diff, and the same merge (made again from the same heads).
-  fs::remove_all(records);
+  // Without them: the same diff, and the same merge (made again from the same heads).
+  fs::remove_all(diffs);
   RunResult walked = ws.Run(diff);
   CFGIT_EXPECT_EXIT(walked, 0);
   CHECK(walked.out == with.out);
@@ -906,6 +933,14 @@ TEST_CASE("a commit keeps its rows trees' diffs; diffs and merges read them and 
   CFGIT_EXPECT_EXIT(ws.Run("merge dev-bob --into staging"), 0);
   CHECK(ws.GitOut("rev-parse staging^{tree}") == tree);
   ws.CheckStore();
+
+  // Where they cannot be kept (a file in the way of the directory), the commit is made all the
+  // same.
+  WriteFile(diffs, "in the way");
+  std::string later = ws.Bob("UPDATE settings SET note = 'later' WHERE name = 'lang';", "later");
+  CHECK(ws.GitOut("log -1 --format=%P dev-bob") == bob);
+  CHECK(ws.GitOut("log -1 --format=%s dev-bob") == "later");
+  CHECK(ReadFile(diffs) == "in the way");
 }
 
 }  // namespace

@@ -145,10 +145,10 @@ class CountingStore : public cfgit::Store {
       const std::function<cfgit::Status(const cfgit::TreeChange&)>& f) const override {
     return s_.DiffTrees(a, b, keep, f);
   }
-  cfgit::Status DiffAndRecord(
+  cfgit::Status DiffAndKeepRowsDiffs(
       const Oid& a, const Oid& b,
       const std::function<cfgit::Status(const cfgit::TreeChange&)>& f) const override {
-    return s_.DiffAndRecord(a, b, f);
+    return s_.DiffAndKeepRowsDiffs(a, b, f);
   }
   cfgit::Signature DefaultSignature(const cfgit::Config& c) const override {
     return s_.DefaultSignature(c);

@@ -6,6 +6,7 @@
 #include <gssapi/gssapi.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
@@ -17,13 +18,14 @@
 #include <sstream>
 #include <thread>
 
-#include "store/internal/diff_records.h"
+#include "store/internal/files.h"
 #include "store/internal/fingerprints.h"
 #include "store/internal/git.h"
 #include "store/internal/gssapi.h"
 #include "store/internal/memory.h"
 #include "store/internal/pack_reader.h"
 #include "store/internal/pack_writer.h"
+#include "store/internal/rows_diffs.h"
 #include "tests/support/support.h"
 
 using cfgit::Code;
@@ -1956,16 +1958,18 @@ std::vector<std::string> GitDiffTree(const TempDir& dir, const Oid& a, const Oid
   return out;
 }
 
-TEST_CASE("a record of a rows diff is read for exactly its pair of trees and only when sound",
-          "[store][records]") {
+TEST_CASE("a rows diff is kept as walked and replayed for exactly its pair of trees when sound",
+          "[store][rows-diffs]") {
   TempDir dir;
   auto store = NewStore(dir);
+  // Wide enough for the walk to split onto its second thread (64 entries a side, 16 differing
+  // subtrees: here all 256 of rows/ and a few thousand changes).
   std::vector<Row> rows;
-  for (int i = 0; i < 300; ++i) rows.push_back(R(i, "x"));
+  for (int i = 0; i < 20000; ++i) rows.push_back(R(i, "x"));
   Oid a = WriteTree(*store, rows);
-  rows[7] = R(7, "changed");
-  rows.erase(rows.begin() + 100);
-  rows.push_back(R(1000, "new"));
+  for (int i = 0; i < 20000; i += 9) rows[i] = R(i, "changed");
+  rows.erase(rows.begin() + 100, rows.begin() + 600);
+  for (int i = 0; i < 700; ++i) rows.push_back(R(100000 + i, "new"));
   Oid b = WriteTree(*store, rows);
   auto rows_tree = [&](const Oid& root) {
     auto tables = store->ListTables(root);
@@ -1976,37 +1980,39 @@ TEST_CASE("a record of a rows diff is read for exactly its pair of trees and onl
   };
   const Oid ra = rows_tree(a), rb = rows_tree(b);
   const std::vector<std::string> walked = Changes(*store, ra, rb, cfgit::KeepTrees::kNone);
-  REQUIRE(walked.size() == 3);
-  cfgit::DiffRecords records(store->path() + "/cfgit/changes");
-  CHECK_FALSE(records.Find(ra, rb).has_value());
+  REQUIRE(walked.size() == 2223 - 55 + 500 + 700);  // 55 of the changed rows were deleted
+  cfgit::RowsDiffs kept(store->path() + "/cfgit/rows-diffs");
+  CHECK_FALSE(kept.Find(ra, rb).has_value());
 
-  // DiffAndRecord reports what DiffTrees does and keeps the rows trees' changes, as walked.
+  // DiffAndKeepRowsDiffs reports what DiffTrees does, and keeps the rows trees' changes as the
+  // walk of the rows trees alone reports them.
   std::vector<std::string> reported;
   REQUIRE(store
-              ->DiffAndRecord(a, b,
-                              [&](const cfgit::TreeChange& c) {
-                                reported.push_back(c.path);
-                                return cfgit::Status::Ok();
-                              })
+              ->DiffAndKeepRowsDiffs(a, b,
+                                     [&](const cfgit::TreeChange& c) {
+                                       reported.push_back(c.path);
+                                       return cfgit::Status::Ok();
+                                     })
               .ok());
-  CHECK(reported.size() == 3);
-  CHECK(reported[0].rfind("tables/t/rows/", 0) == 0);
-  auto kept = records.Find(ra, rb);
-  REQUIRE(kept.has_value());
+  CHECK(reported.size() == walked.size());
+  CHECK(reported.front().rfind("tables/t/rows/", 0) == 0);
+  auto found = kept.Find(ra, rb);
+  REQUIRE(found.has_value());
+  CHECK(found->size() == walked.size());
   CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) == walked);
-  // Only that pair: not the reverse, not the roots.
-  CHECK_FALSE(records.Find(rb, ra).has_value());
-  CHECK_FALSE(records.Find(a, b).has_value());
+  // Only for that pair: not the reverse, not the snapshots' roots.
+  CHECK_FALSE(kept.Find(rb, ra).has_value());
+  CHECK_FALSE(kept.Find(a, b).has_value());
 
-  // A record is what DiffTrees reports for its pair: one kept with other changes is read back.
+  // What is kept is what DiffTrees reports for the pair: a made-up diff is replayed.
   const Oid fake = Oid::FromHex(FakeId(1)).value();
-  REQUIRE(records.Keep(ra, rb, {{"00/00/made-up.yaml", std::nullopt, fake}}).ok());
+  REQUIRE(kept.Keep(ra, rb, {{"00/00/made-up.yaml", std::nullopt, fake}}).ok());
   const std::string none(40, '0');
   CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) ==
         std::vector<std::string>{"00/00/made-up.yaml " + none + " " + fake.Hex()});
 
   // Cut short, a byte changed, or under another pair's name: not used; the trees are walked.
-  const std::string path = records.PathOf(ra, rb);
+  const std::string path = kept.PathOf(ra, rb);
   const std::string sound = cfgit::test::ReadFile(path);
   cfgit::test::WriteFile(path, sound.substr(0, sound.size() - 1));
   CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) == walked);
@@ -2015,13 +2021,83 @@ TEST_CASE("a record of a rows diff is read for exactly its pair of trees and onl
   cfgit::test::WriteFile(path, flipped);
   CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) == walked);
   std::filesystem::remove(path);
-  cfgit::test::WriteFile(records.PathOf(rb, ra), sound);
-  CHECK_FALSE(records.Find(rb, ra).has_value());
-  CHECK(Changes(*store, rb, ra, cfgit::KeepTrees::kNone).size() == 3);
-  // A change without a path or ids is refused, naming the record.
-  auto bad = records.Keep(ra, rb, {{"", std::nullopt, std::nullopt}});
+  cfgit::test::WriteFile(kept.PathOf(rb, ra), sound);
+  CHECK(Changes(*store, rb, ra, cfgit::KeepTrees::kNone).size() == walked.size());
+
+  // Checksum sound but the body not: a count past the changes, flags of neither side, a path
+  // running past the end. None is used.
+  auto resealed = [&](std::string bytes) {
+    bytes.resize(bytes.size() - 8);
+    cfgit::PutU64(&bytes, XXH3_64bits(bytes.data(), bytes.size()));
+    return bytes;
+  };
+  const size_t count_at = std::string_view("cfgit-rows-diff 1\n").size() + 40;
+  std::string one;
+  REQUIRE(kept.Keep(ra, rb, {{"00/00/made-up.yaml", std::nullopt, fake}}).ok());
+  one = cfgit::test::ReadFile(path);
+  REQUIRE(kept.Find(ra, rb).has_value());
+  std::string more = one;
+  more[count_at] = 2;
+  std::string no_side = one;
+  no_side[count_at + 8] = 0;
+  std::string long_path = one;
+  long_path[count_at + 8 + 1 + 20] = static_cast<char>(0xff);
+  for (const std::string* bad : {&more, &no_side, &long_path}) {
+    cfgit::test::WriteFile(path, resealed(*bad));
+    CHECK_FALSE(kept.Find(ra, rb).has_value());
+    CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) == walked);
+  }
+  // A change without a path or ids is refused, naming the file; so are too many changes.
+  auto bad = kept.Keep(ra, rb, {{"", std::nullopt, std::nullopt}});
   CHECK_FALSE(bad.ok());
   CHECK_THAT(bad.message(), Catch::Contains(path));
+  std::vector<cfgit::TreeChange> many(cfgit::RowsDiffs::kMaxChanges + 1,
+                                      {"00/00/x.yaml", std::nullopt, fake});
+  CHECK_FALSE(kept.Keep(ra, rb, many).ok());
+}
+
+TEST_CASE("rows diffs are pruned oldest first past their limits; one not written fails nothing",
+          "[store][rows-diffs]") {
+  TempDir dir;
+  auto store = NewStore(dir);
+  Oid a = WriteTree(*store, {R(1, "a"), R(2, "b")});
+  Oid b = WriteTree(*store, {R(1, "a"), R(2, "c")});
+  const std::string diffs = store->path() + "/cfgit/rows-diffs";
+  std::filesystem::create_directories(diffs);
+  // More files than the limit, all older than the one the next diff keeps.
+  const auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(1);
+  for (size_t i = 0; i < cfgit::RowsDiffs::kMaxFiles + 10; ++i) {
+    const std::string f = diffs + "/old-" + std::to_string(i);
+    cfgit::test::WriteFile(f, "x");
+    std::filesystem::last_write_time(f, old + std::chrono::seconds(i));
+  }
+  auto count = [&] {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(diffs)) n += e.is_regular_file();
+    return n;
+  };
+  auto ignore = [](const cfgit::TreeChange&) { return cfgit::Status::Ok(); };
+  REQUIRE(store->DiffAndKeepRowsDiffs(a, b, ignore).ok());
+  CHECK(count() == cfgit::RowsDiffs::kMaxFiles * 3 / 4);
+  cfgit::RowsDiffs kept(diffs);
+  auto rows_of = [&](const Oid& root) { return *store->ListTables(root)->front().rows; };
+  CHECK(kept.Find(rows_of(a), rows_of(b)).has_value());
+  // The oldest went: the first of the old files, not the last.
+  CHECK_FALSE(std::filesystem::exists(diffs + "/old-0"));
+  CHECK(std::filesystem::exists(diffs + "/old-" + std::to_string(cfgit::RowsDiffs::kMaxFiles + 9)));
+
+  // Where the directory cannot be made (a file is in the way), the diff is reported all the same.
+  std::filesystem::remove_all(diffs);
+  cfgit::test::WriteFile(diffs, "in the way");
+  std::vector<std::string> seen;
+  REQUIRE(store
+              ->DiffAndKeepRowsDiffs(a, b,
+                                     [&](const cfgit::TreeChange& c) {
+                                       seen.push_back(c.path);
+                                       return cfgit::Status::Ok();
+                                     })
+              .ok());
+  CHECK(seen.size() == 1);
 }
 
 }  // namespace

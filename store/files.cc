@@ -1,0 +1,31 @@
+// TempBeside and WriteFileAtomically (see internal/files.h).
+#include "store/internal/files.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+
+namespace cfgit {
+
+std::string TempBeside(const std::string& path) {
+  static std::atomic<unsigned> made{0};
+  return path + ".tmp" + std::to_string(::getpid()) + "-" + std::to_string(made++);
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  const std::string tmp = TempBeside(path);
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  bool ok = f != nullptr && std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  if (f != nullptr) ok = std::fclose(f) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return Status::Invalid("cannot write " + path);
+  }
+  return Status::Ok();
+}
+
+}  // namespace cfgit

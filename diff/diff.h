@@ -30,13 +30,14 @@ struct TableChangeStat {
   }
 };
 
-// Per table, the rows added/deleted/modified from tree `from` to tree `to` (either absent: the
-// empty snapshot), sorted by table name; tables without change are left out. Reads trees only.
 struct DiffStatOptions {
   // Keep the rows trees' changes for later diffs of the same trees (Store::DiffAndKeepRowsDiffs):
   // for a command that has just written `to` (`cfgit commit`). Only when both trees are given.
   bool keep_rows_diffs = false;
 };
+// Per table, the rows added/deleted/modified from tree `from` to tree `to` (either absent: the
+// empty snapshot), sorted by table name; tables without change are left out. Reads trees only (and
+// writes rows diffs when asked).
 Result<std::vector<TableChangeStat>> DiffStat(const Store& store, const std::optional<Oid>& from,
                                               const std::optional<Oid>& to,
                                               const DiffStatOptions& options = {});

@@ -9,6 +9,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -69,7 +70,8 @@ std::optional<std::vector<TreeChange>> RowsDiffs::Find(const Oid& a, const Oid& 
   const char* p = data.data() + kMagic.size();
   if (!(GetId(p) == a) || !(GetId(p + kId) == b)) return std::nullopt;
   const uint64_t count = GetU64(p + 2 * kId);
-  if (count > kMaxChanges) return std::nullopt;
+  // A change takes 24 bytes at least (flags, one id, the length, a byte of path).
+  if (count > kMaxChanges || count > (body - head) / 24) return std::nullopt;
   std::vector<TreeChange> out;
   out.reserve(count);
   size_t at = head;
@@ -131,11 +133,17 @@ void RowsDiffs::Prune() const {
   };
   std::vector<File> files;
   uint64_t bytes = 0;
+  const fs::file_time_type an_hour_ago = fs::file_time_type::clock::now() - std::chrono::hours(1);
   for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec)) {
     std::error_code file_ec;
     File f{e.last_write_time(file_ec), 0, e.path()};
     if (!file_ec) f.size = e.file_size(file_ec);
     if (file_ec) continue;
+    // Another command's file being written (TempBeside) is left to it; one an hour old was
+    // left by a command that stopped, and goes with the oldest.
+    if (f.path.filename().string().find(".tmp") != std::string::npos && f.time > an_hour_ago) {
+      continue;
+    }
     bytes += f.size;
     files.push_back(std::move(f));
   }

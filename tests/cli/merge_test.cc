@@ -905,6 +905,9 @@ TEST_CASE("a commit keeps its rows diffs; diffs and merges replay them and agree
   RowsDiffs kept(diffs.string());
   auto bobs = kept.Find(hex(rows_of(ws.base, "settings")), hex(rows_of(bob, "settings")));
   REQUIRE(bobs.has_value());
+  auto alices_settings =
+      kept.Find(hex(rows_of(ws.base, "settings")), hex(rows_of(alice, "settings")));
+  REQUIRE(alices_settings.has_value());
   const fs::path alices = kept_for(ws.base, alice, "settings");
   const std::string sound = ReadFile(alices);
   REQUIRE(
@@ -933,6 +936,17 @@ TEST_CASE("a commit keeps its rows diffs; diffs and merges replay them and agree
   CFGIT_EXPECT_EXIT(ws.Run("merge dev-bob --into staging"), 0);
   CHECK(ws.GitOut("rev-parse staging^{tree}") == tree);
   ws.CheckStore();
+
+  // The merge replays them too: with alice's settings diff planted as bob's (theirs), the merge
+  // takes alice's change from both sides and bob's tz note is not merged.
+  REQUIRE(
+      kept.Keep(hex(rows_of(ws.base, "settings")), hex(rows_of(bob, "settings")), *alices_settings)
+          .ok());
+  CFGIT_EXPECT_EXIT(ws.Git("update-ref refs/heads/staging " + alice), 0);
+  CFGIT_EXPECT_EXIT(ws.Run("merge dev-bob --into staging"), 0);
+  CHECK(ws.GitOut("rev-parse staging^{tree}") != tree);
+  CHECK(ws.GitOut("rev-parse staging:tables/settings/rows") == rows_of(alice, "settings"));
+  fs::remove_all(diffs);
 
   // Where they cannot be kept (a file in the way of the directory), the commit is made all the
   // same.

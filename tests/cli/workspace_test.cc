@@ -237,7 +237,10 @@ TEST_CASE("env add and remove edit cfgit.yaml as docs/config.md shows", "[cli][e
         "\n"
         "tables:\n"
         "  logs: { rule: skip }\n");
-  CHECK_FALSE(fs::exists(ws / "cfgit.yaml.tmp"));
+  // Written whole and renamed: no temporary file is left beside it.
+  for (const auto& e : fs::directory_iterator(ws.path())) {
+    CHECK(e.path().filename().string().rfind("cfgit.yaml.tmp", 0) == std::string::npos);
+  }
 
   SECTION("environments: ~ gets its first entry below it") {
     WriteFile(ws / "cfgit.yaml",

@@ -1994,7 +1994,15 @@ TEST_CASE("a rows diff is kept as walked and replayed for exactly its pair of tr
                                        return cfgit::Status::Ok();
                                      })
               .ok());
-  CHECK(reported.size() == walked.size());
+  std::vector<std::string> roots_walked;
+  REQUIRE(store
+              ->DiffTrees(a, b,
+                          [&](const cfgit::TreeChange& c) {
+                            roots_walked.push_back(c.path);
+                            return cfgit::Status::Ok();
+                          })
+              .ok());
+  CHECK(reported == roots_walked);
   CHECK(reported.front().rfind("tables/t/rows/", 0) == 0);
   auto found = kept.Find(ra, rb);
   REQUIRE(found.has_value());
@@ -2025,7 +2033,7 @@ TEST_CASE("a rows diff is kept as walked and replayed for exactly its pair of tr
   CHECK(Changes(*store, rb, ra, cfgit::KeepTrees::kNone).size() == walked.size());
 
   // Checksum sound but the body not: a count past the changes, flags of neither side, a path
-  // running past the end. None is used.
+  // running past the end, a byte after the last change, a count over the limit. None is used.
   auto resealed = [&](std::string bytes) {
     bytes.resize(bytes.size() - 8);
     cfgit::PutU64(&bytes, XXH3_64bits(bytes.data(), bytes.size()));
@@ -2042,7 +2050,11 @@ TEST_CASE("a rows diff is kept as walked and replayed for exactly its pair of tr
   no_side[count_at + 8] = 0;
   std::string long_path = one;
   long_path[count_at + 8 + 1 + 20] = static_cast<char>(0xff);
-  for (const std::string* bad : {&more, &no_side, &long_path}) {
+  std::string trailing = one;
+  trailing.insert(trailing.size() - 8, "x");
+  std::string too_many = one;
+  cfgit::StoreU64(&too_many[count_at], cfgit::RowsDiffs::kMaxChanges + 1);
+  for (const std::string* bad : {&more, &no_side, &long_path, &trailing, &too_many}) {
     cfgit::test::WriteFile(path, resealed(*bad));
     CHECK_FALSE(kept.Find(ra, rb).has_value());
     CHECK(Changes(*store, ra, rb, cfgit::KeepTrees::kNone) == walked);

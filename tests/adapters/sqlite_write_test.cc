@@ -137,55 +137,82 @@ TEST_CASE("sqlite checks the foreign keys the batch could break, and only those"
     const char* broken;  // "" when the commit must succeed; else what the message names
   };
   std::vector<Case> cases = {
-      {"a row inserted with its parent", [&](Adapter& db, ChangeBatch* b) {
+      {"a row inserted with its parent",
+       [&](Adapter& db, ChangeBatch* b) {
          b->tables.push_back({.schema = Schema(db, "indexed"), .inserts = {{I(12), I(2)}}});
-       }, ""},
-      {"a row inserted without its parent", [&](Adapter& db, ChangeBatch* b) {
+       },
+       ""},
+      {"a row inserted without its parent",
+       [&](Adapter& db, ChangeBatch* b) {
          b->tables.push_back({.schema = Schema(db, "indexed"), .inserts = {{I(12), I(7)}}});
-       }, "table 'indexed', (7) in pid: no matching row in 'p'"},
-      {"a key updated to a missing parent", [&](Adapter& db, ChangeBatch* b) {
-         b->tables.push_back({.schema = Schema(db, "unindexed"),
-                              .updates = {{{I(20)}, {"pcode"}, {T("nine")}}}});
-       }, "no matching row in 'p'"},
-      {"another column updated: not checked", [&](Adapter& db, ChangeBatch* b) {
-         b->tables.push_back({.schema = Schema(db, "p"),
-                              .updates = {{{I(3)}, {"b"}, {I(1)}}}});
-       }, ""},
-      {"a parent deleted that an indexed child points at", [&](Adapter& db, ChangeBatch* b) {
+       },
+       "table 'indexed', (7) in pid: no matching row in 'p'"},
+      {"a key updated to a missing parent",
+       [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back(
+             {.schema = Schema(db, "unindexed"), .updates = {{{I(20)}, {"pcode"}, {T("nine")}}}});
+       },
+       "no matching row in 'p'"},
+      {"another column updated: not checked",
+       [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p"), .updates = {{{I(3)}, {"b"}, {I(1)}}}});
+       },
+       ""},
+      {"a parent deleted that an indexed child points at",
+       [&](Adapter& db, ChangeBatch* b) {
          b->tables.push_back({.schema = Schema(db, "p"), .deletes = {{I(1)}}});
-       }, "table 'indexed', rowid 10: no matching row in 'p'"},
-      {"a parent deleted that a child without an index points at", [&](Adapter& db, ChangeBatch* b) {
+       },
+       "table 'indexed', rowid 10: no matching row in 'p'"},
+      {"a parent deleted that a child without an index points at",
+       [&](Adapter& db, ChangeBatch* b) {
          b->tables.push_back({.schema = Schema(db, "p", {"code"}), .deletes = {{T("two")}}});
-       }, "table 'unindexed', rowid 20: no matching row in 'p'"},
-      {"a parent deleted by a key that is not the one referenced", [&](Adapter& db, ChangeBatch* b) {
+       },
+       "table 'unindexed', rowid 20: no matching row in 'p'"},
+      {"a parent deleted by a key that is not the one referenced",
+       [&](Adapter& db, ChangeBatch* b) {
          b->tables.push_back({.schema = Schema(db, "p", {"code"}), .deletes = {{T("one")}}});
-       }, "table 'indexed', rowid 10: no matching row in 'p'"},
-      {"a parent of a two-column key deleted", [&](Adapter& db, ChangeBatch* b) {
-         b->tables.push_back({.schema = Schema(db, "p", {"a", "b"}),
-                              .deletes = {{T("y"), I(1)}}});
-       }, "table 'pair', rowid 30: no matching row in 'p'"},
-      {"a parent deleted with the child that pointed at it", [&](Adapter& db, ChangeBatch* b) {
+       },
+       "table 'indexed', rowid 10: no matching row in 'p'"},
+      {"a parent of a two-column key deleted",
+       [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p", {"a", "b"}), .deletes = {{T("y"), I(1)}}});
+       },
+       "table 'pair', rowid 30: no matching row in 'p'"},
+      {"a parent deleted with the child that pointed at it",
+       [&](Adapter& db, ChangeBatch* b) {
          b->tables.push_back({.schema = Schema(db, "p", {"code"}), .deletes = {{T("two")}}});
          b->tables.push_back({.schema = Schema(db, "unindexed"), .deletes = {{I(20)}}});
-       }, ""},
-      {"a parent deleted and written again", [&](Adapter& db, ChangeBatch* b) {
-         b->tables.push_back({.schema = Schema(db, "p"), .deletes = {{I(1)}},
+       },
+       ""},
+      {"a parent deleted and written again",
+       [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back({.schema = Schema(db, "p"),
+                              .deletes = {{I(1)}},
                               .inserts = {{I(1), T("uno"), T("z"), I(9)}}});
-       }, ""},
-      {"a parent deleted that nothing points at", [&](Adapter& db, ChangeBatch* b) {
+       },
+       ""},
+      {"a parent deleted that nothing points at",
+       [&](Adapter& db, ChangeBatch* b) {
          b->tables.push_back({.schema = Schema(db, "indexed"), .deletes = {{I(11)}}});
-       }, ""},
-      {"a node of a tree deleted under a child", [&](Adapter& db, ChangeBatch* b) {
+       },
+       ""},
+      {"a node of a tree deleted under a child",
+       [&](Adapter& db, ChangeBatch* b) {
          b->tables.push_back({.schema = Schema(db, "tree"), .deletes = {{I(40)}}});
-       }, "table 'tree', rowid 41: no matching row in 'tree'"},
-      {"a parent deleted that a table WITHOUT ROWID points at", [&](Adapter& db, ChangeBatch* b) {
+       },
+       "table 'tree', rowid 41: no matching row in 'tree'"},
+      {"a parent deleted that a table WITHOUT ROWID points at",
+       [&](Adapter& db, ChangeBatch* b) {
          b->tables.push_back({.schema = Schema(db, "p"), .deletes = {{I(3)}}});
          b->tables.push_back({.schema = Schema(db, "pair"), .deletes = {{I(30)}}});
-       }, "table 'bare'"},
-      {"a referenced column of a parent updated", [&](Adapter& db, ChangeBatch* b) {
-         b->tables.push_back({.schema = Schema(db, "p"),
-                              .updates = {{{I(2)}, {"code"}, {T("deux")}}}});
-       }, "table 'unindexed', rowid 20: no matching row in 'p'"},
+       },
+       "table 'bare'"},
+      {"a referenced column of a parent updated",
+       [&](Adapter& db, ChangeBatch* b) {
+         b->tables.push_back(
+             {.schema = Schema(db, "p"), .updates = {{{I(2)}, {"code"}, {T("deux")}}}});
+       },
+       "table 'unindexed', rowid 20: no matching row in 'p'"},
   };
   for (const Case& c : cases) {
     DYNAMIC_SECTION(c.name) {
@@ -243,7 +270,7 @@ TEST_CASE("sqlite rolls back a failed statement and on destruction", "[adapter][
   CHECK(Dump(dir) == before);
 }
 
-TEST_CASE("sqlite writes streamed inserts as read; a failing stream changes nothing",
+TEST_CASE("sqlite writes streamed inserts as read - a failing stream changes nothing",
           "[adapter][sqlite][write]") {
   TempDir dir;
   Sqlite(dir / "db.sqlite", kSchema);

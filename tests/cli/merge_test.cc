@@ -104,7 +104,7 @@ const char* kSettings =
     "INSERT INTO settings VALUES ('theme', 'light', 'ui'), ('lang', 'en', 'i18n'),"
     "  ('tz', 'UTC', 'time');";
 
-TEST_CASE("merge fast-forwards staging; --no-ff makes a merge commit; again: up to date",
+TEST_CASE("merge fast-forwards staging - --no-ff makes a merge commit - again: up to date",
           "[cli][merge]") {
   Team ws(kSettings);
   std::string alice = ws.Alice(
@@ -266,7 +266,7 @@ struct Conflicted : Team {
   }
 };
 
-TEST_CASE("conflicts stop the merge; staging does not move; status and conflicts show them",
+TEST_CASE("conflicts stop the merge - staging does not move - status and conflicts show them",
           "[cli][merge]") {
   Conflicted ws;
   CFGIT_EXPECT_EXIT(ws.stopped, 1);
@@ -345,7 +345,7 @@ TEST_CASE("conflicts stop the merge; staging does not move; status and conflicts
   ws.CheckStore();
 }
 
-TEST_CASE("resolve --ours, --theirs and --set, narrowed by --table and --key; --continue",
+TEST_CASE("resolve --ours, --theirs and --set, narrowed by --table and --key - --continue",
           "[cli][merge]") {
   Conflicted ws;
   CFGIT_EXPECT_EXIT(ws.stopped, 1);
@@ -847,7 +847,7 @@ TEST_CASE("a crash between merge and --continue leaves staging where it was", "[
   ws.CheckStore();
 }
 
-TEST_CASE("a commit keeps its rows diffs; diffs and merges replay them and agree with a walk",
+TEST_CASE("a commit keeps its rows diffs - diffs and merges replay them and agree with a walk",
           "[cli][merge][rows-diffs]") {
   Team ws(std::string(kSettings) +
           "CREATE TABLE roles (name TEXT PRIMARY KEY, title TEXT);"

@@ -318,7 +318,7 @@ TEST_CASE("apply writes only the difference", "[cli][release]") {
   CHECK(std::filesystem::exists(ws / ".cfgit/cfgit/fingerprints/staging%40backup"));
 }
 
-TEST_CASE("drift in a protected environment is refused untouched; --force backs it up",
+TEST_CASE("drift in a protected environment is refused untouched - --force backs it up",
           "[cli][release]") {
   Release ws;
   CFGIT_EXPECT_EXIT(ws.Run("apply staging"), 0);
@@ -415,7 +415,7 @@ TEST_CASE("status of a protected environment shows its deployed commit, pending 
   CFGIT_EXPECT_EXIT(ws.Run("apply staging"), 1);
 }
 
-TEST_CASE("{{$env.NAME}} the target does not define is refused; variables: defines them",
+TEST_CASE("{{$env.NAME}} the target does not define is refused - variables: defines them",
           "[cli][release]") {
   Release ws;
   CFGIT_EXPECT_EXIT(ws.Run("apply staging"), 0);
@@ -469,8 +469,8 @@ TEST_CASE("{{$env.NAME}} defined by variables_from: a table and column of the ta
   std::string bytes = ws.Bytes("production");
   // collections and roles are created in production: their rows are streamed from the store and
   // checked as read, by a dry run (plain or as SQL) as by the write itself.
-  for (const char* dry : {"apply production dev --dry-run",
-                          "apply production dev --dry-run --format sql"}) {
+  for (const char* dry :
+       {"apply production dev --dry-run", "apply production dev --dry-run --format sql"}) {
     INFO(dry);
     RunResult plan = ws.Run(dry);
     CFGIT_EXPECT_EXIT(plan, 1);
@@ -835,7 +835,7 @@ TEST_CASE("promote refuses a target that has diverged, listing its commits", "[c
   CHECK(ws.Refs() == refs);
 }
 
-TEST_CASE("rollback restores the exact earlier content; the old head stays reachable",
+TEST_CASE("rollback restores the exact earlier content - the old head stays reachable",
           "[cli][release]") {
   Release ws;
   CFGIT_EXPECT_EXIT(ws.Run("apply staging"), 0);
@@ -980,7 +980,7 @@ TEST_CASE("backups are listed, restored (ignored columns too, backed up first) a
   CHECK_THAT(ws.GitOut("grep -h -e '^title:' " + b3 + " -- tables/collections"),
              Catch::Contains("Articles"));
   CHECK(ws.Rev("refs/cfgit/deployed/staging^") == ws.Rev(b2));  // a commit on top of the backup
-  CHECK(ws.Rev("refs/heads/staging") == v2);  // the branch does not move
+  CHECK(ws.Rev("refs/heads/staging") == v2);                    // the branch does not move
   // And back: restoring b3 gives the state the restore replaced (--force: see the test below).
   CFGIT_EXPECT_EXIT(ws.At(1700000180, "restore staging 20231114T221520Z --force"), 0);
   CHECK(Canonical(ws.Dump("staging")) == Canonical(dump_v2));

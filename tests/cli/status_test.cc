@@ -297,7 +297,7 @@ TEST_CASE("status of environments never committed", "[cli][status]") {
   CHECK(empty.Run("status --format json").out == "{\"environments\":[]}\n");
 }
 
-TEST_CASE("status with a database that cannot be read is exit 3; the others are shown",
+TEST_CASE("status with a database that cannot be read is exit 3 - the others are shown",
           "[cli][status]") {
   Ws ws;
   ws.AddEnv("gone");

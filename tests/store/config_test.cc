@@ -89,7 +89,7 @@ TEST_CASE("invalid cfgit.yaml errors name file, line and column", "[config]") {
   }
 }
 
-TEST_CASE("an environment without a url loads; using its database is refused", "[config]") {
+TEST_CASE("an environment without a url loads - using its database is refused", "[config]") {
   TempDir dir;
   WriteFile(dir / "cfgit.yaml", "environments:\n  dev: {}\n  staging: { protected: true }\n");
   auto config = LoadConfig(dir / "cfgit.yaml");
@@ -103,7 +103,7 @@ TEST_CASE("an environment without a url loads; using its database is refused", "
   CHECK(LoadStatus(dir, "environments:\n  dev: {url: ''}\n").code() == Code::kInvalid);
 }
 
-TEST_CASE("cfgit clone's cfgit.yaml lists environments; env add gives one its url in place",
+TEST_CASE("cfgit clone's cfgit.yaml lists environments - env add gives one its url in place",
           "[config]") {
   TempDir dir;
   const std::string path = dir / "cfgit.yaml";

@@ -272,7 +272,7 @@ bool KernelCollapses() {
 #endif
 }
 
-TEST_CASE("libgit2 starts without parsing certificate authorities; later loads reach mbedTLS",
+TEST_CASE("libgit2 starts without parsing certificate authorities - later loads reach mbedTLS",
           "[store][remote]") {
   TempDir dir;
   auto store = NewStore(dir);  // libgit2 has started (linked with mbedTLS: CMakeLists.txt)
@@ -2068,7 +2068,7 @@ TEST_CASE("a rows diff is kept as walked and replayed for exactly its pair of tr
   CHECK_FALSE(kept.Keep(ra, rb, many).ok());
 }
 
-TEST_CASE("rows diffs are pruned oldest first past their limits; one not written fails nothing",
+TEST_CASE("rows diffs are pruned oldest first past their limits and one not written fails nothing",
           "[store][rows-diffs]") {
   TempDir dir;
   auto store = NewStore(dir);

@@ -76,8 +76,11 @@ Result<std::unique_ptr<Adapter>> OpenEnvironment(
     OpenOptions::Missing missing = OpenOptions::Missing::kRefuse);
 // The same from an open adapter, in whatever transaction it has (a write transaction: the locked
 // state). With `backup`, also a snapshot of every column, ignored ones too, from the same scan.
+// `made`: the snapshot's writer when it was made before the database was opened (its memo loads
+// meanwhile); otherwise one is made here.
 Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env, Adapter* db,
-                                  LiveSnapshot* backup);
+                                  LiveSnapshot* backup,
+                                  std::unique_ptr<SnapshotWriter> made = nullptr);
 
 // One side of a diff: a revision (branch, tag, id, REV~N) or @ENV, the live database.
 struct Side {

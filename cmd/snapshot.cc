@@ -9,9 +9,11 @@
 namespace cfgit::cmd {
 
 Result<LiveSnapshot> ReadLive(const Session& s, const EnvironmentConfig& env) {
+  // The writer first: its memo loads on a thread of its own while the database is opened.
+  CFGIT_ASSIGN_OR_RETURN(auto writer, s.store->NewSnapshot(env.name));
   CFGIT_ASSIGN_OR_RETURN(auto db, OpenEnvironment(s, env));
   CFGIT_RETURN_IF_ERROR(db->BeginConsistentRead());
-  return ReadLiveFrom(s, env, db.get(), nullptr);
+  return ReadLiveFrom(s, env, db.get(), nullptr, std::move(writer));
 }
 
 Result<std::unique_ptr<Adapter>> OpenEnvironment(const Session& s, const EnvironmentConfig& env,
@@ -28,9 +30,13 @@ Result<std::unique_ptr<Adapter>> OpenEnvironment(const Session& s, const Environ
 }
 
 Result<LiveSnapshot> ReadLiveFrom(const Session& s, const EnvironmentConfig& env, Adapter* db,
-                                  LiveSnapshot* backup) {
+                                  LiveSnapshot* backup, std::unique_ptr<SnapshotWriter> made) {
   LiveSnapshot live;
-  CFGIT_ASSIGN_OR_RETURN(live.writer, s.store->NewSnapshot(env.name));
+  if (made) {
+    live.writer = std::move(made);
+  } else {
+    CFGIT_ASSIGN_OR_RETURN(live.writer, s.store->NewSnapshot(env.name));
+  }
   if (backup) {
     // A memo of its own ('@' is in no environment name): the backup keeps ignored columns too.
     // Staged together: a table without ignored columns is the same in both, and is read once.

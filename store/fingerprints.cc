@@ -195,8 +195,10 @@ std::string LargestBeside(const std::string& path) {
 struct FingerprintMemo::Mapping {
   void* addr = MAP_FAILED;
   size_t size = 0;
+  int fd = -1;  // the file mapped, kept open: a borrowed memo is copied from it (Write)
   ~Mapping() {
     if (addr != MAP_FAILED) ::munmap(addr, size);
+    if (fd >= 0) ::close(fd);
   }
 };
 
@@ -224,8 +226,11 @@ FingerprintMemo FingerprintMemo::Load(const std::string& path) {
 #endif
     }
   }
-  ::close(fd);
-  if (mapping->addr == MAP_FAILED) return memo;
+  if (mapping->addr == MAP_FAILED) {
+    ::close(fd);
+    return memo;
+  }
+  mapping->fd = fd;
   std::string_view data(static_cast<const char*>(mapping->addr), mapping->size);
   if (data.substr(0, kHeader.size()) != kHeader) return memo;
   // Blocks, each: row records, then tree records, each section after its count. A block cut
@@ -330,6 +335,19 @@ void FingerprintMemo::AddTree(const Fingerprint& fp, const Oid& tree) {
   ++new_tree_count_;
 }
 
+bool FingerprintMemo::WriteBlock(int fd) const {
+  std::string row_count, tree_count;
+  PutU64(&row_count, new_row_count_);
+  PutU64(&tree_count, new_tree_count_);
+  // One block in one call: appends of two processes do not interleave.
+  iovec parts[4] = {{row_count.data(), row_count.size()},
+                    {const_cast<char*>(new_rows_.data()), new_rows_.size()},
+                    {tree_count.data(), tree_count.size()},
+                    {const_cast<char*>(new_trees_.data()), new_trees_.size()}};
+  size_t total = row_count.size() + new_rows_.size() + tree_count.size() + new_trees_.size();
+  return ::writev(fd, parts, 4) == static_cast<ssize_t>(total);
+}
+
 bool FingerprintMemo::Append(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return false;
@@ -337,17 +355,34 @@ bool FingerprintMemo::Append(const std::string& path) {
   // one with a block cut short at its end, is written whole instead.
   struct stat st {};
   bool ok = ::fstat(fd, &st) == 0 && static_cast<size_t>(st.st_size) == data_.size();
-  std::string row_count, tree_count;
-  PutU64(&row_count, new_row_count_);
-  PutU64(&tree_count, new_tree_count_);
-  // One block in one call: appends of two processes do not interleave.
-  iovec parts[4] = {{row_count.data(), row_count.size()},
-                    {new_rows_.data(), new_rows_.size()},
-                    {tree_count.data(), tree_count.size()},
-                    {new_trees_.data(), new_trees_.size()}};
-  size_t total = row_count.size() + new_rows_.size() + tree_count.size() + new_trees_.size();
-  ok = ok && ::writev(fd, parts, 4) == static_cast<ssize_t>(total);
+  ok = ok && WriteBlock(fd);
   return ::close(fd) == 0 && ok;
+}
+
+bool FingerprintMemo::CopyAndAppend(const std::string& path) {
+  if (!mapping_ || mapping_->fd < 0) return false;
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::string tmp = TempBeside(path);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) return false;
+  // The whole blocks loaded, from the file mapped (not the one at its path now, which another
+  // process may have replaced), copied by the kernel: no page of them passes through this
+  // process.
+  loff_t from = 0;
+  bool ok = true;
+  while (ok && static_cast<size_t>(from) < data_.size()) {
+    ssize_t n = ::copy_file_range(mapping_->fd, &from, fd, nullptr,
+                                  data_.size() - static_cast<size_t>(from), 0);
+    ok = n > 0;
+  }
+  if (ok && new_row_count_ + new_tree_count_ > 0) ok = WriteBlock(fd);
+  ok = ::close(fd) == 0 && ok;
+  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return false;
+  }
+  return true;
 }
 
 FingerprintMemo::Saved FingerprintMemo::State(const std::string& path) const {
@@ -379,6 +414,13 @@ Status FingerprintMemo::Write(const std::string& path) {
   size_t added = new_row_count_ + new_tree_count_;
   if (source_ == path && gone * 4 <= loaded + added) {
     if (added == 0 || Append(path)) return Status::Ok();
+  }
+  // Borrowed (a new environment's first snapshot): the same rule, and the file is a copy of the
+  // one borrowed with the records added as one block. Writing ~70 MB record by record cost
+  // 0.15-0.33 s at 1M rows, a copy by the kernel ~15-40 ms. When the copy cannot be made (a
+  // file system without copy_file_range), the memo is written anew below.
+  if (!source_.empty() && source_ != path && gone * 4 <= loaded + added && CopyAndAppend(path)) {
+    return Status::Ok();
   }
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);

@@ -124,11 +124,13 @@ class GitSnapshotWriter final : public SnapshotWriter {
   // Stages into `shared` (another writer's staging) when given: see Store::NewSnapshot.
   Status Init(std::shared_ptr<ObjectStager> shared) {
     if (shared) {
+      // A deploy's backup: its memo is used only for tables with ignored columns (the others
+      // are copied from the live snapshot), so it is loaded when first needed.
       stager_ = std::move(shared);
-    } else {
-      stager_ = std::make_shared<ObjectStager>();
-      CFGIT_RETURN_IF_ERROR(stager_->Init(repo_, objects_dir_, packs_));
+      return Status::Ok();
     }
+    stager_ = std::make_shared<ObjectStager>();
+    CFGIT_RETURN_IF_ERROR(stager_->Init(repo_, objects_dir_, packs_));
     StartLoadingMemo();
     return Status::Ok();
   }
@@ -502,8 +504,9 @@ class GitSnapshotWriter final : public SnapshotWriter {
 
   std::string memo_path_;
   PackReader* packs_;  // the store's, asked first whether an object is there (ObjectStager)
-  // Loaded on a thread of its own from the writer's start (StartLoadingMemo), and taken when
-  // first needed: reading an empty database (a new environment) uses none.
+  // Loaded on a thread of its own from the writer's start (StartLoadingMemo; a backup's writer,
+  // which shares another's staging, loads it here), and taken when first needed: reading an
+  // empty database (a new environment) uses none.
   // Called by the main and the reading thread: written only while one thread uses the writer.
   FingerprintMemo& Memo() {
     if (!memo_loaded_) {
@@ -519,13 +522,21 @@ class GitSnapshotWriter final : public SnapshotWriter {
     return memo_;
   }
   // At 1M rows a load takes ~0.1 s (mapping ~70 MB, building its hash tables) and the first rows
-  // read wait for it; begun here, it overlaps the reading of the tables' list and schemas and
-  // the start of the first table's scan. Without a thread to be had, Memo() loads it.
+  // read wait for it; begun when the writer is made (ReadLive makes it before it opens the
+  // database), it overlaps the connection, the tables' list and schemas and the start of the
+  // first table's scan. Without a thread to be had, Memo() loads it.
   void StartLoadingMemo() {
     if (memo_path_.empty() || !stager_->memos_usable()) return;
     try {
-      memo_loading_ =
-          std::jthread([this] { memo_loaded_early_ = FingerprintMemo::Load(memo_path_); });
+      // Only a cache: a load that throws (out of memory, a directory that cannot be listed)
+      // leaves the memo empty rather than ending the process.
+      memo_loading_ = std::jthread([this] {
+        try {
+          memo_loaded_early_ = FingerprintMemo::Load(memo_path_);
+        } catch (const std::exception&) {
+          memo_loaded_early_ = FingerprintMemo();
+        }
+      });
     } catch (const std::system_error&) {
     }
   }

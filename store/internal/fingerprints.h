@@ -82,8 +82,8 @@ class FingerprintMemo {
   };
   Status Write(const std::string& path);  // Save, done
   bool Append(const std::string& path);   // the added records as one block; false: not done
-  // A new file at `path`: the blocks loaded (from another path), then the added records as one
-  // block; false: not done (nothing left behind).
+  // A new file at `path`: the blocks loaded (from another path, whose file is still there), then
+  // the added records as one block; false: not done (nothing left behind).
   bool CopyAndAppend(const std::string& path);
   bool WriteBlock(int fd) const;  // the added records as one block, in one write
 

@@ -551,7 +551,14 @@ class GitSnapshotWriter final : public SnapshotWriter {
     if (memo_path_.empty() || !stager_->memos_usable()) return;
     if (in_background) {
       try {
-        memo_saving_ = std::jthread([this] { memo_.Save(memo_path_).ok(); });
+        // A save that throws (out of memory) on its thread would end the process: dropped, as
+        // a save that fails is.
+        memo_saving_ = std::jthread([this] {
+          try {
+            memo_.Save(memo_path_).ok();
+          } catch (const std::exception&) {
+          }
+        });
         return;
       } catch (const std::system_error&) {
         // no thread to be had: saved here

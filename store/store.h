@@ -238,12 +238,12 @@ class Store {
   // `fingerprint_cache` names a memo (one per environment, kept in the store directory) of the
   // rows of that environment's last committed snapshot: an xxHash fingerprint of each row's values
   // and the id of its row file. Rows whose fingerprint is found are not encoded or hashed again.
-  // The memo is read when the writer starts, on a thread of its own, and used from the first row
-  // (an environment without one starts from the largest memo of another) and replaced after
-  // WriteCommit (on another thread: in place by the time the writer is destroyed), or by FinishTree
-  // when the snapshot holds no new object; "" uses none. With `share`, the new writer stages into
-  // the same place as that one: either's WriteCommit writes both's objects, and CopyTable can take
-  // tables from it.
+  // The memo is read when the writer starts, on a thread of its own (a writer with `share`: when
+  // its first row needs it), and used from the first row (an environment without one starts from
+  // the largest memo of another), and replaced after WriteCommit (on another thread: in place by
+  // the time the writer is destroyed), or by FinishTree when the snapshot holds no new object; ""
+  // uses none. With `share`, the new writer stages into the same place as that one: either's
+  // WriteCommit writes both's objects, and CopyTable can take tables from it.
   virtual Result<std::unique_ptr<SnapshotWriter>> NewSnapshot(
       const std::string& fingerprint_cache = "", const SnapshotWriter* share = nullptr) = 0;
   // Edits snapshot `tree` (see SnapshotEditor).

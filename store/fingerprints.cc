@@ -367,27 +367,21 @@ bool FingerprintMemo::CopyAndAppend(const std::string& path) {
   // gone with that pack. Written anew, the memo holds only records of this snapshot.
   struct stat st {};
   if (::fstat(mapping_->fd, &st) != 0 || st.st_nlink == 0) return false;
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  std::string tmp = TempBeside(path);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-  if (fd < 0) return false;
   // The whole blocks loaded, from the file mapped, copied by the kernel: no page of them passes
-  // through this process.
-  loff_t from = 0;
-  bool ok = true;
-  while (ok && static_cast<size_t>(from) < data_.size()) {
-    ssize_t n = ::copy_file_range(mapping_->fd, &from, fd, nullptr,
-                                  data_.size() - static_cast<size_t>(from), 0);
-    ok = n > 0;
-  }
-  if (ok && new_row_count_ + new_tree_count_ > 0) ok = WriteBlock(fd);
-  ok = ::close(fd) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return false;
-  }
-  return true;
+  // through this process. Nothing goes through the stream's buffer, so its descriptor is written
+  // to directly.
+  return ReplaceFile(path,
+                     [this](std::FILE* f) {
+                       const int fd = ::fileno(f);
+                       loff_t from = 0;
+                       while (static_cast<size_t>(from) < data_.size()) {
+                         ssize_t n = ::copy_file_range(mapping_->fd, &from, fd, nullptr,
+                                                       data_.size() - static_cast<size_t>(from), 0);
+                         if (n <= 0) return false;
+                       }
+                       return new_row_count_ + new_tree_count_ == 0 || WriteBlock(fd);
+                     })
+      .ok();
 }
 
 FingerprintMemo::Saved FingerprintMemo::State(const std::string& path) const {
@@ -429,47 +423,39 @@ Status FingerprintMemo::Write(const std::string& path) {
   if (!source_.empty() && source_ != path && gone * 4 <= loaded + added && CopyAndAppend(path)) {
     return Status::Ok();
   }
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  std::string tmp = TempBeside(path);
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) return Status::Invalid("cannot write " + tmp);
   // Streamed through a buffer of 2 MiB (the memo of a 1M-row environment is ~70 MB), or of the
   // memo's size when it is smaller, not zeroed. stdio writes a full buffer at a time, and a
   // record or block bigger than what is left of it in whole buffers, so the file is written 2
   // MiB at a time at multiples of 2 MiB: on Linux 6.18 with ext4 it is then cached in 2 MiB
   // folios, which Load maps with 2 MiB entries (AdviseHugeFile); written 1 MiB at a time, it
-  // was cached in smaller ones.
+  // was cached in smaller ones. The buffer outlives the stream (closed by ReplaceFile).
   const size_t bound = kHeader.size() + 16 + data_.size() + new_rows_.size() + new_trees_.size();
   const size_t buffer_size = std::min(size_t{2} << 20, bound);
   auto buffer = std::make_unique_for_overwrite<char[]>(buffer_size);
-  std::setvbuf(f, buffer.get(), _IOFBF, buffer_size);
-  bool ok = true;
-  auto put = [&](const void* data, size_t size) {
-    ok = ok && std::fwrite(data, 1, size, f) == size;
-  };
-  std::string head(kHeader);
-  PutU64(&head, rows_.found + new_row_count_);
-  put(head.data(), head.size());
-  for (size_t s = 0; s < rows_.slots.size(); ++s) {
-    if (!rows_.used[s]) continue;
-    const char* record = &data_[rows_.slots[s].offset];
-    put(record, kRowFixed + NameSize(record));
-  }
-  put(new_rows_.data(), new_rows_.size());
-  head.clear();
-  PutU64(&head, trees_.found + new_tree_count_);
-  put(head.data(), head.size());
-  for (size_t s = 0; s < trees_.slots.size(); ++s) {
-    if (trees_.used[s]) put(&data_[trees_.slots[s].offset], kTreeSize);
-  }
-  put(new_trees_.data(), new_trees_.size());
-  ok = std::fclose(f) == 0 && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return Status::Invalid("cannot write " + path);
-  }
-  return Status::Ok();
+  return ReplaceFile(path, [&](std::FILE* f) {
+    std::setvbuf(f, buffer.get(), _IOFBF, buffer_size);
+    bool ok = true;
+    auto put = [&](const void* data, size_t size) {
+      ok = ok && std::fwrite(data, 1, size, f) == size;
+    };
+    std::string head(kHeader);
+    PutU64(&head, rows_.found + new_row_count_);
+    put(head.data(), head.size());
+    for (size_t s = 0; s < rows_.slots.size(); ++s) {
+      if (!rows_.used[s]) continue;
+      const char* record = &data_[rows_.slots[s].offset];
+      put(record, kRowFixed + NameSize(record));
+    }
+    put(new_rows_.data(), new_rows_.size());
+    head.clear();
+    PutU64(&head, trees_.found + new_tree_count_);
+    put(head.data(), head.size());
+    for (size_t s = 0; s < trees_.slots.size(); ++s) {
+      if (trees_.used[s]) put(&data_[trees_.slots[s].offset], kTreeSize);
+    }
+    put(new_trees_.data(), new_trees_.size());
+    return ok;
+  });
 }
 
 Status KeepMemosToPacks(const std::string& memo_dir, const std::vector<std::string>& packs,

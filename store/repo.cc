@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <future>
 #include <map>
 #include <mutex>
 #include <string>
@@ -118,7 +119,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   ~GitSnapshotWriter() override {
     WaitForTable().ok();  // its status is nobody's now
     WaitForMemo();        // a memo being saved is saved
-    if (memo_loading_.joinable()) memo_loading_.join();
+    if (memo_loading_.valid()) memo_loading_.wait();
   }
 
   // Stages into `shared` (another writer's staging) when given: see Store::NewSnapshot.
@@ -511,9 +512,8 @@ class GitSnapshotWriter final : public SnapshotWriter {
   FingerprintMemo& Memo() {
     if (!memo_loaded_) {
       WaitForMemo();
-      if (memo_loading_.joinable()) {
-        memo_loading_.join();
-        memo_ = std::move(memo_loaded_early_);
+      if (memo_loading_.valid()) {
+        memo_ = memo_loading_.get();
       } else if (!memo_path_.empty() && stager_->memos_usable()) {
         memo_ = FingerprintMemo::Load(memo_path_);
       }
@@ -529,12 +529,12 @@ class GitSnapshotWriter final : public SnapshotWriter {
     if (memo_path_.empty() || !stager_->memos_usable()) return;
     try {
       // Only a cache: a load that throws (out of memory, a directory that cannot be listed)
-      // leaves the memo empty rather than ending the process.
-      memo_loading_ = std::jthread([this] {
+      // leaves the memo empty rather than failing the snapshot.
+      memo_loading_ = std::async(std::launch::async, [this] {
         try {
-          memo_loaded_early_ = FingerprintMemo::Load(memo_path_);
+          return FingerprintMemo::Load(memo_path_);
         } catch (const std::exception&) {
-          memo_loaded_early_ = FingerprintMemo();
+          return FingerprintMemo();
         }
       });
     } catch (const std::system_error&) {
@@ -572,8 +572,7 @@ class GitSnapshotWriter final : public SnapshotWriter {
   FingerprintMemo memo_;
   bool memo_loaded_ = false;
   std::jthread memo_saving_;
-  FingerprintMemo memo_loaded_early_;  // by memo_loading_, then moved to memo_ by Memo()
-  std::jthread memo_loading_;
+  std::future<FingerprintMemo> memo_loading_;  // StartLoadingMemo's, taken by Memo()
   // BuildTable's thread and what it found. Mutable: waiting for it changes nothing a reader of
   // the writer sees (CopyTable waits for the other writer's).
   mutable std::jthread building_;

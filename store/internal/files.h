@@ -5,7 +5,9 @@
 
 #include <bit>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -17,8 +19,11 @@ namespace cfgit {
 // two threads of one, may write the same file at once.
 std::string TempBeside(const std::string& path);
 
-// Writes `bytes` to a temporary file beside `path` (creating the directory) and renames it over
-// `path`: a reader finds the old file or the new one, never a part. Fails naming `path`.
+// Writes a temporary file beside `path` (creating the directory) through `write`, which gets it
+// open and says whether everything was written, and renames it over `path`: a reader finds the
+// old file or the new one, never a part. Fails naming `path`, leaving no temporary file.
+Status ReplaceFile(const std::string& path, const std::function<bool(std::FILE*)>& write);
+// ReplaceFile with `bytes`.
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 
 // Little-endian, as the formats say (a plain copy on the machines cfgit runs on).

@@ -370,18 +370,17 @@ bool FingerprintMemo::CopyAndAppend(const std::string& path) {
   // The whole blocks loaded, from the file mapped, copied by the kernel: no page of them passes
   // through this process. Nothing goes through the stream's buffer, so its descriptor is written
   // to directly.
-  return ReplaceFile(path,
-                     [this](std::FILE* f) {
-                       const int fd = ::fileno(f);
-                       loff_t from = 0;
-                       while (static_cast<size_t>(from) < data_.size()) {
-                         ssize_t n = ::copy_file_range(mapping_->fd, &from, fd, nullptr,
-                                                       data_.size() - static_cast<size_t>(from), 0);
-                         if (n <= 0) return false;
-                       }
-                       return new_row_count_ + new_tree_count_ == 0 || WriteBlock(fd);
-                     })
-      .ok();
+  auto copy = [this](std::FILE* f) {
+    const int fd = ::fileno(f);
+    loff_t from = 0;
+    while (static_cast<size_t>(from) < data_.size()) {
+      ssize_t n = ::copy_file_range(mapping_->fd, &from, fd, nullptr,
+                                    data_.size() - static_cast<size_t>(from), 0);
+      if (n <= 0) return false;
+    }
+    return new_row_count_ + new_tree_count_ == 0 || WriteBlock(fd);
+  };
+  return ReplaceFile(path, copy).ok();
 }
 
 FingerprintMemo::Saved FingerprintMemo::State(const std::string& path) const {
